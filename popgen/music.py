@@ -1,0 +1,359 @@
+"""The one value type that crosses every boundary: :class:`Song`.
+
+A song is a table of notes (a numpy structured array, one row per note) plus
+the metadata needed to play it back: tracks, tempo changes, time signatures
+and key. Every time is in **beats** (quarter notes, as floats), so a song's
+rhythm does not depend on its tempo; the tempo map is metadata used only when
+writing audio-time formats such as MIDI.
+
+Everything here is a pure function or a method returning a new ``Song``;
+nothing downstream of :mod:`popgen.corpus` sees mido or music21 objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "NOTE_DTYPE",
+    "PITCH_CLASSES",
+    "Song",
+    "TempoChange",
+    "TimeSignature",
+    "Track",
+    "key_tonic",
+    "make_notes",
+    "parse_key",
+]
+
+#: dtype of :attr:`Song.notes`: one row per note, times in beats.
+NOTE_DTYPE = np.dtype(
+    [
+        ("pitch", np.int16),  # MIDI pitch 0..127
+        ("start", np.float64),  # onset, beats from the song's start
+        ("duration", np.float64),  # length in beats, > 0
+        ("velocity", np.int16),  # MIDI velocity 1..127
+        ("track", np.int16),  # index into Song.tracks
+    ]
+)
+
+#: Pitch-class names with sharps, index = pitch class.
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLATS = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10, "Cb": 11, "Fb": 4, "E#": 5, "B#": 0}
+
+
+class TempoChange(NamedTuple):
+    """A tempo that holds from ``beat`` until the next change."""
+
+    beat: float
+    bpm: float
+
+
+class TimeSignature(NamedTuple):
+    """A time signature that holds from ``beat`` until the next change."""
+
+    beat: float
+    numerator: int
+    denominator: int
+
+
+@dataclass(frozen=True)
+class Track:
+    """One instrument part: a name, a General MIDI program and a drum flag."""
+
+    name: str = ""
+    program: int = 0  # General MIDI program 0..127 (0 = acoustic grand piano)
+    is_drum: bool = False  # True for MIDI channel 10 parts
+
+
+def make_notes(
+    pitch: Iterable[int],
+    start: Iterable[float],
+    duration: Iterable[float],
+    velocity: Iterable[int] | int = 80,
+    track: Iterable[int] | int = 0,
+) -> NDArray[Any]:
+    """Build a :data:`NOTE_DTYPE` array from columns.
+
+    Args:
+        pitch: MIDI pitches.
+        start: onsets in beats.
+        duration: lengths in beats.
+        velocity: one velocity for all notes or one per note.
+        track: one track index for all notes or one per note.
+
+    Returns:
+        A structured array of ``NOTE_DTYPE``, in the order given.
+
+    >>> make_notes([60, 64], [0.0, 1.0], [1.0, 1.0])["pitch"].tolist()
+    [60, 64]
+    """
+    p = np.asarray(list(pitch), dtype=np.int16)
+    notes = np.zeros(len(p), dtype=NOTE_DTYPE)
+    notes["pitch"] = p
+    notes["start"] = np.asarray(list(start), dtype=np.float64)
+    notes["duration"] = np.asarray(list(duration), dtype=np.float64)
+    notes["velocity"] = velocity if isinstance(velocity, int) else list(velocity)
+    notes["track"] = track if isinstance(track, int) else list(track)
+    return notes
+
+
+def parse_key(key: str) -> tuple[int, str]:
+    """Split a key name into (tonic pitch class, mode).
+
+    Accepts ``"C"``, ``"C major"``, ``"a minor"``, ``"Am"``, ``"Gb:maj"``,
+    ``"f#"`` (lower case means minor, as in music21).
+
+    >>> parse_key("Bb minor")
+    (10, 'minor')
+    >>> parse_key("e")
+    (4, 'minor')
+    """
+    text = key.strip().replace(":", " ")
+    parts = text.split()
+    if not parts:
+        raise ValueError(f"empty key name {key!r}; expected e.g. 'C major' or 'A minor'")
+    tonic = parts[0]
+    mode = parts[1].lower() if len(parts) > 1 else ""
+    if not mode and len(tonic) > 1 and tonic.endswith("m") and tonic[:-1].lower() != "":
+        tonic, mode = tonic[:-1], "minor"
+    if not mode:
+        mode = "minor" if tonic[0].islower() else "major"
+    mode = {"maj": "major", "min": "minor"}.get(mode, mode)
+    if mode not in ("major", "minor"):
+        raise ValueError(f"unknown mode in key {key!r}; expected 'major' or 'minor'")
+    name = tonic[0].upper() + tonic[1:].replace("-", "b")
+    if name in _FLATS:
+        return _FLATS[name], mode
+    if name in PITCH_CLASSES:
+        return PITCH_CLASSES.index(name), mode
+    raise ValueError(f"unknown tonic in key {key!r}; expected a note name such as 'C', 'F#', 'Bb'")
+
+
+def key_tonic(key: str) -> str:
+    """Normalise a key name to ``"<Tonic> <mode>"`` with sharps, e.g. ``"A# minor"``."""
+    pc, mode = parse_key(key)
+    return f"{PITCH_CLASSES[pc]} {mode}"
+
+
+@dataclass(frozen=True)
+class Song:
+    """A piece of music: notes in beats plus playback metadata.
+
+    Attributes:
+        notes: ``NOTE_DTYPE[n]``, sorted by (start, track, pitch).
+        tracks: one :class:`Track` per track index used in ``notes``.
+        tempos: tempo changes in beats, the first at beat 0.
+        time_signatures: time-signature changes in beats.
+        key: the key, e.g. ``"C major"``, or ``None`` when unknown.
+        title: a human-readable name.
+        source: where the song came from (a path or a corpus name).
+
+    >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
+    >>> song.num_notes, song.end
+    (3, 4.0)
+    """
+
+    notes: NDArray[Any]
+    tracks: tuple[Track, ...] = (Track(),)
+    tempos: tuple[TempoChange, ...] = (TempoChange(0.0, 120.0),)
+    time_signatures: tuple[TimeSignature, ...] = (TimeSignature(0.0, 4, 4),)
+    key: str | None = None
+    title: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        notes = self.notes
+        if not isinstance(notes, np.ndarray) or notes.dtype != NOTE_DTYPE:
+            notes = np.asarray(notes).astype(NOTE_DTYPE)
+        if len(notes) and (notes["pitch"].min() < 0 or notes["pitch"].max() > 127):
+            raise ValueError(f"{self._where()}pitches must be in 0..127")
+        if len(notes) and notes["duration"].min() <= 0:
+            raise ValueError(f"{self._where()}note durations must be > 0 beats")
+        if len(notes) and notes["start"].min() < 0:
+            raise ValueError(f"{self._where()}note onsets must be >= 0 beats")
+        if len(notes) and (notes["track"].min() < 0 or notes["track"].max() >= len(self.tracks)):
+            raise ValueError(
+                f"{self._where()}note track indices must be in 0..{len(self.tracks) - 1}"
+            )
+        order = np.lexsort((notes["pitch"], notes["track"], notes["start"]))
+        notes = notes[order]
+        notes["velocity"] = np.clip(notes["velocity"], 1, 127)
+        notes.flags.writeable = False
+        object.__setattr__(self, "notes", notes)
+        object.__setattr__(self, "tempos", tuple(TempoChange(*t) for t in self.tempos))
+        object.__setattr__(
+            self, "time_signatures", tuple(TimeSignature(*t) for t in self.time_signatures)
+        )
+        if self.key is not None:
+            object.__setattr__(self, "key", key_tonic(self.key))
+
+    def _where(self) -> str:
+        return f"{self.source}: " if self.source else ""
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def num_notes(self) -> int:
+        """Number of notes."""
+        return len(self.notes)
+
+    @property
+    def end(self) -> float:
+        """Beat at which the last note ends (0.0 for an empty song)."""
+        if not len(self.notes):
+            return 0.0
+        return float((self.notes["start"] + self.notes["duration"]).max())
+
+    @property
+    def bpm(self) -> float:
+        """The initial tempo in beats per minute."""
+        return self.tempos[0].bpm if self.tempos else 120.0
+
+    def seconds(self) -> float:
+        """Length in seconds, following the tempo map."""
+        return beats_to_seconds(self.end, self.tempos)
+
+    def replace(self, **changes: Any) -> Song:
+        """Return a copy with some fields replaced (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------ transforms
+    def transpose(self, semitones: int) -> Song:
+        """Shift every non-drum note by ``semitones``; pitches leaving 0..127 are dropped.
+
+        The key moves with the notes.
+        """
+        if semitones == 0:
+            return self
+        notes = self.notes.copy()
+        drum = np.array([t.is_drum for t in self.tracks])[notes["track"]]
+        notes["pitch"] = np.where(drum, notes["pitch"], notes["pitch"] + semitones)
+        notes = notes[(notes["pitch"] >= 0) & (notes["pitch"] <= 127)]
+        key = None
+        if self.key is not None:
+            pc, mode = parse_key(self.key)
+            key = f"{PITCH_CLASSES[(pc + semitones) % 12]} {mode}"
+        return self.replace(notes=notes, key=key)
+
+    def quantize(self, steps_per_beat: int) -> Song:
+        """Snap onsets and durations to a grid of ``1/steps_per_beat`` beats.
+
+        Onsets round to the nearest grid point; durations round to the nearest
+        whole number of steps, at least one step, so short notes are kept.
+        Notes of one pitch on one track that then overlap are resolved: the
+        earlier note is cut at the later one's onset, and of two notes with the
+        same onset the longer is kept.
+        """
+        if steps_per_beat < 1:
+            raise ValueError(f"steps_per_beat must be >= 1, got {steps_per_beat}")
+        notes = self.notes.copy()
+        g = float(steps_per_beat)
+        notes["start"] = np.round(notes["start"] * g) / g
+        notes["duration"] = np.maximum(np.round(notes["duration"] * g), 1.0) / g
+        return self.replace(notes=resolve_overlaps(notes))
+
+    def select_tracks(self, keep: Sequence[int]) -> Song:
+        """Keep only the tracks whose indices are in ``keep`` (renumbered in that order)."""
+        for i in keep:
+            if not 0 <= i < len(self.tracks):
+                raise ValueError(f"{self._where()}no track {i}; the song has {len(self.tracks)}")
+        remap = np.full(max(len(self.tracks), 1), -1, dtype=np.int16)
+        remap[list(keep)] = np.arange(len(keep), dtype=np.int16)
+        notes = self.notes[np.isin(self.notes["track"], list(keep))].copy()
+        notes["track"] = remap[notes["track"]]
+        tracks = tuple(self.tracks[i] for i in keep) or (Track(),)
+        return self.replace(notes=notes, tracks=tracks)
+
+    def drop_drums(self) -> Song:
+        """Remove drum tracks."""
+        keep = [i for i, t in enumerate(self.tracks) if not t.is_drum]
+        return self.select_tracks(keep)
+
+    def merge_tracks(self, track: Track | None = None) -> Song:
+        """Put every note on one track (drum notes included, so drop drums first)."""
+        notes = self.notes.copy()
+        notes["track"] = 0
+        merged = track or Track(name=self.tracks[0].name if self.tracks else "")
+        return self.replace(notes=resolve_overlaps(notes), tracks=(merged,))
+
+    def slice(self, start: float, stop: float) -> Song:
+        """Notes whose onsets lie in ``[start, stop)``, moved so ``start`` becomes beat 0."""
+        if stop < start:
+            raise ValueError(f"slice stop {stop} is before start {start}")
+        mask = (self.notes["start"] >= start) & (self.notes["start"] < stop)
+        notes = self.notes[mask].copy()
+        notes["start"] -= start
+        notes["duration"] = np.minimum(notes["duration"], stop - start - notes["start"])
+        tempos = _shift_changes(self.tempos, start)
+        sigs = _shift_changes(self.time_signatures, start)
+        return self.replace(notes=notes, tempos=tempos, time_signatures=sigs)
+
+    # -------------------------------------------------------------- writers
+    def write_midi(self, path: str | os.PathLike[str]) -> None:
+        """Write a standard MIDI file (see :func:`popgen.midi.write_midi`)."""
+        from popgen.midi import write_midi
+
+        write_midi(self, path)
+
+    @classmethod
+    def from_midi(cls, path: str | os.PathLike[str]) -> Song:
+        """Read a MIDI file (see :func:`popgen.midi.read_midi`)."""
+        from popgen.midi import read_midi
+
+        return read_midi(path)
+
+    def write_png(self, path: str | os.PathLike[str]) -> None:
+        """Draw a piano roll to a PNG file (see :func:`popgen.render.piano_roll`)."""
+        from popgen.render import piano_roll
+
+        piano_roll(self, path)
+
+
+def resolve_overlaps(notes: NDArray[Any]) -> NDArray[Any]:
+    """Make notes of one (track, pitch) never overlap.
+
+    Of notes sharing (track, pitch, start) the longest is kept; an earlier note
+    still sounding when the next one starts is cut at that onset.
+    """
+    if not len(notes):
+        return notes
+    order = np.lexsort((-notes["duration"], notes["start"], notes["pitch"], notes["track"]))
+    n = notes[order].copy()
+    same_voice = (n["track"][1:] == n["track"][:-1]) & (n["pitch"][1:] == n["pitch"][:-1])
+    dup = np.concatenate([[False], same_voice & (n["start"][1:] == n["start"][:-1])])
+    n = n[~dup]
+    same_voice = (n["track"][1:] == n["track"][:-1]) & (n["pitch"][1:] == n["pitch"][:-1])
+    gap = n["start"][1:] - n["start"][:-1]
+    cut = same_voice & (n["duration"][:-1] > gap)
+    n["duration"][:-1] = np.where(cut, gap, n["duration"][:-1])
+    return n
+
+
+def beats_to_seconds(beat: float, tempos: Sequence[TempoChange]) -> float:
+    """Convert a time in beats to seconds, following a tempo map."""
+    seconds, last_beat, bpm = 0.0, 0.0, 120.0
+    for change in tempos:
+        if change.beat >= beat:
+            break
+        seconds += (change.beat - last_beat) * 60.0 / bpm
+        last_beat, bpm = change.beat, change.bpm
+    return seconds + (beat - last_beat) * 60.0 / bpm
+
+
+def _shift_changes(changes: Sequence[Any], start: float) -> tuple[Any, ...]:
+    """Changes active in a slice starting at ``start``, moved to the slice's clock."""
+    kind = type(changes[0]) if changes else None
+    if kind is None:
+        return ()
+    active = [c for c in changes if c[0] <= start][-1:] or [changes[0]]
+    later = [c for c in changes if c[0] > start]
+    return tuple(kind(max(c[0] - start, 0.0), *c[1:]) for c in active + later)
