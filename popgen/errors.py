@@ -6,7 +6,14 @@ was found, so the command line can print them as one line without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["CorpusError", "MidiError", "PopgenError", "RunError", "VocabularyError"]
+__all__ = [
+    "CorpusError",
+    "MidiError",
+    "PopgenError",
+    "RunError",
+    "UnknownNameError",
+    "VocabularyError",
+]
 
 
 class PopgenError(Exception):
@@ -27,3 +34,10 @@ class VocabularyError(PopgenError, ValueError):
 
 class RunError(PopgenError, ValueError):
     """A run directory that is missing, incomplete or from another format version."""
+
+
+class UnknownNameError(PopgenError, KeyError):
+    """A name (tokenizer, strategy, ...) that no registry entry has."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -1,0 +1,166 @@
+"""The ``popgen`` command: parses arguments and calls the library, nothing more.
+
+Bad input (a missing path, a corrupt file, an unknown name, impossible
+settings) prints one line, ``popgen: error: ...``, and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from popgen.errors import PopgenError
+
+__all__ = ["build_parser", "main"]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="popgen", description="Train LSTM music models and generate songs."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="train a small model on bundled folk songs, write a song")
+    demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder")
+    demo.add_argument("--epochs", type=_positive_int, help="training epochs (default 12)")
+    demo.add_argument("--seed", type=int, default=0, help="seed for training and sampling")
+
+    tr = sub.add_parser("train", help="train a model on MIDI files, folders or music21:NAME")
+    tr.add_argument("sources", nargs="+", help="MIDI/score files, folders, globs, music21:NAME")
+    tr.add_argument("--out", type=Path, required=True, help="run directory to write")
+    tr.add_argument("--tokenizer", default="note", help="encoding name (default: note)")
+    tr.add_argument("--transpose-to", help="move songs to this key's family, e.g. C")
+    tr.add_argument("--seq-len", type=_positive_int, default=64)
+    tr.add_argument("--stride", type=_positive_int)
+    tr.add_argument("--batch-size", type=_positive_int, default=32)
+    tr.add_argument("--epochs", type=_positive_int, default=10)
+    tr.add_argument("--max-steps", type=_positive_int)
+    tr.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    tr.add_argument("--embed-dim", type=_positive_int, default=128)
+    tr.add_argument("--hidden-size", type=_positive_int, default=256)
+    tr.add_argument("--num-layers", type=_positive_int, default=2)
+    tr.add_argument("--dropout", type=float, default=0.2)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    gen = sub.add_parser("generate", help="generate songs from a trained run")
+    gen.add_argument("run", type=Path, help="run directory written by 'popgen train'")
+    gen.add_argument("--out", type=Path, required=True, help="MIDI file to write")
+    gen.add_argument("--tokens", type=_positive_int, default=400, help="tokens per song")
+    gen.add_argument("--batch-size", type=_positive_int, default=1, help="songs to write")
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--top-k", type=int)
+    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--primer", type=Path, help="MIDI file the songs continue")
+    gen.add_argument("--png", action="store_true", help="also write a piano-roll PNG")
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from popgen.demo import DemoConfig, run_demo
+
+    config = DemoConfig(seed=args.seed)
+    train_config = dataclasses.replace(config.train, seed=args.seed)
+    if args.epochs:
+        train_config = dataclasses.replace(train_config, epochs=args.epochs)
+    config = dataclasses.replace(config, train=train_config)
+    print(run_demo(args.out, config).summary())
+
+
+def _train(args: argparse.Namespace) -> None:
+    from popgen.corpus import Corpus
+    from popgen.models.lstm import LSTMModel
+    from popgen.tokenizers.base import get_tokenizer
+    from popgen.training import train
+    from popgen.training_config import TrainConfig
+
+    config = TrainConfig(
+        seq_len=args.seq_len,
+        stride=args.stride,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.lr,
+        seed=args.seed,
+    )
+    tokenizer = get_tokenizer(args.tokenizer)
+    corpus = Corpus.from_sources(args.sources, transpose_to=args.transpose_to)
+    print(f"corpus: {corpus.describe()}")
+    tokenizer.fit(corpus)
+    model = LSTMModel(
+        vocab_size=tokenizer.vocab_size,
+        embed_dim=args.embed_dim,
+        hidden_size=args.hidden_size,
+        num_layers=args.num_layers,
+        dropout=args.dropout,
+    )
+    run = train(model, tokenizer, corpus, config, out=args.out, progress=not args.quiet)
+    last = run.history[-1]
+    print(
+        f"saved {args.out}: train loss {last['train_loss']:.3f}, "
+        f"valid loss {last.get('valid_loss', float('nan')):.3f}, "
+        f"{last['tokens_per_s']:,.0f} tokens/s"
+    )
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from popgen.midi import read_midi
+    from popgen.sampling.sampler import Sampler
+    from popgen.sampling.strategies import Strategy, chain, temperature, top_k, top_p
+
+    parts: list[Strategy] = [temperature(args.temperature)]
+    if args.top_k is not None:
+        parts.append(top_k(args.top_k))
+    if args.top_p is not None:
+        parts.append(top_p(args.top_p))
+    sampler = Sampler.from_run(args.run, chain(*parts))
+    primer = read_midi(args.primer) if args.primer else None
+    songs = sampler.generate(args.tokens, batch_size=args.batch_size, seed=args.seed, primer=primer)
+    out: Path = args.out
+    for i, song in enumerate(songs):
+        path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i}{out.suffix}")
+        song.write_midi(path)
+        if args.png:
+            song.write_png(path.with_suffix(".png"))
+        print(f"wrote {path} ({song.num_notes} notes, {song.end:.1f} beats)")
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    print(f"popgen: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    commands = {"demo": _demo, "train": _train, "generate": _generate}
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = _show_warning
+        try:
+            commands[args.command](args)
+        except (PopgenError, ValueError, OSError) as exc:
+            print(f"popgen: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("popgen: interrupted", file=sys.stderr)
+            return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""LSTMModel: token embedding -> stacked LSTM layers -> next-token logits (Flax linen).
+
+Speed comes from the split of each layer's work: the input projection of all
+time steps is one matrix product (``x @ W_in``), and only the recurrent part
+(``h @ W_h`` plus the gate arithmetic) runs inside ``jax.lax.scan``. Training
+(:meth:`LSTMModel.__call__`) and generation (:meth:`LSTMModel.step`) share
+the same cell function, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+__all__ = ["Carry", "LSTMModel", "lstm_cell"]
+
+#: One (h, c) pair per layer, each ``float32[batch, hidden_size]``.
+Carry = tuple[tuple[jax.Array, jax.Array], ...]
+
+
+def lstm_cell(
+    gates_in: jax.Array, state: tuple[jax.Array, jax.Array], w_h: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """One LSTM step given the already projected input.
+
+    Args:
+        gates_in: ``float32[batch, 4*hidden]``, ``x @ W_in + b`` for this step.
+        state: ``(h, c)``, each ``float32[batch, hidden]``.
+        w_h: ``float32[hidden, 4*hidden]``, the recurrent weights.
+
+    Returns:
+        The new ``(h, c)``. Gate order is input, forget, cell, output.
+    """
+    h, c = state
+    gates = gates_in + h @ w_h
+    i, f, g, o = jnp.split(gates, 4, axis=-1)
+    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+    h = jax.nn.sigmoid(o) * jnp.tanh(c)
+    return h, c
+
+
+def _forget_bias_init(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.float32) -> Any:
+    """Zero biases except the forget gate's, which start at 1 (remember by default)."""
+    hidden = shape[0] // 4
+    return jnp.zeros(shape, dtype).at[hidden : 2 * hidden].set(1.0)
+
+
+class _LSTMLayer(nn.Module):
+    """One LSTM layer's parameters and its two ways of running."""
+
+    input_size: int
+    hidden_size: int
+
+    def setup(self) -> None:
+        h4 = 4 * self.hidden_size
+        self.w_in = self.param("w_in", nn.initializers.lecun_normal(), (self.input_size, h4))
+        self.w_h = self.param("w_h", nn.initializers.orthogonal(), (self.hidden_size, h4))
+        self.b = self.param("b", _forget_bias_init, (h4,))
+
+    def __call__(
+        self, x: jax.Array, state: tuple[jax.Array, jax.Array]
+    ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        """``x: float32[batch, time, input]`` -> ``(float32[batch, time, hidden], state)``."""
+        gates_in = jnp.einsum("bti,ig->tbg", x, self.w_in) + self.b  # one matmul, time-major
+        w_h = self.w_h
+
+        def body(
+            carry: tuple[jax.Array, jax.Array], g: jax.Array
+        ) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
+            carry = lstm_cell(g, carry, w_h)
+            return carry, carry[0]
+
+        state, hs = jax.lax.scan(body, state, gates_in)
+        return jnp.swapaxes(hs, 0, 1), state
+
+    def step(
+        self, x: jax.Array, state: tuple[jax.Array, jax.Array]
+    ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        """``x: float32[batch, input]`` -> ``(float32[batch, hidden], state)``."""
+        state = lstm_cell(x @ self.w_in + self.b, state, self.w_h)
+        return state[0], state
+
+
+class LSTMModel(nn.Module):
+    """Embedding, ``num_layers`` LSTM layers and a linear head over the vocabulary.
+
+    The module's fields are its configuration; they are saved in a run's
+    ``popgen.json`` and rebuild the model with :func:`popgen.load_run`.
+
+    >>> import jax, jax.numpy as jnp
+    >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 5), jnp.int32))
+    >>> model.apply(params, jnp.zeros((3, 5), jnp.int32)).shape
+    (3, 5, 10)
+    """
+
+    vocab_size: int  # number of tokens, special tokens included
+    embed_dim: int = 128  # size of each token's learned vector
+    hidden_size: int = 256  # LSTM state size of every layer
+    num_layers: int = 2  # stacked LSTM layers
+    dropout: float = 0.0  # dropout rate after the embedding and after each layer (training only)
+
+    def setup(self) -> None:
+        if self.vocab_size < 1 or self.embed_dim < 1 or self.hidden_size < 1:
+            raise ValueError(
+                f"vocab_size, embed_dim and hidden_size must be >= 1, got "
+                f"{self.vocab_size}, {self.embed_dim}, {self.hidden_size}"
+            )
+        if self.num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        self.embed = nn.Embed(self.vocab_size, self.embed_dim)
+        sizes = [self.embed_dim] + [self.hidden_size] * (self.num_layers - 1)
+        self.layers = [_LSTMLayer(n, self.hidden_size) for n in sizes]
+        self.drop = nn.Dropout(self.dropout)
+        self.head = nn.Dense(self.vocab_size)
+
+    def config(self) -> dict[str, Any]:
+        """The fields that rebuild this model: ``LSTMModel(**model.config())``."""
+        return {
+            "vocab_size": self.vocab_size,
+            "embed_dim": self.embed_dim,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+        }
+
+    def init_carry(self, batch_size: int) -> Carry:
+        """Zero state for every layer. Needs no parameters: ``model.init_carry(4)``."""
+        zeros = jnp.zeros((batch_size, self.hidden_size), jnp.float32)
+        return tuple((zeros, zeros) for _ in range(self.num_layers))
+
+    def __call__(self, tokens: jax.Array, *, deterministic: bool = True) -> jax.Array:
+        """Logits for every position from a zero state.
+
+        Args:
+            tokens: ``int32[batch, time]``.
+            deterministic: ``False`` applies dropout (needs a ``"dropout"`` rng).
+
+        Returns:
+            ``float32[batch, time, vocab_size]``: the logits of each next token.
+        """
+        return self.run(tokens, self.init_carry(tokens.shape[0]), deterministic=deterministic)[0]
+
+    def run(
+        self, tokens: jax.Array, carry: Carry, *, deterministic: bool = True
+    ) -> tuple[jax.Array, Carry]:
+        """Like ``__call__`` but from a given state, also returning the final state."""
+        x = self.drop(self.embed(tokens), deterministic=deterministic)
+        new: list[tuple[jax.Array, jax.Array]] = []
+        for layer, state in zip(self.layers, carry, strict=True):
+            x, state = layer(x, state)
+            x = self.drop(x, deterministic=deterministic)
+            new.append(state)
+        return self.head(x), tuple(new)
+
+    def step(self, carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
+        """One generation step: ``int32[batch]`` -> (``float32[batch, vocab]``, new carry)."""
+        x = self.embed(token)
+        new: list[tuple[jax.Array, jax.Array]] = []
+        for layer, state in zip(self.layers, carry, strict=True):
+            x, state = layer.step(x, state)
+            new.append(state)
+        return self.head(x), tuple(new)

@@ -1,0 +1,102 @@
+"""A small generic registry: names -> objects, with lazy plugins from entry points.
+
+Built-in entries register themselves with a decorator; third-party packages
+add entries through an entry-point group (``popgen.tokenizers``,
+``popgen.strategies``), which is read only when a name is first looked up and
+not found among the registered ones. Plugins that fail to import produce a
+warning naming them, and the rest keep working.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+from popgen.errors import UnknownNameError
+
+__all__ = ["Registry"]
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Names mapped to objects of one kind.
+
+    Args:
+        kind: what the entries are, used in error messages (``"tokenizer"``).
+        group: the entry-point group that plugins register in.
+
+    >>> reg: Registry[int] = Registry("number", group="popgen.examples")
+    >>> reg.add("one", 1)
+    >>> reg.get("one")
+    1
+    """
+
+    def __init__(self, kind: str, *, group: str) -> None:
+        self.kind = kind
+        self.group = group
+        self._entries: dict[str, T] = {}
+        self._plugins_loaded = False
+
+    def add(self, name: str, obj: T, *, replace: bool = False) -> None:
+        """Register ``obj`` as ``name``; an existing name needs ``replace=True``."""
+        if not name or not isinstance(name, str):
+            raise ValueError(f"a {self.kind} name must be a non-empty string, got {name!r}")
+        if name in self._entries and not replace:
+            raise ValueError(
+                f"{self.kind} {name!r} is already registered; pass replace=True to overwrite it"
+            )
+        self._entries[name] = obj
+
+    def register(self, name: str, *, replace: bool = False) -> Callable[[T], T]:
+        """Decorator form of :meth:`add`; returns the object unchanged."""
+
+        def decorate(obj: T) -> T:
+            self.add(name, obj, replace=replace)
+            return obj
+
+        return decorate
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name``, loading plugins if needed.
+
+        Raises:
+            UnknownNameError: unknown name (a ``KeyError``); the message lists the
+                known ones.
+        """
+        if name not in self._entries:
+            self._load_plugins()
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
+
+    def names(self) -> list[str]:
+        """Every registered name, plugins included, sorted."""
+        self._load_plugins()
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        if name not in self._entries:
+            self._load_plugins()
+        return name in self._entries
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for ep in entry_points(group=self.group):
+            if ep.name in self._entries:
+                continue
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a broken plugin must not break the others
+                warnings.warn(
+                    f"could not load {self.kind} plugin {ep.name!r} ({ep.value}): {exc}",
+                    stacklevel=3,
+                )
+                continue
+            self._entries.setdefault(ep.name, obj)

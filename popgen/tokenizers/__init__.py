@@ -1,0 +1,33 @@
+"""Encodings: songs <-> integer tokens. Importing this package registers the built-ins."""
+
+from popgen.tokenizers.base import (
+    BOS,
+    EOS,
+    PAD,
+    SPECIAL_TOKENS,
+    UNK,
+    Tokenizer,
+    get_tokenizer,
+    list_tokenizers,
+    load_tokenizer,
+    register_tokenizer,
+)
+from popgen.tokenizers.chord import ChordConfig, ChordTokenizer
+from popgen.tokenizers.note import NoteConfig, NoteTokenizer
+
+__all__ = [
+    "BOS",
+    "EOS",
+    "PAD",
+    "SPECIAL_TOKENS",
+    "UNK",
+    "ChordConfig",
+    "ChordTokenizer",
+    "NoteConfig",
+    "NoteTokenizer",
+    "Tokenizer",
+    "get_tokenizer",
+    "list_tokenizers",
+    "load_tokenizer",
+    "register_tokenizer",
+]

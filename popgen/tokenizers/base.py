@@ -1,0 +1,293 @@
+"""The tokenizer base class: vocabulary, fit, encode/decode, JSON save/load.
+
+An encoding implements two hooks, :meth:`Tokenizer.song_to_names` (a Song to
+token *names* such as ``"PITCH_60"``) and :meth:`Tokenizer.names_to_song`
+(back). Everything else — the vocabulary with its special tokens, fitting it
+to a corpus, ids, batches, saving — lives here, once.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from numpy.typing import NDArray
+
+from popgen.errors import VocabularyError
+from popgen.music import Song
+from popgen.registry import Registry
+
+__all__ = [
+    "BOS",
+    "EOS",
+    "FORMAT_VERSION",
+    "PAD",
+    "SPECIAL_TOKENS",
+    "UNK",
+    "Tokenizer",
+    "TOKENIZERS",
+    "get_tokenizer",
+    "list_tokenizers",
+    "load_tokenizer",
+    "register_tokenizer",
+]
+
+#: Special tokens, always ids 0..3 in this order.
+SPECIAL_TOKENS = ("PAD", "BOS", "EOS", "UNK")
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+#: Version of the JSON format written by :meth:`Tokenizer.save`.
+FORMAT_VERSION = 1
+
+#: Every known encoding, by name (entry-point group ``popgen.tokenizers``).
+TOKENIZERS: Registry[type[Tokenizer]] = Registry("tokenizer", group="popgen.tokenizers")
+
+
+class Tokenizer(abc.ABC):
+    """Abstract base of every encoding.
+
+    Subclasses set ``config_class`` (a frozen dataclass of the encoding's
+    options) and implement :meth:`song_to_names` and :meth:`names_to_song`;
+    they may override :meth:`base_vocabulary` (names always in the vocabulary)
+    and :meth:`pitch_of` (the MIDI pitch a token stands for, for sampling
+    strategies).
+
+    Args:
+        config: the encoding's options; built from ``options`` when omitted.
+        vocab: token names after the special tokens, e.g. from a saved file;
+            when omitted the vocabulary is :meth:`base_vocabulary` until
+            :meth:`fit` is called.
+        **options: fields of ``config_class``, when ``config`` is omitted.
+    """
+
+    #: Registry name, set by :func:`register_tokenizer`.
+    name: ClassVar[str] = ""
+    #: The frozen dataclass of this encoding's options.
+    config_class: ClassVar[type[Any]]
+
+    def __init__(
+        self, config: Any = None, *, vocab: Sequence[str] | None = None, **options: Any
+    ) -> None:
+        if config is None:
+            try:
+                config = self.config_class(**options)
+            except TypeError as exc:
+                fields = ", ".join(f.name for f in dataclasses.fields(self.config_class))
+                raise ValueError(
+                    f"bad option for tokenizer {self.name!r}: {exc}; its options are: {fields}"
+                ) from None
+        elif options:
+            raise TypeError("pass either config or keyword options, not both")
+        self.config = config
+        names = list(vocab) if vocab is not None else self.base_vocabulary()
+        self._set_vocab(names)
+
+    # ---------------------------------------------------------------- hooks
+    @abc.abstractmethod
+    def song_to_names(self, song: Song) -> list[str]:
+        """Turn a song into token names (the encoding's documented loss applies)."""
+
+    @abc.abstractmethod
+    def names_to_song(self, names: Sequence[str]) -> Song:
+        """Turn token names back into a song; malformed fragments are skipped."""
+
+    def base_vocabulary(self) -> list[str]:
+        """Names that are always in the vocabulary, fitted or not."""
+        return []
+
+    def pitch_of(self, name: str) -> int | None:
+        """The MIDI pitch a token names, or ``None`` for tokens that are not one pitch."""
+        return None
+
+    # ----------------------------------------------------------- vocabulary
+    def _set_vocab(self, names: Iterable[str]) -> None:
+        unique = [n for n in dict.fromkeys(names) if n not in SPECIAL_TOKENS]
+        self._id_to_name: list[str] = [*SPECIAL_TOKENS, *unique]
+        self._name_to_id = {n: i for i, n in enumerate(self._id_to_name)}
+
+    @property
+    def vocab(self) -> list[str]:
+        """Token names indexed by id, special tokens first."""
+        return list(self._id_to_name)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of tokens, special tokens included."""
+        return len(self._id_to_name)
+
+    def token_id(self, name: str) -> int:
+        """The id of a token name (``UNK`` when the name is not in the vocabulary)."""
+        return self._name_to_id.get(name, UNK)
+
+    def token_name(self, token: int) -> str:
+        """The name of a token id."""
+        if not 0 <= token < len(self._id_to_name):
+            raise VocabularyError(f"token id {token} outside the vocabulary of {self.vocab_size}")
+        return self._id_to_name[token]
+
+    def token_pitches(self) -> NDArray[np.int32]:
+        """``int32[vocab_size]``: each token's MIDI pitch, -1 where it names none."""
+        return np.array(
+            [-1 if (p := self.pitch_of(n)) is None else p for n in self._id_to_name],
+            dtype=np.int32,
+        )
+
+    def fit(self, songs: Iterable[Song]) -> Self:
+        """Set the vocabulary to the base vocabulary plus every name the songs produce.
+
+        Names are sorted by family and value (``DUR_1/4`` before ``DUR_1/2``),
+        so the same corpus always gives the same ids. Returns ``self``.
+        """
+        seen: set[str] = set(self.base_vocabulary())
+        count = 0
+        for song in songs:
+            seen.update(self.song_to_names(song))
+            count += 1
+        if count == 0:
+            raise VocabularyError(f"cannot fit tokenizer {self.name!r} on no songs")
+        self._set_vocab(sorted(seen, key=_name_sort_key))
+        return self
+
+    # ------------------------------------------------------- encode / decode
+    def encode(self, song: Song, *, bos: bool = True, eos: bool = True) -> NDArray[np.int32]:
+        """``int32[n]`` token ids of a song, framed by ``BOS``/``EOS``.
+
+        Names missing from the vocabulary become ``UNK`` with one warning.
+        """
+        names = self.song_to_names(song)
+        ids = [self._name_to_id.get(n, UNK) for n in names]
+        unknown = ids.count(UNK)
+        if unknown:
+            where = f" in {song.source}" if song.source else ""
+            warnings.warn(
+                f"{unknown} of {len(ids)} tokens{where} are not in the vocabulary of "
+                f"tokenizer {self.name!r} and became UNK",
+                stacklevel=2,
+            )
+        return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int32)
+
+    def decode(self, tokens: Iterable[int] | NDArray[np.integer[Any]]) -> Song:
+        """Turn ids into a song. Stops at the first ``EOS``; skips PAD/BOS/UNK."""
+        names: list[str] = []
+        for t in np.asarray(tokens, dtype=np.int64).ravel():
+            if t == EOS:
+                break
+            if t in (PAD, BOS, UNK):
+                continue
+            names.append(self.token_name(int(t)))
+        return self.names_to_song(names)
+
+    def encode_batch(self, songs: Iterable[Song]) -> list[NDArray[np.int32]]:
+        """:meth:`encode` for each song."""
+        return [self.encode(s) for s in songs]
+
+    def decode_batch(self, tokens: Iterable[Iterable[int]]) -> list[Song]:
+        """:meth:`decode` for each row of ids (e.g. ``int32[batch, steps]``)."""
+        return [self.decode(row) for row in tokens]
+
+    # ---------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description: encoding name, config, vocabulary, format version."""
+        return {
+            "format": "popgen.tokenizer",
+            "version": FORMAT_VERSION,
+            "encoding": self.name,
+            "config": dataclasses.asdict(self.config),
+            "vocab": self._id_to_name[len(SPECIAL_TOKENS) :],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "tokenizer data") -> Tokenizer:
+        """Rebuild a tokenizer from :meth:`to_dict` output.
+
+        Called on the base class it builds the encoding the data names; called
+        on a subclass it also checks that the data is of that encoding.
+        """
+        if not isinstance(data, dict) or data.get("format") != "popgen.tokenizer":
+            raise VocabularyError(f"{source}: not a popgen tokenizer file")
+        if data.get("version") != FORMAT_VERSION:
+            raise VocabularyError(
+                f"{source}: tokenizer format version {data.get('version')!r}; "
+                f"this popgen reads version {FORMAT_VERSION}"
+            )
+        encoding = data.get("encoding")
+        if cls is not Tokenizer and encoding != cls.name:
+            raise VocabularyError(
+                f"{source}: vocabulary of encoding {encoding!r}, expected {cls.name!r}"
+            )
+        klass = TOKENIZERS.get(str(encoding))
+        config = klass.config_class(**data.get("config", {}))
+        return klass(config, vocab=[str(v) for v in data.get("vocab", [])])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the tokenizer as JSON (no pickle), atomically."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Tokenizer:
+        """Read a tokenizer written by :meth:`save`."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise VocabularyError(f"{path}: no such file") from None
+        except (OSError, ValueError) as exc:
+            raise VocabularyError(f"{path}: not a JSON tokenizer file ({exc})") from None
+        return cls.from_dict(data, source=str(path))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r}, vocab_size={self.vocab_size})"
+
+
+_NUMBER = re.compile(r"^(-?\d+)(?:/(\d+))?$")
+
+
+def _name_sort_key(name: str) -> tuple[str, float, str]:
+    """Sort token names by family, then numerically by value (``DUR_3/2`` as 1.5)."""
+    family, _, value = name.partition("_")
+    m = _NUMBER.match(value)
+    number = int(m.group(1)) / int(m.group(2) or 1) if m else float("inf")
+    return family, number, value
+
+
+def register_tokenizer(name: str, *, replace: bool = False) -> Any:
+    """Class decorator that registers an encoding under ``name``.
+
+    >>> @register_tokenizer("my-encoding")            # doctest: +SKIP
+    ... class MyTokenizer(Tokenizer): ...
+    """
+
+    def decorate(cls: type[Tokenizer]) -> type[Tokenizer]:
+        cls.name = name
+        TOKENIZERS.add(name, cls, replace=replace)
+        return cls
+
+    return decorate
+
+
+def get_tokenizer(name: str, **options: Any) -> Tokenizer:
+    """A new, unfitted tokenizer of the encoding ``name`` with its options.
+
+    >>> get_tokenizer("note", steps_per_beat=4).config.steps_per_beat
+    4
+    """
+    return TOKENIZERS.get(name)(**options)
+
+
+def list_tokenizers() -> list[str]:
+    """Names of every registered encoding, plugins included."""
+    return TOKENIZERS.names()
+
+
+def load_tokenizer(path: str | os.PathLike[str]) -> Tokenizer:
+    """Read a tokenizer JSON file of any registered encoding."""
+    return Tokenizer.load(path)

@@ -1,0 +1,191 @@
+"""The pop project's encoding: each note as pitch, duration and velocity; rests as tokens.
+
+Tokens (durations are exact fractions of a beat, e.g. ``DUR_3/2``)::
+
+    PITCH_60 DUR_1 VEL_88            one note
+    AND                              the next note starts with the previous one (chords)
+    REST_1/2                         silence before the next note
+    SHIFT_1/4                        the next note starts this long after the previous
+                                     onset, while that onset's notes still sound
+
+Notes sharing an onset form a group, written in ascending pitch joined by
+``AND``. The next group starts when the group's shortest note ends, plus any
+``REST`` tokens; if it starts earlier (overlapping polyphony), a ``SHIFT``
+token gives its distance from the current onset instead.
+
+The documented loss of ``decode(encode(song))``: drum tracks are dropped and
+all tracks merged into one (piano, the first track's name); onsets and
+durations are snapped to the ``1/steps_per_beat`` grid (see
+:meth:`popgen.Song.quantize`); durations are clipped to ``max_duration``;
+velocities become the centre of their bin out of ``velocity_bins``; tempo,
+time signatures and key are not encoded (a decoded song has 120 bpm and 4/4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from popgen.music import Song, Track, make_notes
+from popgen.tokenizers.base import Tokenizer, register_tokenizer
+
+__all__ = ["NoteConfig", "NoteTokenizer", "beats_name", "name_beats"]
+
+
+@dataclass(frozen=True)
+class NoteConfig:
+    """Options of the ``note`` encoding."""
+
+    steps_per_beat: int = 12  # time grid: 12 holds sixteenths and triplets
+    max_duration: float = 8.0  # longer notes are clipped; longer rests use several tokens
+    velocity_bins: int = 8  # velocities 1..127 in this many equal bins (1 = no dynamics)
+
+    def __post_init__(self) -> None:
+        if self.steps_per_beat < 1:
+            raise ValueError(f"steps_per_beat must be >= 1, got {self.steps_per_beat}")
+        if self.max_duration * self.steps_per_beat < 1:
+            raise ValueError(
+                f"max_duration must be at least one grid step, got {self.max_duration}"
+            )
+        if not 1 <= self.velocity_bins <= 127:
+            raise ValueError(f"velocity_bins must be in 1..127, got {self.velocity_bins}")
+
+
+def beats_name(beats: float, steps_per_beat: int) -> str:
+    """A time in beats as an exact fraction on the grid: ``1.5 -> "3/2"``.
+
+    >>> beats_name(0.25, 12)
+    '1/4'
+    """
+    return str(Fraction(round(beats * steps_per_beat), steps_per_beat))
+
+
+def name_beats(value: str) -> float:
+    """Inverse of :func:`beats_name`: ``"3/2" -> 1.5``."""
+    return float(Fraction(value))
+
+
+def bin_velocity(velocity: int, bins: int) -> int:
+    """The centre velocity of the bin ``velocity`` falls in (``bins`` equal bins of 1..127)."""
+    b = min((int(velocity) - 1) * bins // 127, bins - 1)
+    return int(round(1 + (b + 0.5) * 127 / bins - 0.5))
+
+
+@register_tokenizer("note")
+class NoteTokenizer(Tokenizer):
+    """Pitch + duration + velocity per note, rests as tokens (the pop project's encoding).
+
+    >>> from popgen.music import make_notes
+    >>> tok = NoteTokenizer(steps_per_beat=4)
+    >>> tok.song_to_names(Song(make_notes([60, 62], [0, 1.5], [1, 1], 88)))
+    ['PITCH_60', 'DUR_1', 'VEL_88', 'REST_1/2', 'PITCH_62', 'DUR_1', 'VEL_88']
+    """
+
+    config_class = NoteConfig
+    config: NoteConfig
+
+    def base_vocabulary(self) -> list[str]:
+        """Every pitch, the ``AND`` token and every velocity bin."""
+        bins = self.config.velocity_bins
+        vels = sorted({bin_velocity(v, bins) for v in range(1, 128)})
+        return ["AND", *(f"PITCH_{p}" for p in range(128)), *(f"VEL_{v}" for v in vels)]
+
+    def pitch_of(self, name: str) -> int | None:
+        """``PITCH_60 -> 60``; other tokens name no pitch."""
+        return int(name[6:]) if name.startswith("PITCH_") else None
+
+    def prepare(self, song: Song) -> Song:
+        """The song as this encoding sees it: no drums, one track, on the grid."""
+        cfg = self.config
+        song = song.drop_drums().merge_tracks(Track(name=_first_name(song)))
+        song = song.quantize(cfg.steps_per_beat)
+        notes = song.notes.copy()
+        notes["duration"] = np.minimum(notes["duration"], _clip(cfg.max_duration, cfg))
+        notes["velocity"] = [bin_velocity(v, cfg.velocity_bins) for v in notes["velocity"]]
+        return Song(notes, tracks=song.tracks, title=song.title, source=song.source)
+
+    def song_to_names(self, song: Song) -> list[str]:
+        """Encode a song; see the module docstring for the grammar."""
+        cfg = self.config
+        spb = cfg.steps_per_beat
+        notes = self.prepare(song).notes
+        names: list[str] = []
+        onset, next_onset = 0.0, 0.0
+        starts = notes["start"]
+        for t in np.unique(starts):
+            group = notes[starts == t]
+            if t > next_onset:
+                names += _rests(t - next_onset, cfg)
+            elif t < next_onset:
+                names.append("SHIFT_" + beats_name(t - onset, spb))
+            for i, note in enumerate(group):
+                if i:
+                    names.append("AND")
+                names += [
+                    f"PITCH_{int(note['pitch'])}",
+                    "DUR_" + beats_name(float(note["duration"]), spb),
+                    f"VEL_{int(note['velocity'])}",
+                ]
+            onset, next_onset = float(t), float(t + group["duration"].min())
+        return names
+
+    def names_to_song(self, names: Sequence[str]) -> Song:
+        """Decode names; incomplete notes and misplaced tokens are skipped."""
+        pitches: list[int] = []
+        starts: list[float] = []
+        durs: list[float] = []
+        vels: list[int] = []
+        onset, next_onset = 0.0, 0.0
+        group_min: float | None = None  # shortest note of the current group
+        join = False  # the previous token was AND
+        pitch: int | None = None
+        dur: float | None = None
+        for name in names:
+            family, _, value = name.partition("_")
+            if family == "PITCH":
+                if not join:  # a new group starts where the last one's time ran out
+                    onset, group_min = next_onset, None
+                pitch, dur, join = int(value), None, False
+            elif family == "DUR" and pitch is not None and dur is None:
+                dur = name_beats(value)
+            elif family == "VEL" and pitch is not None and dur is not None:
+                pitches.append(pitch)
+                starts.append(onset)
+                durs.append(dur)
+                vels.append(int(value))
+                group_min = dur if group_min is None else min(group_min, dur)
+                next_onset = onset + group_min
+                pitch = dur = None
+            elif name == "AND":
+                join = group_min is not None
+            elif family == "REST":
+                next_onset += name_beats(value)
+                join = False
+            elif family == "SHIFT":
+                next_onset = onset + name_beats(value)
+                join = False
+        return Song(make_notes(pitches, starts, durs, vels), tracks=(Track(),))
+
+
+def _first_name(song: Song) -> str:
+    names = [t.name for t in song.tracks if not t.is_drum and t.name]
+    return names[0] if names else ""
+
+
+def _clip(beats: float, cfg: NoteConfig) -> float:
+    """The longest whole number of grid steps not above ``beats``."""
+    return int(beats * cfg.steps_per_beat) / cfg.steps_per_beat
+
+
+def _rests(gap: float, cfg: NoteConfig) -> list[str]:
+    """``REST`` tokens for a gap: as many of the longest as fit, then the remainder."""
+    longest = _clip(cfg.max_duration, cfg)
+    out = []
+    while gap > longest + 1e-9:
+        out.append("REST_" + beats_name(longest, cfg.steps_per_beat))
+        gap -= longest
+    out.append("REST_" + beats_name(gap, cfg.steps_per_beat))
+    return out

@@ -1,0 +1,61 @@
+"""TrainConfig: every training setting in one frozen dataclass, saved beside the weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TrainConfig"]
+
+_SCHEDULES = ("constant", "exponential", "cosine")
+_OPTIMIZERS = ("adam", "adamw", "rmsprop")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Make variants with ``dataclasses.replace(config, epochs=3)``.
+
+    >>> TrainConfig(seq_len=32).stride_or_default
+    32
+    """
+
+    seq_len: int = 64  # tokens the model reads per window; every position is a target
+    stride: int | None = None  # tokens between window starts; None = seq_len (no overlap)
+    batch_size: int = 32  # windows per step
+    epochs: int = 10  # passes over the training windows
+    max_steps: int | None = None  # stop after this many steps even mid-epoch
+    optimizer: str = "adam"  # adam | adamw | rmsprop
+    learning_rate: float = 2e-3  # peak learning rate
+    lr_schedule: str = "exponential"  # constant | exponential | cosine
+    lr_decay: float = 0.1  # exponential: the rate falls smoothly to lr * lr_decay at the end
+    warmup_steps: int = 0  # linear warm-up steps before the schedule
+    weight_decay: float = 0.0  # decoupled weight decay (adamw only)
+    clip_norm: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
+    valid_fraction: float = 0.1  # share of songs held out for validation (split by song)
+    seed: int = 0  # one seed for initialisation, shuffling, dropout and the split
+
+    def __post_init__(self) -> None:
+        positive = {"seq_len": self.seq_len, "batch_size": self.batch_size, "epochs": self.epochs}
+        for name, value in positive.items():
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if self.stride is not None and self.stride < 1:
+            raise ValueError(f"stride must be >= 1 or None, got {self.stride}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1 or None, got {self.max_steps}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
+        if self.lr_schedule not in _SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if not 0 <= self.valid_fraction < 1:
+            raise ValueError(f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
+        if self.clip_norm < 0 or self.weight_decay < 0 or self.warmup_steps < 0:
+            raise ValueError("clip_norm, weight_decay and warmup_steps must be >= 0")
+
+    @property
+    def stride_or_default(self) -> int:
+        """The stride actually used: ``stride`` or, when unset, ``seq_len``."""
+        return self.stride if self.stride is not None else self.seq_len
