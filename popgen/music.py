@@ -259,7 +259,9 @@ class Song:
         g = float(steps_per_beat)
         notes["start"] = np.round(notes["start"] * g) / g
         notes["duration"] = np.maximum(np.round(notes["duration"] * g), 1.0) / g
-        return self.replace(notes=resolve_overlaps(notes))
+        notes = resolve_overlaps(notes)
+        notes["duration"] = np.round(notes["duration"] * g) / g  # cuts land on the grid exactly
+        return self.replace(notes=notes)
 
     def select_tracks(self, keep: Sequence[int]) -> Song:
         """Keep only the tracks whose indices are in ``keep`` (renumbered in that order)."""

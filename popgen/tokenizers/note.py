@@ -138,11 +138,12 @@ class NoteTokenizer(Tokenizer):
         starts: list[float] = []
         durs: list[float] = []
         vels: list[int] = []
-        onset, next_onset = 0.0, 0.0
-        group_min: float | None = None  # shortest note of the current group
+        # exact fractions, so onsets stay on the grid however long the song
+        onset, next_onset = Fraction(0), Fraction(0)
+        group_min: Fraction | None = None  # shortest note of the current group
         join = False  # the previous token was AND
         pitch: int | None = None
-        dur: float | None = None
+        dur: Fraction | None = None
         for name in names:
             family, _, value = name.partition("_")
             if family == "PITCH":
@@ -150,11 +151,11 @@ class NoteTokenizer(Tokenizer):
                     onset, group_min = next_onset, None
                 pitch, dur, join = int(value), None, False
             elif family == "DUR" and pitch is not None and dur is None:
-                dur = name_beats(value)
+                dur = Fraction(value)
             elif family == "VEL" and pitch is not None and dur is not None:
                 pitches.append(pitch)
-                starts.append(onset)
-                durs.append(dur)
+                starts.append(float(onset))
+                durs.append(float(dur))
                 vels.append(int(value))
                 group_min = dur if group_min is None else min(group_min, dur)
                 next_onset = onset + group_min
@@ -162,10 +163,10 @@ class NoteTokenizer(Tokenizer):
             elif name == "AND":
                 join = group_min is not None
             elif family == "REST":
-                next_onset += name_beats(value)
+                next_onset += Fraction(value)
                 join = False
             elif family == "SHIFT":
-                next_onset = onset + name_beats(value)
+                next_onset = onset + Fraction(value)
                 join = False
         return Song(make_notes(pitches, starts, durs, vels), tracks=(Track(),))
 

@@ -1,0 +1,77 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from popgen.models import LSTMModel
+
+
+def tiny(**kw: object) -> LSTMModel:
+    args = {"vocab_size": 11, "embed_dim": 6, "hidden_size": 8, "num_layers": 2}
+    args.update(kw)
+    return LSTMModel(**args)  # type: ignore[arg-type]
+
+
+def test_shapes_and_parameters() -> None:
+    model = tiny()
+    params = model.init(jax.random.key(0), jnp.zeros((1, 3), jnp.int32))
+    p = params["params"]
+    assert p["layers_0"]["w_in"].shape == (6, 32)  # input projection, 4 gates at once
+    assert p["layers_1"]["w_in"].shape == (8, 32)
+    assert p["layers_0"]["w_h"].shape == (8, 32)
+    assert model.apply(params, jnp.zeros((2, 5), jnp.int32)).shape == (2, 5, 11)
+
+
+def test_forget_gate_bias_starts_at_one() -> None:
+    model = tiny()
+    b = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))["params"]["layers_0"]["b"]
+    np.testing.assert_array_equal(np.asarray(b), np.r_[np.zeros(8), np.ones(8), np.zeros(16)])
+
+
+def test_step_by_step_equals_whole_sequence() -> None:
+    model = tiny(num_layers=3)
+    tokens = jax.random.randint(jax.random.key(1), (4, 9), 0, 11)
+    params = model.init(jax.random.key(0), tokens)
+    full = model.apply(params, tokens)
+    carry = model.init_carry(4)
+    steps = []
+    for t in range(9):
+        logits, carry = model.apply(params, carry, tokens[:, t], method=LSTMModel.step)
+        steps.append(logits)
+    np.testing.assert_allclose(np.stack(steps, 1), full, atol=1e-5)
+
+
+def test_run_continues_from_a_carry() -> None:
+    model = tiny()
+    tokens = jax.random.randint(jax.random.key(2), (2, 8), 0, 11)
+    params = model.init(jax.random.key(0), tokens)
+    first, carry = model.apply(params, tokens[:, :5], model.init_carry(2), method=LSTMModel.run)
+    rest, _ = model.apply(params, tokens[:, 5:], carry, method=LSTMModel.run)
+    np.testing.assert_allclose(
+        np.concatenate([first, rest], 1), model.apply(params, tokens), atol=1e-5
+    )
+
+
+def test_dropout_only_when_not_deterministic() -> None:
+    model = tiny(dropout=0.5)
+    tokens = jnp.ones((2, 4), jnp.int32)
+    params = model.init(jax.random.key(0), tokens)
+    a = model.apply(params, tokens)
+    b = model.apply(params, tokens)
+    c = model.apply(params, tokens, deterministic=False, rngs={"dropout": jax.random.key(3)})
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("num_layers", 0, "num_layers"), ("dropout", 1.0, "dropout"), ("hidden_size", 0, "hidden")],
+)
+def test_bad_config_is_named(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        tiny(**{field: value}).init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+
+
+def test_config_rebuilds_the_model() -> None:
+    model = tiny(dropout=0.25)
+    assert LSTMModel(**model.config()) == model
