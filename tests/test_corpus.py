@@ -1,0 +1,84 @@
+import warnings
+from pathlib import Path
+
+import pytest
+
+from popgen import Corpus
+from popgen.errors import CorpusError
+
+
+def test_reads_a_folder_drops_drums_and_describes(midi_dir: Path) -> None:
+    corpus = Corpus.from_paths([midi_dir])
+    assert len(corpus) == 3 and not corpus.skipped
+    assert all(not t.is_drum for song in corpus for t in song.tracks)
+    text = corpus.describe()
+    assert "3 songs" in text and "0 skipped" in text
+
+
+def test_keeps_drums_when_asked(midi_dir: Path) -> None:
+    corpus = Corpus.from_paths([midi_dir / "band.mid"], drums=True)
+    assert any(t.is_drum for t in corpus[0].tracks)
+
+
+def test_tracks_by_name(midi_dir: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        corpus = Corpus.from_paths([midi_dir], tracks=["Melody"])
+    assert len(corpus) == 1 and corpus[0].tracks[0].name == "Melody"
+    assert len(corpus.skipped) == 2  # the other songs have no such track
+
+
+def test_corrupt_file_is_skipped_with_a_warning_and_the_rest_kept(midi_dir: Path) -> None:
+    (midi_dir / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    (midi_dir / "empty.mid").write_bytes(b"")
+    with pytest.warns(UserWarning, match="broken.mid"):
+        corpus = Corpus.from_paths([midi_dir])
+    assert len(corpus) == 3
+    assert {Path(p).name for p, _ in corpus.skipped} == {"broken.mid", "empty.mid"}
+
+
+def test_missing_path_and_empty_folder_and_nothing_readable(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="nope.mid: no such file"):
+        Corpus.from_paths([tmp_path / "nope.mid"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="empty: the folder holds no MIDI"):
+        Corpus.from_paths([tmp_path / "empty"])
+    (tmp_path / "bad.mid").write_bytes(b"not midi at all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(CorpusError, match="no readable songs.*bad.mid"):
+            Corpus.from_paths([tmp_path / "bad.mid"])
+
+
+def test_glob_patterns(midi_dir: Path) -> None:
+    corpus = Corpus.from_paths([str(midi_dir / "m*.mid")])
+    assert [s.title for s in corpus] == ["melody"]
+
+
+def test_split_by_song_is_disjoint(midi_dir: Path, make_midi) -> None:  # type: ignore[no-untyped-def]
+    for i in range(7):
+        make_midi(midi_dir / f"extra{i}.mid", [(60 + i, 0.0, 1.0)])
+    corpus = Corpus.from_paths([midi_dir])
+    train, valid, test = corpus.split(valid=0.2, test=0.2, seed=1)
+    names = [{s.source for s in part} for part in (train, valid, test)]
+    assert sum(map(len, names)) == len(corpus) == 10
+    assert not (names[0] & names[1]) and not (names[0] & names[2]) and not (names[1] & names[2])
+    assert len(valid) == 2 and len(test) == 2
+    with pytest.raises(ValueError):
+        corpus.split(valid=0.6, test=0.5)
+
+
+def test_transpose_to_common_key(midi_dir: Path) -> None:
+    corpus = Corpus.from_paths([midi_dir / "band.mid"], transpose_to="C")
+    assert corpus[0].key == "A minor"  # already A minor: unchanged
+    corpus = Corpus.from_paths([midi_dir / "melody.mid"], transpose_to="D")
+    assert corpus[0].key == "D major"
+    assert corpus[0].notes["pitch"][0] == 62
+
+
+def test_music21_corpus_and_mixed_sources(midi_dir: Path) -> None:
+    corpus = Corpus.from_sources(["music21:essenFolksong/test0", str(midi_dir / "melody.mid")])
+    assert len(corpus) > 1
+    assert any(s.source.startswith("music21:") for s in corpus)
+    with pytest.raises(CorpusError, match="nosuchwork"):
+        Corpus.from_music21("nosuchwork")
