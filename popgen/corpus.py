@@ -36,6 +36,7 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     Raises:
         CorpusError: a path that does not exist, or a folder or pattern with
             no MIDI or score files.
+
     """
     files: list[Path] = []
     suffixes = MIDI_SUFFIXES | SCORE_SUFFIXES
@@ -110,6 +111,7 @@ class Corpus(Sequence[Song]):
 
         Raises:
             CorpusError: a missing path, an empty folder, or no readable song.
+
         """
         files = expand_paths(paths)
         songs: list[Song] = []
@@ -140,6 +142,7 @@ class Corpus(Sequence[Song]):
             limit: read at most this many files per name.
             transpose_to: as in :meth:`from_paths`.
             tracks: as in :meth:`from_paths`.
+
         """
         from popgen.scores import load_music21_corpus
 
@@ -228,7 +231,10 @@ class Corpus(Sequence[Song]):
         rest, held = split_by_song(len(self), valid + test, seed)
         n_test = round(len(held) * test / (valid + test)) if len(held) else 0
         test_idx, valid_idx = held[:n_test], held[n_test:]
-        pick = lambda idx: Corpus(self.songs[i] for i in idx)  # noqa: E731
+
+        def pick(indices: Iterable[int]) -> Corpus:
+            return Corpus(self.songs[i] for i in indices)
+
         return pick(rest), pick(valid_idx), pick(test_idx)
 
     def transposed_to(self, key: str) -> Corpus:

@@ -96,6 +96,7 @@ def make_notes(
 
     >>> make_notes([60, 64], [0.0, 1.0], [1.0, 1.0])["pitch"].tolist()
     [60, 64]
+
     """
     p = np.asarray(list(pitch), dtype=np.int16)
     notes = np.zeros(len(p), dtype=NOTE_DTYPE)
@@ -161,6 +162,7 @@ class Song:
     >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
     >>> song.num_notes, song.end
     (3, 4.0)
+
     """
 
     notes: NDArray[Any]
@@ -329,7 +331,7 @@ def resolve_overlaps(notes: NDArray[Any]) -> NDArray[Any]:
     if not len(notes):
         return notes
     order = np.lexsort((-notes["duration"], notes["start"], notes["pitch"], notes["track"]))
-    n = notes[order].copy()
+    n: NDArray[Any] = notes[order].copy()
     same_voice = (n["track"][1:] == n["track"][:-1]) & (n["pitch"][1:] == n["pitch"][:-1])
     dup = np.concatenate([[False], same_voice & (n["start"][1:] == n["start"][:-1])])
     n = n[~dup]

@@ -7,8 +7,19 @@ import pytest
 
 from popgen.cli import main
 
-TINY = ["--embed-dim", "8", "--hidden-size", "16", "--num-layers", "1", "--seq-len", "16",
-        "--batch-size", "4", "--quiet"]
+TINY = [
+    "--embed-dim",
+    "8",
+    "--hidden-size",
+    "16",
+    "--num-layers",
+    "1",
+    "--seq-len",
+    "16",
+    "--batch-size",
+    "4",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +41,23 @@ def test_train_writes_a_run(trained_run: Path) -> None:
 
 def test_generate_writes_midi_and_png(trained_run: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "song.mid"
-    code = main(["generate", str(trained_run), "--out", str(out), "--tokens", "40",
-                 "--temperature", "0.9", "--top-k", "10", "--top-p", "0.95", "--png"])
+    code = main(
+        [
+            "generate",
+            str(trained_run),
+            "--out",
+            str(out),
+            "--tokens",
+            "40",
+            "--temperature",
+            "0.9",
+            "--top-k",
+            "10",
+            "--top-p",
+            "0.95",
+            "--png",
+        ]
+    )
     assert code == 0
     assert len(mido.MidiFile(out).tracks) >= 2
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -40,15 +66,36 @@ def test_generate_writes_midi_and_png(trained_run: Path, tmp_path: Path, capsys)
 
 def test_generate_batch_and_primer(trained_run: Path, tmp_path: Path, midi_dir: Path) -> None:
     out = tmp_path / "song.mid"
-    code = main(["generate", str(trained_run), "--out", str(out), "--tokens", "20",
-                 "--batch-size", "2", "--primer", str(midi_dir / "melody.mid")])
+    code = main(
+        [
+            "generate",
+            str(trained_run),
+            "--out",
+            str(out),
+            "--tokens",
+            "20",
+            "--batch-size",
+            "2",
+            "--primer",
+            str(midi_dir / "melody.mid"),
+        ]
+    )
     assert code == 0
     assert (tmp_path / "song-0.mid").is_file() and (tmp_path / "song-1.mid").is_file()
 
 
 def test_train_from_music21_source(tmp_path: Path) -> None:
-    code = main(["train", "music21:essenFolksong/test0", "--out", str(tmp_path / "r"),
-                 "--max-steps", "2", *TINY])
+    code = main(
+        [
+            "train",
+            "music21:essenFolksong/test0",
+            "--out",
+            str(tmp_path / "r"),
+            "--max-steps",
+            "2",
+            *TINY,
+        ]
+    )
     assert code == 0
 
 
@@ -60,7 +107,9 @@ def one_error_line(capsys) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_bad_inputs_give_one_line_and_status_1(
-    tmp_path: Path, trained_run: Path, capsys  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    trained_run: Path,
+    capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     assert main(["train", str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 1
     assert "missing: no such file or folder" in one_error_line(capsys)
@@ -76,19 +125,34 @@ def test_bad_inputs_give_one_line_and_status_1(
     assert main(["generate", str(tmp_path / "empty"), "--out", str(tmp_path / "x.mid")]) == 1
     assert "no popgen.json" in one_error_line(capsys)
 
-    assert main(["train", "music21:essenFolksong/test0", "--out", str(tmp_path / "r"),
-                 "--tokenizer", "nosuch"]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "music21:essenFolksong/test0",
+                "--out",
+                str(tmp_path / "r"),
+                "--tokenizer",
+                "nosuch",
+            ]
+        )
+        == 1
+    )
     assert "unknown tokenizer 'nosuch'; known:" in one_error_line(capsys)
 
-    assert main(["generate", str(trained_run), "--out", str(tmp_path / "x.mid"),
-                 "--temperature", "0"]) == 1
+    assert (
+        main(["generate", str(trained_run), "--out", str(tmp_path / "x.mid"), "--temperature", "0"])
+        == 1
+    )
     assert "temperature must be > 0" in one_error_line(capsys)
 
 
 def test_command_line_process_prints_no_traceback(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "popgen.cli", "generate", str(tmp_path), "--out", "x.mid"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"popgen: error: {tmp_path}: not a popgen run (no popgen.json)"

@@ -12,14 +12,22 @@ from popgen.demo import DemoConfig, longest_pitch_run, run_demo
 def test_api_script(tmp_path: Path) -> None:
     corpus = popgen.Corpus.from_music21("essenFolksong/test0")
     tokenizer = popgen.get_tokenizer("note").fit(corpus)
-    model = popgen.LSTMModel(vocab_size=tokenizer.vocab_size, embed_dim=16,
-                             hidden_size=32, num_layers=2, dropout=0.2)
-    run = popgen.train(model, tokenizer, corpus,
-                       popgen.TrainConfig(seq_len=32, epochs=15, learning_rate=1e-2),
-                       out=tmp_path / "run", progress=False)
+    model = popgen.LSTMModel(
+        vocab_size=tokenizer.vocab_size, embed_dim=16, hidden_size=32, num_layers=2, dropout=0.2
+    )
+    run = popgen.train(
+        model,
+        tokenizer,
+        corpus,
+        popgen.TrainConfig(seq_len=32, epochs=15, learning_rate=1e-2),
+        out=tmp_path / "run",
+        progress=False,
+    )
     assert len(run.history) == 15
-    sampler = popgen.Sampler.from_run(tmp_path / "run", strategy=popgen.sampling.chain(
-        popgen.sampling.temperature(0.9), popgen.sampling.top_k(20)))
+    sampler = popgen.Sampler.from_run(
+        tmp_path / "run",
+        strategy=popgen.sampling.chain(popgen.sampling.temperature(0.9), popgen.sampling.top_k(20)),
+    )
     songs = sampler.generate(num_tokens=60, batch_size=4, seed=0)
     assert len(songs) == 4 and all(s.num_notes > 0 for s in songs)
     songs[0].write_midi(tmp_path / "a.mid")
@@ -32,7 +40,10 @@ def test_api_script(tmp_path: Path) -> None:
 def test_demo_with_a_tiny_budget(tmp_path: Path) -> None:
     base = DemoConfig()
     config = DemoConfig(
-        works=("essenFolksong/test0",), hidden_size=32, embed_dim=16, num_tokens=90,
+        works=("essenFolksong/test0",),
+        hidden_size=32,
+        embed_dim=16,
+        num_tokens=90,
         train=popgen.TrainConfig(seq_len=32, epochs=1),
     )
     assert base.max_repeat == 4

@@ -19,8 +19,17 @@ def test_public_names_import_and_have_docstrings() -> None:
 
 
 def test_issue_names_are_public() -> None:
-    for name in ["Corpus", "get_tokenizer", "Tokenizer", "LSTMModel", "train", "TrainConfig",
-                 "Sampler", "Song", "load_run"]:
+    for name in [
+        "Corpus",
+        "get_tokenizer",
+        "Tokenizer",
+        "LSTMModel",
+        "train",
+        "TrainConfig",
+        "Sampler",
+        "Song",
+        "load_run",
+    ]:
         assert name in popgen.__all__
     for name in ["chain", "temperature", "top_k", "top_p"]:
         assert name in popgen.sampling.__all__

@@ -49,8 +49,13 @@ def test_greedy_keeps_the_argmax() -> None:
 
 @pytest.mark.parametrize(
     ("factory", "arg", "message"),
-    [(temperature, 0.0, "temperature"), (top_k, 0, "top_k"), (top_p, 1.5, "top_p"),
-     (top_p, 0.0, "top_p"), (max_same_pitch_run, 0, "k >= 1")],
+    [
+        (temperature, 0.0, "temperature"),
+        (top_k, 0, "top_k"),
+        (top_p, 1.5, "top_p"),
+        (top_p, 0.0, "top_p"),
+        (max_same_pitch_run, 0, "k >= 1"),
+    ],
 )
 def test_impossible_settings_are_refused(factory, arg, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):

@@ -51,7 +51,9 @@ def songs(draw: st.DrawFn, max_notes: int = 40, tracks: int = 2) -> Song:
 
 def melody() -> Song:
     return Song(
-        make_notes([60, 62, 64, 60, 67], [0, 1, 2, 4, 4], [1, 1, 1.5, 2, 0.5], [90, 70, 50, 100, 30])
+        make_notes(
+            [60, 62, 64, 60, 67], [0, 1, 2, 4, 4], [1, 1, 1.5, 2, 0.5], [90, 70, 50, 100, 30]
+        )
     )
 
 
@@ -123,9 +125,7 @@ def test_chord_round_trip_equals_song_after_documented_loss(song: Song) -> None:
 
 def test_chord_tokens() -> None:
     tok = ChordTokenizer()
-    assert tok.song_to_names(melody()) == [
-        "NOTE_60", "NOTE_62", "NOTE_64", "CHORD_60.67"
-    ]
+    assert tok.song_to_names(melody()) == ["NOTE_60", "NOTE_62", "NOTE_64", "CHORD_60.67"]
     assert tok.pitch_of("NOTE_62") == 62 and tok.pitch_of("CHORD_60.67") is None
 
 

@@ -75,8 +75,14 @@ def test_optimizers_and_schedules_build(schedule: str, optimizer: str) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("seq_len", 0), ("optimizer", "sgdx"), ("lr_schedule", "step"), ("learning_rate", 0.0),
-     ("valid_fraction", 1.0), ("lr_decay", 0.0)],
+    [
+        ("seq_len", 0),
+        ("optimizer", "sgdx"),
+        ("lr_schedule", "step"),
+        ("learning_rate", 0.0),
+        ("valid_fraction", 1.0),
+        ("lr_decay", 0.0),
+    ],
 )
 def test_bad_train_config_is_named(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
@@ -90,6 +96,7 @@ def test_load_run_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RunError, match="no popgen.json"):
         popgen.load_run(tmp_path / "empty")
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "popgen.json").write_text(json.dumps({"format": "popgen.run", "version": 7}))
+    meta = {"format": "popgen.run", "version": 7}
+    (tmp_path / "bad" / "popgen.json").write_text(json.dumps(meta))
     with pytest.raises(RunError, match="version 7"):
         popgen.load_run(tmp_path / "bad")

@@ -33,6 +33,7 @@ def lstm_cell(
 
     Returns:
         The new ``(h, c)``. Gate order is input, forget, cell, output.
+
     """
     h, c = state
     gates = gates_in + h @ w_h
@@ -104,6 +105,7 @@ class LSTMModel(nn.Module):
     dropout: float = 0.0  # dropout rate after the embedding and after each layer (training only)
 
     def setup(self) -> None:
+        """Check the configuration and build the submodules."""
         if self.vocab_size < 1 or self.embed_dim < 1 or self.hidden_size < 1:
             raise ValueError(
                 f"vocab_size, embed_dim and hidden_size must be >= 1, got "
@@ -143,6 +145,7 @@ class LSTMModel(nn.Module):
 
         Returns:
             ``float32[batch, time, vocab_size]``: the logits of each next token.
+
         """
         return self.run(tokens, self.init_carry(tokens.shape[0]), deterministic=deterministic)[0]
 

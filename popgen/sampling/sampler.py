@@ -53,6 +53,7 @@ def generate_ids(
 
     Returns:
         ``int32[batch, prompt_len + num_tokens]``: the prompt followed by the draws.
+
     """
     batch, prompt_len = prompt.shape
     if prompt_len < 1:
@@ -93,6 +94,7 @@ class Sampler:
     >>> sampler = Sampler.from_run("run/", strategy=chain(temperature(0.9), top_k(20)))
     ... # doctest: +SKIP
     >>> songs = sampler.generate(num_tokens=400, batch_size=4, seed=0)  # doctest: +SKIP
+
     """
 
     def __init__(
@@ -195,6 +197,7 @@ class Sampler:
 
         Returns:
             One :class:`popgen.Song` per batch member.
+
         """
         ids = self.generate_ids(num_tokens, batch_size=batch_size, seed=seed, primer=primer)
         skip = 0 if include_primer else len(self.prompt_ids(primer))

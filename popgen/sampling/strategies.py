@@ -49,6 +49,7 @@ class History(NamedTuple):
         tokens: ``int32[batch, length]``: primer and generated tokens; positions
             at or after ``position`` hold ``PAD``.
         position: ``int32[]``: index of the token being chosen now.
+
     """
 
     tokens: jax.Array
@@ -184,6 +185,7 @@ def max_same_pitch_run(k: int, pitches: Any) -> Strategy:
     >>> out, _ = s.apply(jnp.zeros((1, 3)), state, History(jnp.array([[1, 1, 0]]), jnp.asarray(2)))
     >>> [bool(x) for x in jnp.isfinite(out[0])]
     [True, False, True]
+
     """
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"max_same_pitch_run needs k >= 1, got {k!r}")
@@ -234,14 +236,15 @@ def chain(*strategies: Strategy) -> Strategy:
 
 #: Strategy factories by name (entry-point group ``popgen.strategies``).
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", group="popgen.strategies")
-for _name, _factory in {
+_BUILTINS: dict[str, Callable[..., Strategy]] = {
     "greedy": greedy,
     "identity": identity,
     "max_same_pitch_run": max_same_pitch_run,
     "temperature": temperature,
     "top_k": top_k,
     "top_p": top_p,
-}.items():
+}
+for _name, _factory in _BUILTINS.items():
     STRATEGIES.add(_name, _factory)
 
 

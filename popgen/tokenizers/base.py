@@ -65,6 +65,7 @@ class Tokenizer(abc.ABC):
             when omitted the vocabulary is :meth:`base_vocabulary` until
             :meth:`fit` is called.
         **options: fields of ``config_class``, when ``config`` is omitted.
+
     """
 
     #: Registry name, set by :func:`register_tokenizer`.

@@ -71,7 +71,7 @@ def name_beats(value: str) -> float:
 def bin_velocity(velocity: int, bins: int) -> int:
     """The centre velocity of the bin ``velocity`` falls in (``bins`` equal bins of 1..127)."""
     b = min((int(velocity) - 1) * bins // 127, bins - 1)
-    return int(round(1 + (b + 0.5) * 127 / bins - 0.5))
+    return round(1 + (b + 0.5) * 127 / bins - 0.5)
 
 
 @register_tokenizer("note")
