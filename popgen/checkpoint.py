@@ -56,6 +56,7 @@ class Run:
         history: one dict of metrics per epoch (``epoch``, ``step``,
             ``train_loss``, ``valid_loss``, ``tokens_per_s``, ...).
         path: the run directory, once saved or loaded.
+
     """
 
     model: LSTMModel
@@ -119,6 +120,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     Raises:
         RunError: the directory is missing, has no ``popgen.json``, is of
             another format version, or its parameters do not fit its model.
+
     """
     import orbax.checkpoint as ocp
 

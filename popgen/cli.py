@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="train a small model on bundled folk songs, write a song")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder")
-    demo.add_argument("--epochs", type=_positive_int, help="training epochs (default 12)")
+    demo.add_argument("--epochs", type=_positive_int, help="training epochs (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="seed for training and sampling")
 
     tr = sub.add_parser("train", help="train a model on MIDI files, folders or music21:NAME")

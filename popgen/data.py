@@ -35,6 +35,7 @@ def make_windows(
 
     >>> make_windows([np.arange(1, 8, dtype=np.int32)], seq_len=3).tolist()
     [[1, 2, 3, 4], [4, 5, 6, 7]]
+
     """
     if seq_len < 1:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
@@ -91,6 +92,7 @@ def split_by_song(
 
     >>> [a.tolist() for a in split_by_song(5, 0.4, seed=0)]
     [[0, 1, 3], [2, 4]]
+
     """
     if not 0 <= valid_fraction < 1:
         raise ValueError(f"valid_fraction must be in [0, 1), got {valid_fraction}")

@@ -37,17 +37,16 @@ class DemoConfig:
 
     works: tuple[str, ...] = (  # music21 corpus works to train on
         "essenFolksong/kinder0",
-        "essenFolksong/ballad10",
-        "essenFolksong/ballad20",
+        *(f"essenFolksong/ballad{i}0" for i in range(1, 9)),
     )
     transpose_to: str = "C"  # every song to C major / A minor, as the pop project did
-    embed_dim: int = 64
+    embed_dim: int = 128
     hidden_size: int = 256
-    num_layers: int = 1
+    num_layers: int = 2
     dropout: float = 0.1
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            seq_len=64, stride=32, batch_size=32, epochs=12, learning_rate=3e-3, lr_decay=0.1
+            seq_len=64, stride=32, batch_size=32, epochs=8, learning_rate=3e-3, lr_decay=0.1
         )
     )
     num_tokens: int = 480  # tokens to generate: about 160 notes

@@ -175,8 +175,10 @@ class Song:
 
     def __post_init__(self) -> None:
         notes = self.notes
-        if not isinstance(notes, np.ndarray) or notes.dtype != NOTE_DTYPE:
-            notes = np.asarray(notes).astype(NOTE_DTYPE)
+        if not isinstance(notes, np.ndarray):
+            notes = np.array([tuple(row) for row in notes], dtype=NOTE_DTYPE)
+        elif notes.dtype != NOTE_DTYPE:
+            notes = notes.astype(NOTE_DTYPE)
         if len(notes) and (notes["pitch"].min() < 0 or notes["pitch"].max() > 127):
             raise ValueError(f"{self._where()}pitches must be in 0..127")
         if len(notes) and notes["duration"].min() <= 0:
@@ -192,10 +194,16 @@ class Song:
         notes["velocity"] = np.clip(notes["velocity"], 1, 127)
         notes.flags.writeable = False
         object.__setattr__(self, "notes", notes)
-        object.__setattr__(self, "tempos", tuple(TempoChange(*t) for t in self.tempos))
-        object.__setattr__(
-            self, "time_signatures", tuple(TimeSignature(*t) for t in self.time_signatures)
-        )
+        tempos = tuple(TempoChange(float(b), float(bpm)) for b, bpm in self.tempos)
+        sigs = tuple(TimeSignature(float(b), int(n), int(d)) for b, n, d in self.time_signatures)
+        for name, changes in (("tempo", tempos), ("time signature", sigs)):
+            beats = [c[0] for c in changes]
+            if beats != sorted(beats):
+                raise ValueError(f"{self._where()}{name} changes must be in time order")
+        if any(t.bpm <= 0 for t in tempos):
+            raise ValueError(f"{self._where()}tempos must be > 0 bpm")
+        object.__setattr__(self, "tempos", tempos)
+        object.__setattr__(self, "time_signatures", sigs)
         if self.key is not None:
             object.__setattr__(self, "key", key_tonic(self.key))
 

@@ -32,6 +32,7 @@ class Registry(Generic[T]):
     >>> reg.add("one", 1)
     >>> reg.get("one")
     1
+
     """
 
     def __init__(self, kind: str, *, group: str) -> None:
@@ -65,6 +66,7 @@ class Registry(Generic[T]):
         Raises:
             UnknownNameError: unknown name (a ``KeyError``); the message lists the
                 known ones.
+
         """
         if name not in self._entries:
             self._load_plugins()

@@ -72,6 +72,7 @@ def next_token_loss(
 
     Returns:
         ``(float32[] loss summed over targets, float32[] number of targets)``.
+
     """
     inputs, targets = batch[:, :-1], batch[:, 1:]
     rngs = {"dropout": key} if key is not None else {}
@@ -105,6 +106,7 @@ def train(
 
     Returns:
         The :class:`popgen.Run` with the final parameters and the history.
+
     """
     config = config or TrainConfig()
     if model.vocab_size != tokenizer.vocab_size:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import mido
 import pytest
+from conftest import MIDI_DIR_FILES, make_midi
 
 from popgen.cli import main
 
@@ -24,8 +25,6 @@ TINY = [
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import MIDI_DIR_FILES, make_midi
-
     folder = tmp_path_factory.mktemp("songs")
     for name, spec in MIDI_DIR_FILES.items():
         make_midi(folder / name, **spec)

@@ -1,0 +1,377 @@
+"""Standard MIDI files <-> :class:`~popgen.music.Song`, with mido.
+
+Reading turns ticks into beats (``ticks / ticks_per_beat``), so a song's rhythm
+does not depend on its tempo; the tempo map, time signatures and key become
+the song's metadata. Each (MIDI track, channel) pair that plays notes becomes
+one :class:`~popgen.music.Track`; channel 10 (index 9) parts are drum tracks.
+
+Writing produces a type-1 file: track 0 holds the tempo map, time signatures
+and key; then one MIDI track per song track. Every failure to read a file is a
+:class:`~popgen.errors.MidiError` that names the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mido
+import numpy as np
+
+from popgen.errors import MidiError
+from popgen.music import (
+    NOTE_DTYPE,
+    PITCH_CLASSES,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+    key_tonic,
+    parse_key,
+)
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["read_midi", "song_from_midifile", "song_to_midifile", "write_midi"]
+
+_DRUM_CHANNEL = 9
+#: Channels for melodic tracks, in the order they are handed out.
+_MELODIC_CHANNELS = tuple(c for c in range(16) if c != _DRUM_CHANNEL)
+#: mido has no major keys spelled with these sharps; it uses the flat names.
+_MIDO_MAJOR_FLATS = {"D#": "Eb", "G#": "Ab", "A#": "Bb"}
+
+
+# --------------------------------------------------------------------- reading
+def read_midi(path: str | os.PathLike[str]) -> Song:
+    """Read a standard MIDI file (type 0, 1 or 2) into a :class:`Song`.
+
+    Times are in beats (``ticks / ticks_per_beat``); tempo changes, time
+    signatures and the first key signature become metadata. A note-on with
+    velocity 0 counts as a note-off; note-ons and note-offs pair first-in,
+    first-out per (track, channel, pitch); notes still sounding at the end of
+    the file end at its last event; zero-length notes are dropped.
+
+    Args:
+        path: the ``.mid`` file.
+
+    Returns:
+        The song, with ``title`` the file's stem and ``source`` the path.
+
+    Raises:
+        MidiError: the file is missing, is not a MIDI file mido can parse, or
+            has no notes. The message starts with the path.
+
+    """
+    if not os.path.exists(path):
+        raise MidiError(f"{path}: no such file")
+    try:
+        mid = mido.MidiFile(path)
+    except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError, ...
+        raise MidiError(f"{path}: not a valid MIDI file ({_reason(exc)})") from exc
+    return song_from_midifile(mid, source=str(path))
+
+
+def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
+    """Convert a parsed :class:`mido.MidiFile` into a :class:`Song`.
+
+    This is :func:`read_midi` without the file: the same rules apply.
+
+    Args:
+        mid: a MIDI file as mido parsed or built it.
+        source: where it came from; used as ``Song.source`` and in errors.
+
+    Returns:
+        The song; its ``title`` is ``source``'s stem (empty when no source).
+
+    Raises:
+        MidiError: the file uses SMPTE time or has no notes.
+
+    """
+    where = source or "<MidiFile>"
+    tpb = mid.ticks_per_beat
+    if tpb <= 0:
+        raise MidiError(f"{where}: not a valid MIDI file (SMPTE time division is not supported)")
+    voices: dict[tuple[int, int], _Voice] = {}
+    tempos: list[tuple[int, float]] = []
+    signatures: list[tuple[int, int, int]] = []
+    keys: list[tuple[int, str]] = []
+    programs: list[tuple[int, int, int]] = []  # (tick, channel, program), every track
+    last_tick = 0
+    for index, track in enumerate(mid.tracks):
+        name = ""
+        track_programs: dict[int, int] = {}
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "track_name" and not name:
+                name = msg.name.strip()
+            elif msg.type == "set_tempo":
+                tempos.append((tick, round(mido.tempo2bpm(msg.tempo), 3)))
+            elif msg.type == "time_signature":
+                signatures.append((tick, msg.numerator, msg.denominator))
+            elif msg.type == "key_signature":
+                keys.append((tick, msg.key))
+            elif msg.type == "program_change":
+                track_programs[msg.channel] = msg.program
+                programs.append((tick, msg.channel, msg.program))
+            elif msg.type == "note_on" and msg.velocity > 0:
+                voice = voices.get((index, msg.channel))
+                if voice is None:
+                    program = track_programs.get(msg.channel)
+                    voice = _Voice(index, msg.channel, tick, program)
+                    voices[(index, msg.channel)] = voice
+                voice.note_on(msg.note, tick, msg.velocity)
+            elif msg.type in ("note_on", "note_off") and (index, msg.channel) in voices:
+                voices[(index, msg.channel)].note_off(msg.note, tick)
+        last_tick = max(last_tick, tick)
+        for voice in voices.values():
+            if voice.track_index == index:
+                voice.name = name
+    ordered = sorted(voices.values(), key=lambda v: (v.track_index, v.first_tick, v.channel))
+    ordered = [v for v in ordered if v.close_all(last_tick)]
+    rows = [(*row, i) for i, v in enumerate(ordered) for row in v.notes]
+    if not rows:
+        raise MidiError(f"{where}: no notes")
+    table = np.array(rows, dtype=np.float64)
+    notes = np.zeros(len(rows), dtype=NOTE_DTYPE)
+    notes["pitch"] = table[:, 0]
+    notes["start"] = table[:, 1] / tpb
+    notes["duration"] = (table[:, 2] - table[:, 1]) / tpb
+    notes["velocity"] = table[:, 3]
+    notes["track"] = table[:, 4]
+    tracks = tuple(
+        Track(
+            name=v.name,
+            program=_program(v, programs),
+            is_drum=v.channel == _DRUM_CHANNEL,
+        )
+        for v in ordered
+    )
+    keys.sort(key=lambda k: k[0])
+    return Song(
+        notes=notes,
+        tracks=tracks,
+        tempos=_tempo_map(tempos, tpb),
+        time_signatures=_signature_map(signatures, tpb),
+        key=key_tonic(keys[0][1]) if keys else None,
+        title=Path(source).stem if source else "",
+        source=source,
+    )
+
+
+@dataclass
+class _Voice:
+    """Notes of one (MIDI track, channel) pair while the track is read."""
+
+    track_index: int
+    channel: int
+    first_tick: int
+    program: int | None  # the track's last program change before the first note
+    name: str = ""
+    open: dict[int, deque[tuple[int, int]]] = field(default_factory=dict)
+    notes: list[tuple[int, int, int, int]] = field(default_factory=list)  # pitch, on, off, vel
+
+    def note_on(self, pitch: int, tick: int, velocity: int) -> None:
+        self.open.setdefault(pitch, deque()).append((tick, velocity))
+
+    def note_off(self, pitch: int, tick: int) -> None:
+        queue = self.open.get(pitch)
+        if queue:  # a note-off without a note-on is ignored
+            on, velocity = queue.popleft()
+            self._add(pitch, on, tick, velocity)
+
+    def close_all(self, tick: int) -> bool:
+        """End notes still sounding at ``tick``; return whether any notes remain."""
+        for pitch, queue in self.open.items():
+            for on, velocity in queue:
+                self._add(pitch, on, tick, velocity)
+        self.open.clear()
+        return bool(self.notes)
+
+    def _add(self, pitch: int, on: int, off: int, velocity: int) -> None:
+        if off > on:
+            self.notes.append((pitch, on, off, velocity))
+
+
+def _program(voice: _Voice, programs: list[tuple[int, int, int]]) -> int:
+    """Return the voice's program: its own track's, else the channel's in any track."""
+    if voice.program is not None:
+        return voice.program
+    before = [
+        p for tick, ch, p in sorted(programs) if ch == voice.channel and tick <= voice.first_tick
+    ]
+    return before[-1] if before else 0
+
+
+def _tempo_map(changes: list[tuple[int, float]], tpb: int) -> tuple[TempoChange, ...]:
+    """Tempo changes in beats; the last change at a tick wins; one at beat 0."""
+    by_tick = dict(sorted(changes, key=lambda c: c[0]))  # stable: file order within a tick
+    if 0 not in by_tick:
+        by_tick[0] = 120.0
+    result: list[TempoChange] = []
+    for tick in sorted(by_tick):
+        if not result or result[-1].bpm != by_tick[tick]:
+            result.append(TempoChange(tick / tpb, by_tick[tick]))
+    return tuple(result)
+
+
+def _signature_map(changes: list[tuple[int, int, int]], tpb: int) -> tuple[TimeSignature, ...]:
+    """Time signatures in beats; the last at a tick wins; 4/4 at beat 0 unless given."""
+    by_tick = {tick: (num, den) for tick, num, den in sorted(changes, key=lambda c: c[0])}
+    if 0 not in by_tick:
+        by_tick[0] = (4, 4)
+    result: list[TimeSignature] = []
+    for tick in sorted(by_tick):
+        if not result or result[-1][1:] != by_tick[tick]:
+            result.append(TimeSignature(tick / tpb, *by_tick[tick]))
+    return tuple(result)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------- writing
+def song_to_midifile(song: Song, *, ticks_per_beat: int = 480) -> mido.MidiFile:
+    """Convert a :class:`Song` into a type-1 :class:`mido.MidiFile`.
+
+    Track 0 holds the tempo map, time signatures and key signature; then one
+    MIDI track per song track with its name, program and notes. Drum tracks
+    play on channel 9 (MIDI channel 10); the others on channels 0..15 without
+    9, in order, wrapping around after 15 melodic tracks. Times round to the
+    nearest tick and every note lasts at least one tick; at each tick
+    note-offs come before note-ons, so repeated notes of one pitch stay apart.
+    (Overlapping notes of one pitch on one track cannot be told apart in
+    MIDI: read back, their note-offs pair first-in, first-out.)
+
+    Args:
+        song: the song to convert.
+        ticks_per_beat: the file's resolution, pulses per quarter note.
+
+    Returns:
+        The MIDI file, not yet saved.
+
+    Raises:
+        ValueError: ``ticks_per_beat`` is not in 1..32767.
+        MidiError: a track's program is outside 0..127, or a time signature's
+            denominator is not a power of two.
+
+    """
+    if not 1 <= ticks_per_beat <= 32767:
+        raise ValueError(f"ticks_per_beat must be in 1..32767, got {ticks_per_beat}")
+    mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
+    mid.tracks.append(_conductor_track(song, ticks_per_beat))
+    melodic = 0
+    for index, track in enumerate(song.tracks):
+        if not 0 <= track.program <= 127:
+            raise MidiError(
+                f"track {index} ({track.name!r}): program {track.program} not in 0..127"
+            )
+        if track.is_drum:
+            channel = _DRUM_CHANNEL
+        else:
+            channel = _MELODIC_CHANNELS[melodic % len(_MELODIC_CHANNELS)]
+            melodic += 1
+        notes = song.notes[song.notes["track"] == index]
+        events: list[tuple[int, int, Any]] = [
+            (0, -1, mido.MetaMessage("track_name", name=track.name, time=0)),
+            (0, -1, mido.Message("program_change", channel=channel, program=track.program)),
+        ]
+        events += _note_events(notes, channel, ticks_per_beat)
+        mid.tracks.append(_to_track(events))
+    return mid
+
+
+def write_midi(song: Song, path: str | os.PathLike[str], *, ticks_per_beat: int = 480) -> None:
+    """Write a :class:`Song` as a type-1 standard MIDI file, atomically.
+
+    The file is written to a temporary file in the same folder and then moved
+    into place, so a reader never sees half a file. See
+    :func:`song_to_midifile` for the layout.
+
+    Args:
+        song: the song to write.
+        path: the destination; its folder must exist.
+        ticks_per_beat: the file's resolution, pulses per quarter note.
+
+    """
+    mid = song_to_midifile(song, ticks_per_beat=ticks_per_beat)
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            mid.save(file=handle)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _conductor_track(song: Song, tpb: int) -> mido.MidiTrack:
+    """Track 0: title, tempo map, time signatures and key signature."""
+    events: list[tuple[int, int, Any]] = [
+        (0, -1, mido.MetaMessage("track_name", name=song.title, time=0))
+    ]
+    for change in song.tempos:
+        tempo = mido.bpm2tempo(change.bpm)
+        events.append((_tick(change.beat, tpb), 0, mido.MetaMessage("set_tempo", tempo=tempo)))
+    for sig in song.time_signatures:
+        if sig.denominator < 1 or sig.denominator & (sig.denominator - 1):
+            raise MidiError(
+                f"time signature {sig.numerator}/{sig.denominator} at beat {sig.beat}: "
+                "MIDI needs a denominator that is a power of two"
+            )
+        msg = mido.MetaMessage(
+            "time_signature", numerator=sig.numerator, denominator=sig.denominator
+        )
+        events.append((_tick(sig.beat, tpb), 0, msg))
+    if song.key is not None:
+        events.append((0, 0, mido.MetaMessage("key_signature", key=_mido_key(song.key))))
+    return _to_track(events)
+
+
+def _mido_key(key: str) -> str:
+    """Spell a key name as mido does: ``"A minor"`` -> ``"Am"``, ``"A# major"`` -> ``"Bb"``."""
+    pc, mode = parse_key(key)
+    tonic = PITCH_CLASSES[pc]
+    if mode == "minor":
+        return tonic + "m"
+    return _MIDO_MAJOR_FLATS.get(tonic, tonic)
+
+
+def _note_events(notes: NDArray[Any], channel: int, tpb: int) -> list[tuple[int, int, Any]]:
+    """(tick, order, message) for each note's on and off; offs sort before ons."""
+    on = np.rint(notes["start"] * tpb).astype(np.int64)
+    off = np.maximum(np.rint((notes["start"] + notes["duration"]) * tpb).astype(np.int64), on + 1)
+    events: list[tuple[int, int, Any]] = []
+    for pitch, t_on, t_off, velocity in zip(
+        notes["pitch"].tolist(), on.tolist(), off.tolist(), notes["velocity"].tolist(), strict=True
+    ):
+        events.append(
+            (t_on, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity))
+        )
+        events.append((t_off, 0, mido.Message("note_off", channel=channel, note=pitch)))
+    return events
+
+
+def _to_track(events: list[tuple[int, int, Any]]) -> mido.MidiTrack:
+    """Sort (tick, order, message) events and give them delta times; add end-of-track."""
+    track = mido.MidiTrack()
+    now = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
+def _tick(beat: float, tpb: int) -> int:
+    return round(beat * tpb)

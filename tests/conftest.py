@@ -1,0 +1,212 @@
+"""Shared fixtures: MIDI files built in code with mido, so tests need no data files.
+
+Two builders, both also available as fixtures of the same name:
+
+* :func:`make_midi` writes a file from notes given in beats (the usual case);
+* :func:`make_raw_midi` writes a file from raw mido messages at absolute ticks
+  (for odd cases: note-on with velocity 0, unmatched note-offs, ...).
+
+The ``midi_dir`` fixture holds a few small songs; :data:`MIDI_DIR_FILES`
+describes them so tests can check what a reader returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import mido
+import pytest
+
+
+class MidiNote(NamedTuple):
+    """A note to write: times in beats; ``track`` picks the MIDI track (type 1)."""
+
+    pitch: int
+    start: float
+    duration: float
+    velocity: int = 80
+    track: int = 0
+    channel: int = 0
+
+
+def make_midi(
+    path: str | Path,
+    notes: Iterable[MidiNote | tuple[Any, ...]],
+    *,
+    ticks_per_beat: int = 480,
+    midi_type: int = 1,
+    tempos: Sequence[tuple[float, float]] = ((0.0, 120.0),),
+    time_signatures: Sequence[tuple[float, int, int]] = ((0.0, 4, 4),),
+    key: str | None = None,
+    track_names: Sequence[str] = (),
+    programs: Mapping[tuple[int, int], int] | None = None,
+) -> Path:
+    """Write a standard MIDI file from notes given in beats, without popgen.
+
+    Args:
+        path: where to write.
+        notes: ``MidiNote`` or plain tuples ``(pitch, start, duration[, velocity,
+            track, channel])``; times in beats.
+        ticks_per_beat: the file's resolution.
+        midi_type: 1 (a conductor track 0 with tempo/meter/key, then MIDI track
+            ``n + 1`` for note track ``n``) or 0 (everything in one track).
+        tempos: ``(beat, bpm)`` pairs.
+        time_signatures: ``(beat, numerator, denominator)`` triples.
+        key: a mido key name such as ``"C"``, ``"F#m"``, ``"Bb"``.
+        track_names: names of note tracks ``0, 1, ...`` (type 1), or of the one
+            track (type 0, first name used).
+        programs: ``{(track, channel): program}``; a program change is written
+            at tick 0 for each.
+
+    Returns:
+        ``Path(path)``.
+    """
+    spec = [MidiNote(*n) for n in notes]
+
+    def tick(beat: float) -> int:
+        return round(beat * ticks_per_beat)
+
+    conductor: list[tuple[int, mido.Message | mido.MetaMessage]] = []
+    for beat, bpm in tempos:
+        conductor.append((tick(beat), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    for beat, num, den in time_signatures:
+        msg = mido.MetaMessage("time_signature", numerator=num, denominator=den)
+        conductor.append((tick(beat), msg))
+    if key is not None:
+        conductor.append((0, mido.MetaMessage("key_signature", key=key)))
+
+    n_tracks = max((n.track for n in spec), default=0) + 1
+    tracks: list[list[tuple[int, mido.Message | mido.MetaMessage]]] = [[] for _ in range(n_tracks)]
+    for i in range(n_tracks):
+        if i < len(track_names):
+            tracks[i].append((0, mido.MetaMessage("track_name", name=track_names[i])))
+    for (track, channel), program in (programs or {}).items():
+        tracks[track].append((0, mido.Message("program_change", channel=channel, program=program)))
+    for n in spec:
+        on = mido.Message("note_on", channel=n.channel, note=n.pitch, velocity=n.velocity)
+        off = mido.Message("note_off", channel=n.channel, note=n.pitch)
+        tracks[n.track].append((tick(n.start), on))
+        tracks[n.track].append((tick(n.start + n.duration), off))
+
+    if midi_type == 0:
+        tracks = [conductor + [event for track in tracks for event in track]]
+    else:
+        tracks = [conductor, *tracks]
+    # at one tick: meta messages and note-offs, then program changes, then note-ons
+    tracks = [sorted(track, key=_event_order) for track in tracks]
+    return make_raw_midi(path, tracks, ticks_per_beat=ticks_per_beat, midi_type=midi_type)
+
+
+def _event_order(event: tuple[int, mido.Message | mido.MetaMessage]) -> tuple[int, int]:
+    msg = event[1]
+    if msg.is_meta or msg.type == "note_off":
+        return event[0], 0
+    return event[0], 2 if msg.type == "note_on" else 1
+
+
+def make_raw_midi(
+    path: str | Path,
+    tracks: Sequence[Sequence[tuple[int, mido.Message | mido.MetaMessage]]],
+    *,
+    ticks_per_beat: int = 480,
+    midi_type: int = 1,
+) -> Path:
+    """Write a MIDI file from ``(absolute tick, message)`` lists, one list per track.
+
+    Events are sorted by tick only, so events at one tick stay in the order
+    given; delta times and end-of-track are added here.
+    """
+    mid = mido.MidiFile(type=midi_type, ticks_per_beat=ticks_per_beat)
+    for events in tracks:
+        track = mido.MidiTrack()
+        now = 0
+        for t, msg in sorted(events, key=lambda e: e[0]):
+            track.append(msg.copy(time=t - now))
+            now = t
+        track.append(mido.MetaMessage("end_of_track", time=0))
+        mid.tracks.append(track)
+    path = Path(path)
+    mid.save(path)
+    return path
+
+
+#: What the files in ``midi_dir`` hold (notes as written, in beats).
+MIDI_DIR_FILES: dict[str, dict[str, Any]] = {
+    # One track, C major melody, 100 bpm, 3/4, key C, velocities varying.
+    "melody.mid": {
+        "notes": [
+            MidiNote(60, 0.0, 1.0, 90),
+            MidiNote(62, 1.0, 1.0, 70),
+            MidiNote(64, 2.0, 1.0, 70),
+            MidiNote(65, 3.0, 0.5, 100),
+            MidiNote(67, 3.5, 0.5, 60),
+            MidiNote(69, 4.0, 1.0, 80),
+            MidiNote(71, 5.0, 0.75, 80),
+            MidiNote(72, 6.0, 3.0, 110),
+        ],
+        "tempos": [(0.0, 100.0)],
+        "time_signatures": [(0.0, 3, 4)],
+        "key": "C",
+        "track_names": ["Melody"],
+        "programs": {(0, 0): 73},  # flute
+    },
+    # Piano chords on channel 0 (track 0), drums on channel 9 (track 1),
+    # tempo 120 -> 90 at beat 4.
+    "band.mid": {
+        "notes": [
+            *(MidiNote(p, b, 2.0, 80, 0, 0) for b in (0.0, 2.0, 4.0, 6.0) for p in (48, 52, 55)),
+            *(MidiNote(36, b, 0.25, 110, 1, 9) for b in range(8)),
+            *(MidiNote(42, b + 0.5, 0.25, 70, 1, 9) for b in range(8)),
+        ],
+        "tempos": [(0.0, 120.0), (4.0, 90.0)],
+        "time_signatures": [(0.0, 4, 4)],
+        "key": "Am",
+        "track_names": ["Piano", "Drums"],
+        "programs": {(0, 0): 0},
+    },
+    # Type 0: bass on channel 1 (program 33), lead on channel 0 (program 81).
+    "type0.mid": {
+        "notes": [
+            MidiNote(40, 0.0, 1.0, 100, 0, 1),
+            MidiNote(76, 0.5, 0.5, 90, 0, 0),
+            MidiNote(43, 1.0, 1.0, 100, 0, 1),
+            MidiNote(79, 1.0, 1.0, 90, 0, 0),
+        ],
+        "tempos": [(0.0, 140.0)],
+        "time_signatures": [(0.0, 4, 4)],
+        "key": None,
+        "track_names": ["All"],
+        "programs": {(0, 1): 33, (0, 0): 81},
+        "midi_type": 0,
+    },
+}
+
+
+@pytest.fixture(name="make_midi")
+def make_midi_fixture() -> Any:
+    """The :func:`make_midi` builder."""
+    return make_midi
+
+
+@pytest.fixture(name="make_raw_midi")
+def make_raw_midi_fixture() -> Any:
+    """The :func:`make_raw_midi` builder."""
+    return make_raw_midi
+
+
+@pytest.fixture
+def midi_dir(tmp_path: Path) -> Path:
+    """A folder with ``melody.mid``, ``band.mid`` and ``type0.mid`` (see MIDI_DIR_FILES)."""
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for name, spec in MIDI_DIR_FILES.items():
+        make_midi(folder / name, **spec)
+    return folder
+
+
+@pytest.fixture
+def midi_dir_files() -> dict[str, dict[str, Any]]:
+    """:data:`MIDI_DIR_FILES`: the specification of each file in ``midi_dir``."""
+    return MIDI_DIR_FILES
