@@ -165,10 +165,11 @@ def score_to_song(
     on the downbeat, 0.5 on a strong beat, 0.25, 0.125, ... on weaker ones):
     from an mf of 90 that gives about 103 on downbeats, 77 on strong beats and
     56 to 63 off the beat, three levels apart by more than one of the ``note``
-    encoding's velocity bins. The result is rounded and clipped to 1..127. This is a deliberate choice: many scores,
-    the Essen folk songs for instance, carry no dynamics at all, and a player
-    would still stress strong beats; the scaling gives such songs the range
-    of velocities a performance would have. Pass ``accents=False`` to keep
+    encoding's velocity bins. The result is rounded and clipped to 1..127.
+    This is a deliberate choice: many scores, the Essen folk songs for
+    instance, carry no dynamics at all, and a player would still stress
+    strong beats; the scaling gives such songs the range of velocities a
+    performance would have. Pass ``accents=False`` to keep
     music21's velocities unchanged.
 
     Args:
