@@ -136,3 +136,16 @@ def test_greedy_generation_is_argmax() -> None:
         cycle_step(4), jnp.zeros(()), jnp.zeros((2, 1), jnp.int32), 5, greedy(), jax.random.key(0)
     )
     assert out.tolist() == [[0, 1, 2, 3, 0, 1]] * 2
+
+
+def test_follow_grammar_walks_the_automaton() -> None:
+    from popgen.sampling import follow_grammar
+
+    table = jnp.array([[1, -1, -1], [-1, 2, -1], [0, -1, 0]])  # 0 -> 1 -> 2 -> 0
+    s = follow_grammar(table, 0)
+    tokens = jnp.array([[0, 1, 0, 0]])
+    state = s.init(1)
+    expected = [[False, True, False], [True, False, True], [True, False, False]]
+    for pos, allowed in zip(range(1, 4), expected, strict=True):
+        out, state = s.apply(jnp.zeros((1, 3)), state, History(tokens, jnp.asarray(pos)))
+        assert finite(out) == allowed

@@ -202,3 +202,23 @@ def test_user_registered_encoding() -> None:
     assert tok.decode(tok.encode(melody())).notes["pitch"].tolist() == [60, 62, 64, 60, 67]
     with pytest.raises(ValueError, match="already registered"):
         popgen.register_tokenizer("test-pitch-only")(PitchOnly)
+
+
+@settings(max_examples=40, deadline=None)
+@given(songs())
+def test_note_grammar_accepts_every_encoded_song(song: Song) -> None:
+    tok = NoteTokenizer(steps_per_beat=GRID).fit([song])
+    grammar = tok.grammar()
+    assert grammar is not None
+    assert grammar.accepts(tok.encode(song)[1:].tolist())
+
+
+def test_note_grammar_rejects_broken_orders() -> None:
+    tok = NoteTokenizer().fit([melody()])
+    grammar = tok.grammar()
+    assert grammar is not None
+    ids = [tok.token_id(n) for n in ("PITCH_60", "VEL_88")]  # no duration
+    assert not grammar.accepts(ids)
+    ids = [tok.token_id(n) for n in ("AND", "PITCH_60", "DUR_1", "VEL_88")]  # AND first
+    assert not grammar.accepts(ids)
+    assert ChordTokenizer().grammar() is None  # any order of chord tokens decodes

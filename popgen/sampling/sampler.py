@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from popgen.checkpoint import Run, load_run
 from popgen.models.lstm import LSTMModel
 from popgen.music import Song
-from popgen.sampling.strategies import History, Strategy, identity
+from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
 from popgen.tokenizers.base import BOS, EOS, PAD, UNK, Tokenizer
 
 __all__ = ["Sampler", "StepFn", "generate_ids"]
@@ -90,6 +90,8 @@ class Sampler:
         strategy: logits transform before each draw; plain sampling when omitted.
         allow_eos: let the model end a song early; by default ``EOS`` is never
             drawn so every song has exactly ``num_tokens`` new tokens.
+        enforce_grammar: apply the tokenizer's grammar before ``strategy``, so
+            every generated sequence decodes without a skipped token.
 
     >>> sampler = Sampler.from_run("run/", strategy=chain(temperature(0.9), top_k(20)))
     ... # doctest: +SKIP
@@ -105,6 +107,7 @@ class Sampler:
         strategy: Strategy | None = None,
         *,
         allow_eos: bool = False,
+        enforce_grammar: bool = True,
     ) -> None:
         if model.vocab_size != tokenizer.vocab_size:
             raise ValueError(
@@ -114,6 +117,9 @@ class Sampler:
         self.params = params
         self.tokenizer = tokenizer
         self.strategy = strategy or identity()
+        grammar = tokenizer.grammar() if enforce_grammar else None
+        if grammar is not None:
+            self.strategy = chain(follow_grammar(grammar.table, grammar.start), self.strategy)
         banned = np.zeros(tokenizer.vocab_size, dtype=bool)
         banned[[PAD, BOS, UNK]] = True
         banned[EOS] = not allow_eos
@@ -127,11 +133,19 @@ class Sampler:
         strategy: Strategy | None = None,
         *,
         allow_eos: bool = False,
+        enforce_grammar: bool = True,
     ) -> Sampler:
         """A sampler for a :class:`popgen.Run` or a run directory."""
         if not isinstance(run, Run):
             run = load_run(run)
-        return cls(run.model, run.params, run.tokenizer, strategy, allow_eos=allow_eos)
+        return cls(
+            run.model,
+            run.params,
+            run.tokenizer,
+            strategy,
+            allow_eos=allow_eos,
+            enforce_grammar=enforce_grammar,
+        )
 
     def _run(self, params: Any, prompt: jax.Array, key: jax.Array, num_tokens: int) -> jax.Array:
         def step(carry: Any, token: jax.Array) -> tuple[jax.Array, Any]:

@@ -28,6 +28,7 @@ __all__ = [
     "History",
     "Strategy",
     "chain",
+    "follow_grammar",
     "get_strategy",
     "greedy",
     "identity",
@@ -157,6 +158,42 @@ def greedy() -> Strategy:
         return jnp.where(keep, logits, _NEG_INF)
 
     return _stateless(fn)
+
+
+def follow_grammar(table: Any, start: int) -> Strategy:
+    """Allow only the tokens a grammar accepts after the history (see ``Tokenizer.grammar``).
+
+    The state is the automaton's state; a forced primer token the grammar
+    does not accept sends it back to ``start`` rather than to a dead end.
+    Where a state allows no token at all, the logits are left alone.
+
+    Args:
+        table: ``int32[states, vocab]``: next state, -1 for a forbidden token.
+        start: the state after ``BOS``.
+
+    >>> import jax.numpy as jnp
+    >>> table = jnp.array([[1, -1, 0], [-1, 0, 0]])  # state 0 needs token 0, state 1 token 1
+    >>> s = follow_grammar(table, 0)
+    >>> out, state = s.apply(jnp.zeros((1, 3)), s.init(1), History(jnp.array([[2, 0]]), 1))
+    >>> [bool(x) for x in jnp.isfinite(out[0])], state.tolist()
+    ([True, False, True], [0])
+
+    """
+    table = jnp.asarray(table, jnp.int32)
+
+    def init(batch_size: int) -> jax.Array:
+        return jnp.full((batch_size,), start, jnp.int32)
+
+    def apply(logits: jax.Array, state: jax.Array, history: History) -> tuple[jax.Array, jax.Array]:
+        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        moved = table[state, prev]
+        moved = jnp.where(moved >= 0, moved, start)
+        state = jnp.where(history.position > 0, moved, state)
+        allowed = table[state] >= 0
+        allowed = allowed | ~allowed.any(axis=-1, keepdims=True)
+        return jnp.where(allowed, logits, _NEG_INF), state
+
+    return Strategy(init, apply)
 
 
 class PitchRunState(NamedTuple):

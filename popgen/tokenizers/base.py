@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from popgen.errors import VocabularyError
 from popgen.music import Song
 from popgen.registry import Registry
+from popgen.tokenizers.grammar import Grammar, GrammarRules, build_grammar
 
 __all__ = [
     "BOS",
@@ -106,6 +107,21 @@ class Tokenizer(abc.ABC):
     def pitch_of(self, name: str) -> int | None:
         """The MIDI pitch a token names, or ``None`` for tokens that are not one pitch."""
         return None
+
+    def grammar_rules(self) -> tuple[str, GrammarRules] | None:
+        """``(start state, rules)`` of the encoding's token grammar; ``None`` if any order decodes.
+
+        See :mod:`popgen.tokenizers.grammar`. The sampler enforces the grammar,
+        so every generated sequence decodes without a skipped token.
+        """
+        return None
+
+    def grammar(self) -> Grammar | None:
+        """The grammar as a transition table over this vocabulary, or ``None``."""
+        rules = self.grammar_rules()
+        if rules is None:
+            return None
+        return build_grammar(self._id_to_name, rules[0], rules[1], bos=BOS)
 
     # ----------------------------------------------------------- vocabulary
     def _set_vocab(self, names: Iterable[str]) -> None:

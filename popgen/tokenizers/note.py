@@ -31,6 +31,7 @@ import numpy as np
 
 from popgen.music import Song, Track, make_notes
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
+from popgen.tokenizers.grammar import GrammarRules
 
 __all__ = ["NoteConfig", "NoteTokenizer", "beats_name", "name_beats"]
 
@@ -96,6 +97,19 @@ class NoteTokenizer(Tokenizer):
     def pitch_of(self, name: str) -> int | None:
         """``PITCH_60 -> 60``; other tokens name no pitch."""
         return int(name[6:]) if name.startswith("PITCH_") else None
+
+    def grammar_rules(self) -> tuple[str, GrammarRules]:
+        """Notes are ``PITCH DUR VEL``; ``AND``, ``REST`` and ``SHIFT`` come only between notes."""
+        between = {"PITCH": "pitch", "REST": "rest", "EOS": "start"}
+        return "start", {
+            "start": between,
+            "pitch": {"DUR": "dur"},
+            "dur": {"VEL": "note"},
+            "note": {**between, "AND": "and", "SHIFT": "shift"},
+            "and": {"PITCH": "pitch"},
+            "rest": between,
+            "shift": {"PITCH": "pitch"},
+        }
 
     def prepare(self, song: Song) -> Song:
         """The song as this encoding sees it: no drums, one track, on the grid."""

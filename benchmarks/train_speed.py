@@ -1,0 +1,169 @@
+"""Training speed: popgen's LSTM train step against the alternatives, same shapes, same run.
+
+Measures tokens per second (positions with a loss) of one optimizer step of
+an embedding -> N x LSTM -> logits model, for:
+
+* ``popgen``: :class:`popgen.LSTMModel` (input projection of all steps as one
+  matrix product, only the recurrence scanned), jit-compiled, buffers donated;
+* ``flax-rnn``: the stock Flax way, ``nn.RNN(nn.OptimizedLSTMCell)`` layers;
+* ``torch``: PyTorch ``nn.LSTM`` (only when torch is installed).
+
+Usage::
+
+    python benchmarks/train_speed.py                    # the 3 x 512 model of issue 6
+    python benchmarks/train_speed.py --hidden 256 --layers 2 --embed 128 --vocab 160
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from popgen import LSTMModel
+
+
+class FlaxRNN(nn.Module):
+    """The same network built from Flax's stock LSTM cell."""
+
+    vocab: int
+    embed: int
+    hidden: int
+    layers: int
+
+    @nn.compact
+    def __call__(self, tokens: jax.Array) -> jax.Array:
+        x = nn.Embed(self.vocab, self.embed)(tokens)
+        for _ in range(self.layers):
+            x = nn.RNN(nn.OptimizedLSTMCell(self.hidden))(x)
+        return nn.Dense(self.vocab)(x)
+
+
+def jax_step(model: nn.Module, batch: np.ndarray) -> Callable[[], Any]:
+    params = model.init(jax.random.key(0), jnp.asarray(batch[:, :-1]))
+    opt = optax.adam(1e-3)
+    state = [params, opt.init(params)]
+
+    def loss_fn(p: Any, b: jax.Array) -> jax.Array:
+        logits = model.apply(p, b[:, :-1])
+        return optax.softmax_cross_entropy_with_integer_labels(logits, b[:, 1:]).mean()
+
+    def update(p: Any, o: Any, b: jax.Array) -> tuple[Any, Any, jax.Array]:
+        loss, grads = jax.value_and_grad(loss_fn)(p, b)
+        updates, o = opt.update(grads, o, p)
+        return optax.apply_updates(p, updates), o, loss
+
+    step = jax.jit(update, donate_argnums=(0, 1))
+    device_batch = jnp.asarray(batch)
+
+    def run() -> Any:
+        state[0], state[1], loss = step(state[0], state[1], device_batch)
+        return loss.block_until_ready()
+
+    return run
+
+
+def torch_step(args: argparse.Namespace, batch: np.ndarray) -> Callable[[], Any] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(args.vocab, args.embed)
+            self.lstm = torch.nn.LSTM(args.embed, args.hidden, args.layers, batch_first=True)
+            self.head = torch.nn.Linear(args.hidden, args.vocab)
+
+        def forward(self, x: Any) -> Any:
+            return self.head(self.lstm(self.embed(x))[0])
+
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    b = torch.from_numpy(batch.astype(np.int64))
+
+    def run() -> Any:
+        opt.zero_grad()
+        logits = net(b[:, :-1])
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, args.vocab), b[:, 1:].reshape(-1)
+        )
+        loss.backward()
+        opt.step()
+        return float(loss)
+
+    return run
+
+
+def tokens_per_second(run: Callable[[], Any], tokens: int, steps: int) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    run()  # compile / warm up
+    compile_s = time.perf_counter() - t0
+    run()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        run()
+    return tokens * steps / (time.perf_counter() - t0), compile_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vocab", type=int, default=512)
+    parser.add_argument("--embed", type=int, default=256)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seq", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args()
+
+    batch = np.random.default_rng(0).integers(0, args.vocab, (args.batch, args.seq + 1))
+    batch = batch.astype(np.int32)
+    tokens = args.batch * args.seq
+    candidates: dict[str, Callable[[], Any] | None] = {
+        "popgen": jax_step(
+            LSTMModel(
+                vocab_size=args.vocab,
+                embed_dim=args.embed,
+                hidden_size=args.hidden,
+                num_layers=args.layers,
+            ),
+            batch,
+        ),
+        "flax-rnn": jax_step(FlaxRNN(args.vocab, args.embed, args.hidden, args.layers), batch),
+        "torch": torch_step(args, batch),
+    }
+    print(
+        f"model: vocab {args.vocab}, embed {args.embed}, {args.layers} x {args.hidden} LSTM; "
+        f"batch {args.batch} x {args.seq}; {args.steps} timed steps"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
+        f"on {jax.devices()[0].platform}"
+    )
+    results = {}
+    for name, run in candidates.items():
+        if run is None:
+            print(f"{name:>9}: not installed, skipped")
+            continue
+        rate, compile_s = tokens_per_second(run, tokens, args.steps)
+        results[name] = rate
+        print(f"{name:>9}: {rate:10,.0f} tokens/s   (first step incl. compile {compile_s:.1f} s)")
+    for name, rate in results.items():
+        if name != "popgen":
+            print(f"popgen / {name}: {results['popgen'] / rate:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
