@@ -8,30 +8,83 @@ type, :class:`Song`, crosses every boundary.
 'note'
 """
 
-from popgen import sampling
-from popgen.checkpoint import Run, load_run, save_run
-from popgen.corpus import Corpus
-from popgen.errors import (
-    CorpusError,
-    MidiError,
-    PopgenError,
-    RunError,
-    UnknownNameError,
-    VocabularyError,
-)
-from popgen.midi import read_midi, write_midi
-from popgen.models.lstm import LSTMModel
-from popgen.music import Song, TempoChange, TimeSignature, Track, make_notes
-from popgen.sampling import Sampler
-from popgen.tokenizers import (
-    Tokenizer,
-    get_tokenizer,
-    list_tokenizers,
-    load_tokenizer,
-    register_tokenizer,
-)
-from popgen.training import train
-from popgen.training_config import TrainConfig
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from popgen import sampling
+    from popgen.checkpoint import Run, load_run, save_run
+    from popgen.corpus import Corpus
+    from popgen.errors import (
+        CorpusError,
+        MidiError,
+        PopgenError,
+        RunError,
+        UnknownNameError,
+        VocabularyError,
+    )
+    from popgen.midi import read_midi, write_midi
+    from popgen.models.lstm import LSTMModel
+    from popgen.music import Song, TempoChange, TimeSignature, Track, make_notes
+    from popgen.sampling import Sampler
+    from popgen.tokenizers import (
+        Tokenizer,
+        get_tokenizer,
+        list_tokenizers,
+        load_tokenizer,
+        register_tokenizer,
+    )
+    from popgen.training import train
+    from popgen.training_config import TrainConfig
+
+#: Where each public name lives; modules are imported on first use, so that
+#: ``import popgen`` (and worker processes reading MIDI) need not load JAX.
+_LAZY = {
+    "sampling": "popgen.sampling",
+    "Run": "popgen.checkpoint",
+    "load_run": "popgen.checkpoint",
+    "save_run": "popgen.checkpoint",
+    "Corpus": "popgen.corpus",
+    "CorpusError": "popgen.errors",
+    "MidiError": "popgen.errors",
+    "PopgenError": "popgen.errors",
+    "RunError": "popgen.errors",
+    "UnknownNameError": "popgen.errors",
+    "VocabularyError": "popgen.errors",
+    "read_midi": "popgen.midi",
+    "write_midi": "popgen.midi",
+    "LSTMModel": "popgen.models.lstm",
+    "Song": "popgen.music",
+    "TempoChange": "popgen.music",
+    "TimeSignature": "popgen.music",
+    "Track": "popgen.music",
+    "make_notes": "popgen.music",
+    "Sampler": "popgen.sampling",
+    "Tokenizer": "popgen.tokenizers",
+    "get_tokenizer": "popgen.tokenizers",
+    "list_tokenizers": "popgen.tokenizers",
+    "load_tokenizer": "popgen.tokenizers",
+    "register_tokenizer": "popgen.tokenizers",
+    "train": "popgen.training",
+    "TrainConfig": "popgen.training_config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'popgen' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module == f"popgen.{name}" else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

@@ -1,77 +1,59 @@
 """Corpus: sources (MIDI files, folders, scores, the music21 corpus) -> a list of Songs.
 
+Reading runs in worker processes over all cores and goes through an on-disk
+cache of parsed songs (see :mod:`popgen.reading` and :mod:`popgen.cache`).
 Bad files never stop a read: each is skipped with a warning that names it,
-and listed in :attr:`Corpus.skipped`. Only a source that yields no song at
-all is an error.
+and listed in :attr:`Corpus.skipped`. Only sources that yield no song at all
+are an error.
 """
 
 from __future__ import annotations
 
-import glob
+import enum
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from popgen.cache import SongCache, default_cache_dir
 from popgen.data import split_by_song
-from popgen.errors import CorpusError, MidiError
+from popgen.errors import CorpusError
 from popgen.music import PITCH_CLASSES, Song, parse_key
+from popgen.reading import ReadOptions, expand_paths, read_files
 
-__all__ = ["MIDI_SUFFIXES", "SCORE_SUFFIXES", "Corpus", "expand_paths"]
+__all__ = ["DEFAULT_CACHE", "Corpus"]
 
-#: File name endings read with mido.
-MIDI_SUFFIXES = frozenset({".mid", ".midi", ".smf"})
-#: File name endings read with music21.
-SCORE_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".abc", ".krn", ".mei", ".mscx"})
 _MUSIC21_PREFIX = "music21:"
 
 
-def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files for each source: a file, a folder (searched recursively) or a glob pattern.
-
-    Raises:
-        CorpusError: a path that does not exist, or a folder or pattern with
-            no MIDI or score files.
-
-    """
-    files: list[Path] = []
-    suffixes = MIDI_SUFFIXES | SCORE_SUFFIXES
-    for raw in paths:
-        text = os.fspath(raw)
-        if any(c in text for c in "*?[") and not Path(text).exists():
-            found = sorted(Path(p) for p in glob.glob(text, recursive=True))
-            found = [p for p in found if p.is_file() and p.suffix.lower() in suffixes]
-            if not found:
-                raise CorpusError(f"{text}: the pattern matches no MIDI or score files")
-            files += found
-            continue
-        path = Path(text)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
-            )
-            if not found:
-                raise CorpusError(f"{path}: the folder holds no MIDI or score files")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise CorpusError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(files))
+class _Default(enum.Enum):
+    CACHE = "default"
 
 
-def _read_file(path: Path) -> list[Song]:
-    if path.suffix.lower() in MIDI_SUFFIXES:
-        from popgen.midi import read_midi
+#: ``cache_dir`` value meaning ``$POPGEN_CACHE_DIR`` or the user cache folder.
+DEFAULT_CACHE = _Default.CACHE
+CacheDir = str | os.PathLike[str] | None | _Default
 
-        return [read_midi(path)]
-    from popgen.scores import read_score
 
-    return read_score(path)
+@dataclass(frozen=True)
+class _Selection:
+    """What to keep of each song read, and how to normalise it."""
+
+    tracks: Sequence[str | int] | None = None
+    programs: Sequence[int] | None = None
+    drums: bool = False
+    quantize: int | None = None
+    transpose_to: str | None = None
+
+
+def _cache(cache_dir: CacheDir) -> SongCache | None:
+    if cache_dir is None:
+        return None
+    return SongCache(default_cache_dir() if isinstance(cache_dir, _Default) else cache_dir)
 
 
 class Corpus(Sequence[Song]):
@@ -95,107 +77,151 @@ class Corpus(Sequence[Song]):
         paths: Iterable[str | os.PathLike[str]],
         *,
         tracks: Sequence[str | int] | None = None,
+        programs: Sequence[int] | None = None,
         drums: bool = False,
+        quantize: int | None = None,
         transpose_to: str | None = None,
+        accents: bool = True,
+        cache_dir: CacheDir = DEFAULT_CACHE,
+        workers: int | None = None,
         progress: bool = False,
     ) -> Corpus:
         """Read MIDI files (with mido) and score files (with music21).
 
         Args:
             paths: files, folders (searched recursively) and glob patterns.
-            tracks: keep only tracks with these names or indices (default: all).
+            tracks: keep only tracks with these names (case-insensitive) or
+                indices; default: all tracks.
+            programs: keep only tracks with these General MIDI programs.
             drums: keep drum tracks (MIDI channel 10); dropped by default.
+            quantize: snap onsets and durations to ``1/quantize`` beat
+                (:meth:`Song.quantize`: overlapping notes of one pitch are
+                resolved, short notes keep one step); default: as read.
             transpose_to: move every song to this key's family: ``"C"`` moves
-                major songs to C major and minor songs to A minor.
+                major songs to C major and minor songs to A minor. Keys come
+                from the file's key signature or, without one, music21's
+                key analysis.
+            accents: give scores without dynamics metric-accent velocities.
+            cache_dir: where parsed songs are cached (``DEFAULT_CACHE``:
+                ``$POPGEN_CACHE_DIR`` or the user cache folder; ``None``: off).
+            workers: reading processes; ``None`` uses every core.
             progress: show a progress bar.
 
         Raises:
             CorpusError: a missing path, an empty folder, or no readable song.
-
         """
         files = expand_paths(paths)
-        songs: list[Song] = []
-        skipped: list[tuple[str, str]] = []
-        for path in tqdm(files, desc="reading", unit="file", disable=not progress):
-            try:
-                read = _read_file(path)
-            except (MidiError, CorpusError) as exc:
-                warnings.warn(f"skipping {exc}", stacklevel=2)
-                skipped.append((str(path), str(exc)))
-                continue
-            songs += read
-        return cls._finish(songs, skipped, tracks, drums, transpose_to, what=files)
+        sel = _Selection(tracks, programs, drums, quantize, transpose_to)
+        return cls._read(files, sel, ReadOptions(accents), cache_dir, workers, progress, None)
 
     @classmethod
     def from_music21(
         cls,
         *names: str,
         limit: int | None = None,
-        transpose_to: str | None = None,
         tracks: Sequence[str | int] | None = None,
+        quantize: int | None = None,
+        transpose_to: str | None = None,
+        accents: bool = True,
+        cache_dir: CacheDir = DEFAULT_CACHE,
+        workers: int | None = None,
+        progress: bool = False,
     ) -> Corpus:
         """Songs from the corpus bundled with music21 (no download).
 
         Args:
             names: collections (``"bach"``, ``"essenFolksong"``) or works inside
                 them (``"essenFolksong/kinder0"``).
-            limit: read at most this many files per name.
-            transpose_to: as in :meth:`from_paths`.
+            limit: keep at most this many songs per name (files in sorted order).
             tracks: as in :meth:`from_paths`.
-
+            quantize: as in :meth:`from_paths`.
+            transpose_to: as in :meth:`from_paths`.
+            accents: as in :meth:`from_paths`.
+            cache_dir: as in :meth:`from_paths`.
+            workers: as in :meth:`from_paths`.
+            progress: as in :meth:`from_paths`.
         """
-        from popgen.scores import load_music21_corpus
+        from popgen.scores import corpus_paths, music21_root
 
         if not names:
             raise CorpusError("name at least one music21 corpus collection or work")
-        songs: list[Song] = []
+        root = music21_root()
+        sel = _Selection(tracks=tracks, quantize=quantize, transpose_to=transpose_to)
+        parts = []
         for name in names:
-            songs += load_music21_corpus(name, limit=limit)
-        return cls._finish(songs, [], tracks, False, transpose_to, what=list(names))
+            files = corpus_paths(name)
+            sources = {p: f"music21:{p.relative_to(root).as_posix()}" for p in files}
+            part = cls._read(
+                files, sel, ReadOptions(accents), cache_dir, workers, progress, sources
+            )
+            parts.append(part[:limit] if limit is not None else part)
+        return cls.concatenate(parts)
 
     @classmethod
     def from_sources(cls, sources: Sequence[str], **options: object) -> Corpus:
-        """Mixed sources as the command line takes them: paths and ``music21:NAME``."""
-        corpora: list[Corpus] = []
+        """Mixed sources as the command line takes them: paths and ``music21:NAME``.
+
+        ``options`` are the keyword arguments that :meth:`from_paths` and
+        :meth:`from_music21` share (``tracks``, ``quantize``, ``transpose_to``,
+        ``cache_dir``, ``workers``, ``progress``, ...).
+        """
         music21 = [s[len(_MUSIC21_PREFIX) :] for s in sources if s.startswith(_MUSIC21_PREFIX)]
         paths = [s for s in sources if not s.startswith(_MUSIC21_PREFIX)]
+        corpora: list[Corpus] = []
         if music21:
             corpora.append(cls.from_music21(*music21, **options))  # type: ignore[arg-type]
         if paths:
             corpora.append(cls.from_paths(paths, **options))  # type: ignore[arg-type]
         if not corpora:
             raise CorpusError("no sources given")
+        return cls.concatenate(corpora)
+
+    @classmethod
+    def concatenate(cls, corpora: Iterable[Corpus]) -> Corpus:
+        """One corpus holding the songs and skipped files of several, in order."""
+        corpora = list(corpora)
         return cls([s for c in corpora for s in c], skipped=[x for c in corpora for x in c.skipped])
 
     @classmethod
-    def _finish(
+    def _read(
         cls,
-        songs: list[Song],
-        skipped: list[tuple[str, str]],
-        tracks: Sequence[str | int] | None,
-        drums: bool,
-        transpose_to: str | None,
-        *,
-        what: Sequence[object],
+        files: list[Path],
+        sel: _Selection,
+        options: ReadOptions,
+        cache_dir: CacheDir,
+        workers: int | None,
+        progress: bool,
+        sources: dict[Path, str] | None,
     ) -> Corpus:
         kept: list[Song] = []
-        for song in songs:
-            if tracks is not None:
-                song = _pick_tracks(song, tracks)
-            if not drums:
-                song = song.drop_drums()
-            if not song.num_notes:
-                reason = f"{song.source or song.title}: no notes in the chosen tracks"
-                warnings.warn(f"skipping {reason}", stacklevel=3)
-                skipped.append((song.source, reason))
+        skipped: list[tuple[str, str]] = []
+
+        def skip(source: str, reason: str) -> None:
+            warnings.warn(f"skipping {reason}", stacklevel=4)
+            skipped.append((source, reason))
+
+        cache = _cache(cache_dir)
+        for path, result in read_files(
+            files, options=options, cache=cache, workers=workers, progress=progress
+        ):
+            if isinstance(result, str):
+                skip(str(path), result)
                 continue
-            kept.append(song)
+            for song in result:
+                if sources is not None:
+                    song = song.replace(source=song.source.replace(str(path), sources[path], 1))
+                song = _select(song, sel)
+                if not song.num_notes:
+                    reason = f"{song.source or song.title}: no notes in the chosen tracks"
+                    skip(song.source, reason)
+                    continue
+                kept.append(song)
         if not kept:
             detail = f"; first problem: {skipped[0][1]}" if skipped else ""
-            names = ", ".join(map(str, what[:3])) + (" ..." if len(what) > 3 else "")
+            names = ", ".join(map(str, files[:3])) + (" ..." if len(files) > 3 else "")
             raise CorpusError(f"{names}: no readable songs{detail}")
         corpus = cls(kept, skipped=skipped)
-        return corpus.transposed_to(transpose_to) if transpose_to else corpus
+        return corpus.transposed_to(sel.transpose_to) if sel.transpose_to else corpus
 
     # ------------------------------------------------------------- sequence
     @overload
@@ -236,6 +262,17 @@ class Corpus(Sequence[Song]):
             return Corpus(self.songs[i] for i in indices)
 
         return pick(rest), pick(valid_idx), pick(test_idx)
+
+    def augmented(self, shifts: Iterable[int]) -> Corpus:
+        """Every song transposed by each shift (semitones), e.g. ``range(-5, 7)``.
+
+        Meant for the training split only: split first, then augment, so no
+        transposed copy of a validation song is trained on. Drum tracks do not
+        move; notes pushed out of 0..127 are dropped.
+        """
+        shifts = list(dict.fromkeys(shifts))
+        songs = [s.transpose(k) for s in self.songs for k in shifts]
+        return Corpus([s for s in songs if s.num_notes], skipped=self.skipped)
 
     def transposed_to(self, key: str) -> Corpus:
         """Move major songs to ``key``'s major and minor songs to its relative minor.
@@ -279,10 +316,16 @@ def _pitch_name(pitch: int) -> str:
     return f"{PITCH_CLASSES[pitch % 12]}{pitch // 12 - 1}"
 
 
-def _pick_tracks(song: Song, tracks: Sequence[str | int]) -> Song:
+def _select(song: Song, sel: _Selection) -> Song:
+    """Apply track, program and drum choices and quantization to one song."""
+    wanted = {str(x).lower() for x in sel.tracks} if sel.tracks is not None else None
     keep = [
         i
         for i, t in enumerate(song.tracks)
-        if i in tracks or t.name in tracks or t.name.lower() in {str(x).lower() for x in tracks}
+        if (wanted is None or str(i) in wanted or t.name.lower() in wanted)
+        and (sel.programs is None or t.program in sel.programs or t.is_drum)
+        and (sel.drums or not t.is_drum)
     ]
-    return song.select_tracks(keep)
+    if len(keep) != len(song.tracks):
+        song = song.select_tracks(keep) if keep else song.replace(notes=song.notes[:0])
+    return song.quantize(sel.quantize) if sel.quantize else song

@@ -29,6 +29,7 @@ __all__ = [
     "analyze_key",
     "corpus_paths",
     "load_music21_corpus",
+    "music21_root",
     "read_score",
     "score_to_song",
     "song_to_score",
@@ -74,17 +75,20 @@ def corpus_paths(name: str) -> list[Path]:
     return sorted(set(paths))
 
 
-def read_score(path: str | os.PathLike[str], *, source: str | None = None) -> list[Song]:
+def read_score(
+    path: str | os.PathLike[str], *, source: str | None = None, accents: bool = True
+) -> list[Song]:
     """Read any file music21 parses into songs, one per score.
 
     A file holding several pieces (an ABC file with many tunes, parsed as a
     music21 ``Opus``) gives one song per piece, whose ``source`` is
     ``"<source>#<n>"`` with ``n`` counting from 1. Pieces without notes are
-    left out. Velocities follow :func:`score_to_song` with ``accents=True``.
+    left out. Velocities follow :func:`score_to_song`.
 
     Args:
         path: a MusicXML, ``.mxl``, ABC, ``**kern``, ... file.
         source: the songs' ``source``; defaults to ``str(path)``.
+        accents: scale velocities by metric accent (see :func:`score_to_song`).
 
     Returns:
         The songs, in the file's order.
@@ -108,11 +112,18 @@ def read_score(path: str | os.PathLike[str], *, source: str | None = None) -> li
         named = [(s, f"{source}#{i}") for i, s in enumerate(parsed.scores, start=1)]
     else:
         named = [(parsed, source)]
-    songs = [score_to_song(s, source=src) for s, src in named]
+    songs = [score_to_song(s, source=src, accents=accents) for s, src in named]
     songs = [s for s in songs if s.num_notes]
     if not songs:
         raise CorpusError(f"{path}: no notes")
     return songs
+
+
+def music21_root() -> Path:
+    """The folder of music21's bundled corpus."""
+    from music21 import common
+
+    return Path(common.getCorpusFilePath())
 
 
 def load_music21_corpus(name: str, *, limit: int | None = None) -> list[Song]:
@@ -131,9 +142,7 @@ def load_music21_corpus(name: str, *, limit: int | None = None) -> list[Song]:
         CorpusError: the name is unknown or a file cannot be parsed.
 
     """
-    from music21 import common
-
-    root = Path(common.getCorpusFilePath())
+    root = music21_root()
     songs: list[Song] = []
     for path in corpus_paths(name):
         if limit is not None and len(songs) >= limit:

@@ -210,3 +210,17 @@ def midi_dir(tmp_path: Path) -> Path:
 def midi_dir_files() -> dict[str, dict[str, Any]]:
     """:data:`MIDI_DIR_FILES`: the specification of each file in ``midi_dir``."""
     return MIDI_DIR_FILES
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _song_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Keep the tests' parsed-song cache out of the user's cache folder."""
+    import os
+
+    old = os.environ.get("POPGEN_CACHE_DIR")
+    os.environ["POPGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("song-cache"))
+    yield
+    if old is None:
+        del os.environ["POPGEN_CACHE_DIR"]
+    else:
+        os.environ["POPGEN_CACHE_DIR"] = old

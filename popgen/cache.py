@@ -1,0 +1,148 @@
+"""A safe on-disk cache of parsed songs: one ``.npz`` per source file, no pickle.
+
+Entries are keyed on the file's bytes plus the reader and its settings, so a
+changed file or setting is a miss, and two copies of one file share an entry.
+Each entry holds the songs' note arrays (a plain structured dtype) and one
+JSON string of metadata; it is loaded with ``allow_pickle=False`` and checked,
+and anything unexpected — truncation, a foreign file, another format version
+— is a miss, never trusted. Writes are atomic (temporary file, then rename).
+
+The same encoding carries songs from reader processes to the main process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from popgen.music import NOTE_DTYPE, Song, TempoChange, TimeSignature, Track
+
+__all__ = [
+    "CACHE_FORMAT_VERSION",
+    "SongCache",
+    "decode_songs",
+    "default_cache_dir",
+    "encode_songs",
+]
+
+#: Bumped whenever the entry layout or a reader's output changes.
+CACHE_FORMAT_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """``$POPGEN_CACHE_DIR``, else the user cache folder (``~/.cache/popgen/songs`` on Linux)."""
+    env = os.environ.get("POPGEN_CACHE_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("popgen")) / "songs"
+
+
+def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
+    """Songs as named arrays: ``notes_<i>`` (``NOTE_DTYPE``) and ``meta`` (a JSON string).
+
+    >>> from popgen.music import make_notes
+    >>> arrays = encode_songs([Song(make_notes([60], [0.0], [1.0]), title="a")])
+    >>> [s.title for s in decode_songs(arrays)]
+    ['a']
+    """
+    meta = {
+        "format": "popgen.songs",
+        "version": CACHE_FORMAT_VERSION,
+        "songs": [
+            {
+                "tracks": [[t.name, t.program, t.is_drum] for t in s.tracks],
+                "tempos": [list(t) for t in s.tempos],
+                "time_signatures": [list(t) for t in s.time_signatures],
+                "key": s.key,
+                "title": s.title,
+                "source": s.source,
+            }
+            for s in songs
+        ],
+    }
+    arrays: dict[str, NDArray[Any]] = {"meta": np.array(json.dumps(meta))}
+    for i, song in enumerate(songs):
+        arrays[f"notes_{i}"] = np.ascontiguousarray(song.notes)
+    return arrays
+
+
+def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
+    """Inverse of :func:`encode_songs`; raises ``ValueError`` on anything unexpected."""
+    meta = json.loads(str(arrays["meta"][()]))
+    if meta.get("format") != "popgen.songs" or meta.get("version") != CACHE_FORMAT_VERSION:
+        raise ValueError("not a popgen song entry of this version")
+    songs = []
+    for i, m in enumerate(meta["songs"]):
+        notes = arrays[f"notes_{i}"]
+        if notes.dtype != NOTE_DTYPE or notes.ndim != 1:
+            raise ValueError(f"notes_{i} has dtype {notes.dtype}, expected {NOTE_DTYPE}")
+        songs.append(
+            Song(
+                notes.copy(),
+                tracks=tuple(Track(str(n), int(p), bool(d)) for n, p, d in m["tracks"]),
+                tempos=tuple(TempoChange(*t) for t in m["tempos"]),
+                time_signatures=tuple(TimeSignature(*t) for t in m["time_signatures"]),
+                key=m["key"],
+                title=str(m["title"]),
+                source=str(m["source"]),
+            )
+        )
+    return songs
+
+
+class SongCache:
+    """Parsed songs on disk under ``root``, keyed on file content and reader settings.
+
+    Args:
+        root: the cache folder (created on first write).
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._warned = False
+
+    def key(self, data: bytes, settings: Mapping[str, Any]) -> str:
+        """The entry name for a file's bytes read with ``settings``."""
+        h = hashlib.sha256()
+        h.update(json.dumps([CACHE_FORMAT_VERSION, dict(settings)], sort_keys=True).encode())
+        h.update(data)
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> list[Song] | None:
+        """The songs stored under ``key``, or ``None`` when missing or damaged."""
+        path = self._path(key)
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return decode_songs({name: npz[name] for name in npz.files})
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
+            return None  # damaged or foreign: re-read from the source
+
+    def put(self, key: str, songs: Sequence[Song]) -> None:
+        """Store songs under ``key`` atomically; a cache that cannot be written is skipped."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+            save: Any = np.savez  # numpy's stubs mistake ** entries for allow_pickle
+            save(tmp, **encode_songs(songs))
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only or full cache folder must not stop reading
+            if not self._warned:
+                warnings.warn(f"cannot write the song cache in {self.root}: {exc}", stacklevel=2)
+                self._warned = True

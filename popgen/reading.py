@@ -1,0 +1,204 @@
+"""Reading many music files: path expansion, worker processes, the song cache.
+
+:func:`read_files` returns, for each file in order, its songs or the reason it
+could not be read. Cache hits are served in the calling process (fast: no
+parsing, no process start); misses are parsed in worker processes over all
+cores, in a deterministic order, and written back to the cache.
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from numpy.typing import NDArray
+from tqdm.auto import tqdm
+
+from popgen.cache import SongCache, decode_songs, encode_songs
+from popgen.errors import CorpusError, MidiError
+from popgen.music import Song
+
+__all__ = [
+    "MIDI_SUFFIXES",
+    "SCORE_SUFFIXES",
+    "ReadOptions",
+    "expand_paths",
+    "read_file",
+    "read_files",
+]
+
+#: File name endings read with mido.
+MIDI_SUFFIXES = frozenset({".mid", ".midi", ".smf", ".kar"})
+#: File name endings read with music21.
+SCORE_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".abc", ".krn", ".mei", ".mscx"})
+#: Below this many files to parse, worker processes cost more than they save.
+_MIN_PARALLEL = 16
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Settings that change what a file reads as (and so are part of the cache key)."""
+
+    accents: bool = True  # scores without dynamics get metric-accent velocities
+    analyze_keys: bool = True  # songs without a key signature get music21's key analysis
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files for each source: a file, a folder (searched recursively) or a glob pattern.
+
+    Folders and patterns yield only MIDI and score files; a file named
+    explicitly is kept whatever its suffix (reading it reports the problem).
+
+    Raises:
+        CorpusError: a path that does not exist, or a folder or pattern with
+            no MIDI or score files.
+    """
+    files: list[Path] = []
+    suffixes = MIDI_SUFFIXES | SCORE_SUFFIXES
+    for raw in paths:
+        text = os.fspath(raw)
+        if any(c in text for c in "*?[") and not Path(text).exists():
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            found = [p for p in found if p.is_file() and p.suffix.lower() in suffixes]
+            if not found:
+                raise CorpusError(f"{text}: the pattern matches no MIDI or score files")
+            files += found
+            continue
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+            )
+            if not found:
+                raise CorpusError(f"{path}: the folder holds no MIDI or score files")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CorpusError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(files))
+
+
+def read_file(path: Path, options: ReadOptions = ReadOptions()) -> list[Song]:
+    """Read one file with the reader its suffix names.
+
+    Raises:
+        MidiError: a MIDI file that cannot be read.
+        CorpusError: a score music21 cannot read, or an unknown kind of file.
+    """
+    suffix = path.suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        from popgen.midi import read_midi
+
+        songs = [read_midi(path)]
+    elif suffix in SCORE_SUFFIXES:
+        from popgen.scores import read_score
+
+        songs = read_score(path, accents=options.accents)
+    else:
+        known = ", ".join(sorted(MIDI_SUFFIXES | SCORE_SUFFIXES))
+        kind = suffix or "(no suffix)"
+        raise CorpusError(f"{path}: unknown kind of file {kind!r}; known: {known}")
+    if options.analyze_keys and any(s.key is None for s in songs):
+        from popgen.scores import analyze_key
+
+        songs = [
+            s if s.key is not None or not s.num_notes else s.replace(key=analyze_key(s))
+            for s in songs
+        ]
+    return songs
+
+
+def _settings(path: Path, options: ReadOptions) -> dict[str, Any]:
+    reader = "midi" if path.suffix.lower() in MIDI_SUFFIXES else "music21"
+    return {"reader": reader, **asdict(options)}
+
+
+def _read_task(task: tuple[str, ReadOptions]) -> tuple[dict[str, NDArray[Any]] | None, str]:
+    """Worker entry point: parse one file; songs travel as plain arrays."""
+    path, options = Path(task[0]), task[1]
+    try:
+        return encode_songs(read_file(path, options)), ""
+    except (MidiError, CorpusError) as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"{path}: cannot read ({exc.strerror or exc})"
+
+
+def read_files(
+    files: list[Path],
+    *,
+    options: ReadOptions = ReadOptions(),
+    cache: SongCache | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> Iterator[tuple[Path, list[Song] | str]]:
+    """Yield ``(path, songs)`` or ``(path, reason)`` for each file, in the order given.
+
+    Args:
+        files: the files to read.
+        options: reader settings.
+        cache: where parsed songs are kept between runs; ``None`` reads everything.
+        workers: parsing processes; ``None`` uses every core, 1 parses here.
+        progress: show a progress bar.
+    """
+    keys: dict[Path, str] = {}
+    done: dict[Path, list[Song] | str] = {}
+    for path in files:
+        if cache is None:
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            done[path] = f"{path}: cannot read ({exc.strerror or exc})"
+            continue
+        keys[path] = cache.key(data, _settings(path, options))
+        hit = cache.get(keys[path])
+        if hit is not None:
+            done[path] = [s.replace(source=_source(path, s.source)) for s in hit]
+    todo = [p for p in files if p not in done]
+    bar = tqdm(total=len(files), desc="reading", unit="file", disable=not progress)
+    bar.update(len(files) - len(todo))
+    results = _parse(todo, options, workers)
+    next_todo = 0
+    for path in files:
+        if path not in done:
+            assert todo[next_todo] == path
+            next_todo += 1
+            arrays, error = next(results)
+            if arrays is None:
+                done[path] = error
+            else:
+                songs = decode_songs(arrays)
+                if cache is not None:
+                    cache.put(keys[path], songs)
+                done[path] = songs
+            bar.update(1)
+        yield path, done.pop(path)
+    bar.close()
+
+
+def _parse(
+    todo: list[Path], options: ReadOptions, workers: int | None
+) -> Iterator[tuple[dict[str, NDArray[Any]] | None, str]]:
+    tasks = [(str(p), options) for p in todo]
+    workers = os.cpu_count() or 1 if workers is None else workers
+    if workers <= 1 or len(todo) < _MIN_PARALLEL:
+        yield from map(_read_task, tasks)
+        return
+    # spawn, not fork: the caller may hold JAX's threads, which fork cannot copy safely
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
+        yield from pool.map(_read_task, tasks, chunksize=max(1, len(tasks) // (workers * 8)))
+
+
+def _source(path: Path, cached: str) -> str:
+    """The cached song's source with the current path (entries are shared by content)."""
+    _, sep, part = cached.rpartition("#")
+    return f"{path}#{part}" if sep and part.isdigit() else str(path)
