@@ -82,6 +82,7 @@ class Corpus(Sequence[Song]):
         quantize: int | None = None,
         transpose_to: str | None = None,
         accents: bool = True,
+        keys: str = "auto",
         cache_dir: CacheDir = DEFAULT_CACHE,
         workers: int | None = None,
         progress: bool = False,
@@ -98,10 +99,11 @@ class Corpus(Sequence[Song]):
                 (:meth:`Song.quantize`: overlapping notes of one pitch are
                 resolved, short notes keep one step); default: as read.
             transpose_to: move every song to this key's family: ``"C"`` moves
-                major songs to C major and minor songs to A minor. Keys come
-                from the file's key signature or, without one, music21's
-                key analysis.
+                major songs to C major and minor songs to A minor.
             accents: give scores without dynamics metric-accent velocities.
+            keys: where each song's key comes from: ``"auto"`` (the file's key
+                signature when music21's key analysis agrees with it, else the
+                analysis), ``"file"`` or ``"analysis"``.
             cache_dir: where parsed songs are cached (``DEFAULT_CACHE``:
                 ``$POPGEN_CACHE_DIR`` or the user cache folder; ``None``: off).
             workers: reading processes; ``None`` uses every core.
@@ -112,7 +114,8 @@ class Corpus(Sequence[Song]):
         """
         files = expand_paths(paths)
         sel = _Selection(tracks, programs, drums, quantize, transpose_to)
-        return cls._read(files, sel, ReadOptions(accents), cache_dir, workers, progress, None)
+        options = ReadOptions(accents=accents, keys=keys)
+        return cls._read(files, sel, options, cache_dir, workers, progress, None)
 
     @classmethod
     def from_music21(
@@ -123,6 +126,7 @@ class Corpus(Sequence[Song]):
         quantize: int | None = None,
         transpose_to: str | None = None,
         accents: bool = True,
+        keys: str = "auto",
         cache_dir: CacheDir = DEFAULT_CACHE,
         workers: int | None = None,
         progress: bool = False,
@@ -137,6 +141,7 @@ class Corpus(Sequence[Song]):
             quantize: as in :meth:`from_paths`.
             transpose_to: as in :meth:`from_paths`.
             accents: as in :meth:`from_paths`.
+            keys: as in :meth:`from_paths`.
             cache_dir: as in :meth:`from_paths`.
             workers: as in :meth:`from_paths`.
             progress: as in :meth:`from_paths`.
@@ -151,9 +156,8 @@ class Corpus(Sequence[Song]):
         for name in names:
             files = corpus_paths(name)
             sources = {p: f"music21:{p.relative_to(root).as_posix()}" for p in files}
-            part = cls._read(
-                files, sel, ReadOptions(accents), cache_dir, workers, progress, sources
-            )
+            options = ReadOptions(accents=accents, keys=keys)
+            part = cls._read(files, sel, options, cache_dir, workers, progress, sources)
             parts.append(part[:limit] if limit is not None else part)
         return cls.concatenate(parts)
 

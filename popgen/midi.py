@@ -53,9 +53,11 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
 
     Times are in beats (``ticks / ticks_per_beat``); tempo changes, time
     signatures and the first key signature become metadata. A note-on with
-    velocity 0 counts as a note-off; note-ons and note-offs pair first-in,
-    first-out per (track, channel, pitch); notes still sounding at the end of
-    the file end at its last event; zero-length notes are dropped.
+    velocity 0 counts as a note-off; a note-off ends every note of its
+    (track, channel, pitch) that began before it, as pretty_midi reads them, so
+    a note struck again without a note-off does not sound to the end; notes
+    never ended (no note-off before the end of their track) and zero-length
+    notes are dropped, as pretty_midi drops them, rather than left stuck.
 
     Args:
         path: the ``.mid`` file.
@@ -102,7 +104,6 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     signatures: list[tuple[int, int, int]] = []
     keys: list[tuple[int, str]] = []
     programs: list[tuple[int, int, int]] = []  # (tick, channel, program), every track
-    last_tick = 0
     for index, track in enumerate(mid.tracks):
         name = ""
         track_programs: dict[int, int] = {}
@@ -129,12 +130,11 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
                 voice.note_on(msg.note, tick, msg.velocity)
             elif msg.type in ("note_on", "note_off") and (index, msg.channel) in voices:
                 voices[(index, msg.channel)].note_off(msg.note, tick)
-        last_tick = max(last_tick, tick)
         for voice in voices.values():
             if voice.track_index == index:
                 voice.name = name
     ordered = sorted(voices.values(), key=lambda v: (v.track_index, v.first_tick, v.channel))
-    ordered = [v for v in ordered if v.close_all(last_tick)]
+    ordered = [v for v in ordered if v.notes]  # notes never ended are dropped
     rows = [(*row, i) for i, v in enumerate(ordered) for row in v.notes]
     if not rows:
         raise MidiError(f"{where}: no notes")
@@ -181,18 +181,26 @@ class _Voice:
         self.open.setdefault(pitch, deque()).append((tick, velocity))
 
     def note_off(self, pitch: int, tick: int) -> None:
-        queue = self.open.get(pitch)
-        if queue:  # a note-off without a note-on is ignored
-            on, velocity = queue.popleft()
-            self._add(pitch, on, tick, velocity)
+        """End every sounding note of ``pitch`` that began before ``tick`` (as pretty_midi).
 
-    def close_all(self, tick: int) -> bool:
-        """End notes still sounding at ``tick``; return whether any notes remain."""
-        for pitch, queue in self.open.items():
-            for on, velocity in queue:
+        A note re-struck without a note-off in between therefore ends with the
+        next note-off instead of sounding to the end of the file; a note-off
+        without a note-on is ignored.
+        """
+        queue = self.open.get(pitch)
+        if not queue:
+            return
+        keep: deque[tuple[int, int]] = deque()
+        closed = 0
+        for on, velocity in queue:
+            if on < tick:
                 self._add(pitch, on, tick, velocity)
-        self.open.clear()
-        return bool(self.notes)
+                closed += 1
+            else:
+                keep.append((on, velocity))
+        # a note begun at this very tick stays on only if older notes were ended
+        # (on, off, on at one tick); alone, it is a zero-length note and dropped
+        self.open[pitch] = keep if closed else deque()
 
     def _add(self, pitch: int, on: int, off: int, velocity: int) -> None:
         if off > on:
@@ -249,7 +257,7 @@ def song_to_midifile(song: Song, *, ticks_per_beat: int = 480) -> mido.MidiFile:
     nearest tick and every note lasts at least one tick; at each tick
     note-offs come before note-ons, so repeated notes of one pitch stay apart.
     (Overlapping notes of one pitch on one track cannot be told apart in
-    MIDI: read back, their note-offs pair first-in, first-out.)
+    MIDI: read back, a note-off ends every sounding note of its pitch.)
 
     Args:
         song: the song to convert.

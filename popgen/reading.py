@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from popgen.cache import SongCache, decode_songs, encode_songs
 from popgen.errors import CorpusError, MidiError
-from popgen.music import Song
+from popgen.music import Song, parse_key
 
 __all__ = [
     "MIDI_SUFFIXES",
@@ -46,7 +46,15 @@ class ReadOptions:
     """Settings that change what a file reads as (and so are part of the cache key)."""
 
     accents: bool = True  # scores without dynamics get metric-accent velocities
-    analyze_keys: bool = True  # songs without a key signature get music21's key analysis
+    # Where a song's key comes from: "auto" (the file's key when music21's key
+    # analysis agrees with its signature, else the analysis: MIDI files often
+    # carry a default C major), "file" (the file's key, analysis only without
+    # one), "analysis" (always music21's analysis).
+    keys: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.keys not in ("auto", "file", "analysis"):
+            raise ValueError(f"keys must be 'auto', 'file' or 'analysis', got {self.keys!r}")
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -105,14 +113,25 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> list[Song]:
         known = ", ".join(sorted(MIDI_SUFFIXES | SCORE_SUFFIXES))
         kind = suffix or "(no suffix)"
         raise CorpusError(f"{path}: unknown kind of file {kind!r}; known: {known}")
-    if options.analyze_keys and any(s.key is None for s in songs):
-        from popgen.scores import analyze_key
+    return [_with_key(s, options.keys) for s in songs]
 
-        songs = [
-            s if s.key is not None or not s.num_notes else s.replace(key=analyze_key(s))
-            for s in songs
-        ]
-    return songs
+
+def _with_key(song: Song, rule: str) -> Song:
+    """Set the song's key by ``rule`` (see :class:`ReadOptions`)."""
+    if not song.num_notes or (rule == "file" and song.key is not None):
+        return song
+    from popgen.scores import analyze_key
+
+    found = analyze_key(song)
+    if rule == "auto" and song.key is not None and _major_tonic(song.key) == _major_tonic(found):
+        return song  # the analysis agrees with the signature; the file names the mode
+    return song.replace(key=found)
+
+
+def _major_tonic(key: str) -> int:
+    """The tonic of the major key with the same signature (A minor -> C)."""
+    pc, mode = parse_key(key)
+    return pc if mode == "major" else (pc + 3) % 12
 
 
 def _settings(path: Path, options: ReadOptions) -> dict[str, Any]:

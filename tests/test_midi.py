@@ -98,22 +98,21 @@ def test_note_pairing_rules(tmp_path: Path, make_raw_midi: Any) -> None:
     events = [
         (0, on(60)),
         (480, on(60, 0)),  # velocity 0 = note-off
-        (480, on(62, 50)),  # two overlapping 62s pair first-in, first-out
+        (480, on(62, 50)),  # a 62 struck again: the next note-off ends both
         (720, on(62, 51)),
         (960, off(62)),
-        (1200, off(62)),
+        (1200, off(62)),  # nothing left to end: ignored
         (1300, off(70)),  # note-off without note-on: ignored
         (1440, on(64)),  # zero-length: dropped
         (1440, off(64)),
-        (1440, on(67)),  # never ended: ends at the last event of the file
+        (1440, on(67)),  # never ended: dropped, not left stuck
         (1920, mido.MetaMessage("marker", text="end")),
     ]
     song = read_midi(make_raw_midi(tmp_path / "pairs.mid", [events]))
     assert columns(song) == [
         (60, 0.0, 1.0, 64, 0),
         (62, 1.0, 1.0, 50, 0),
-        (62, 1.5, 1.0, 51, 0),
-        (67, 3.0, 1.0, 64, 0),
+        (62, 1.5, 0.5, 51, 0),
     ]
 
 
@@ -280,7 +279,7 @@ def test_empty_song_writes_a_file_without_notes(tmp_path: Path) -> None:
 def _voice_free(notes: list[tuple[int, int, int, int, int]]) -> list[tuple[int, ...]]:
     """Drop notes that overlap an earlier note of the same (track, pitch).
 
-    MIDI cannot tell such notes apart: their note-offs pair first-in, first-out.
+    MIDI cannot tell such notes apart: a note-off ends every sounding note of its pitch.
     """
     kept: list[tuple[int, ...]] = []
     busy: dict[tuple[int, int], int] = {}

@@ -1,0 +1,55 @@
+"""popgen's MIDI reading against pretty_midi's on the real files of ../shared/data.
+
+Skipped when the shared data (absent from a user's clone) or pretty_midi is missing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from popgen.midi import read_midi
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FILES = sorted(DATA.glob("pop909/*/*.mid")) + sorted(DATA.glob("ff-piano/*.mid"))
+
+pytestmark = pytest.mark.skipif(not FILES, reason=f"no shared MIDI data in {DATA}")
+
+
+def _notes_in_ticks(path: Path) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """Non-drum (pitch, on tick, off tick) as pretty_midi reads them, and as popgen does."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = pretty_midi.PrettyMIDI(str(path))
+    ref = sorted(
+        (n.pitch, pm.time_to_tick(n.start), pm.time_to_tick(n.end))
+        for inst in pm.instruments
+        if not inst.is_drum
+        for n in inst.notes
+    )
+    song = read_midi(path).drop_drums()
+    tpb = pm.resolution
+    on = np.round(song.notes["start"] * tpb).astype(int)
+    off = np.round((song.notes["start"] + song.notes["duration"]) * tpb).astype(int)
+    got = sorted(zip(song.notes["pitch"].tolist(), on.tolist(), off.tolist(), strict=True))
+    return ref, got
+
+
+def test_same_notes_as_pretty_midi() -> None:
+    total = equal = 0
+    count_mismatch = []
+    for path in FILES:
+        ref, got = _notes_in_ticks(path)
+        if len(ref) != len(got):
+            count_mismatch.append(f"{path.name}: pretty_midi {len(ref)}, popgen {len(got)}")
+        total += len(ref)
+        equal += sum(
+            a[0] == b[0] and abs(a[1] - b[1]) <= 1 and abs(a[2] - b[2]) <= 1
+            for a, b in zip(ref, got, strict=False)
+        )
+    assert not count_mismatch, count_mismatch
+    assert equal / total >= 0.999, f"{equal} of {total} notes equal to one tick"
