@@ -82,3 +82,30 @@ def test_music21_corpus_and_mixed_sources(midi_dir: Path) -> None:
     assert any(s.source.startswith("music21:") for s in corpus)
     with pytest.raises(CorpusError, match="nosuchwork"):
         Corpus.from_music21("nosuchwork")
+
+
+def test_programs_quantize_and_augment(midi_dir: Path) -> None:
+    corpus = Corpus.from_paths([midi_dir / "type0.mid"], programs=[33])
+    assert [t.program for t in corpus[0].tracks] == [33]
+    corpus = Corpus.from_paths([midi_dir / "melody.mid"], quantize=2)
+    assert set((corpus[0].notes["start"] * 2).tolist()) <= set(range(40))
+    augmented = corpus.augmented(range(-1, 2))
+    assert len(augmented) == 3
+    assert sorted(s.notes["pitch"][0] for s in augmented) == [59, 60, 61]
+
+
+def test_cache_dir_none_and_workers(midi_dir: Path, tmp_path: Path) -> None:
+    a = Corpus.from_paths([midi_dir], cache_dir=None, workers=1)
+    b = Corpus.from_paths([midi_dir], cache_dir=tmp_path / "c", workers=2)
+    c = Corpus.from_paths([midi_dir], cache_dir=tmp_path / "c")
+    assert [s.notes.tolist() for s in a] == [s.notes.tolist() for s in b]
+    assert [s.source for s in b] == [s.source for s in c]
+    assert list((tmp_path / "c").rglob("*.npz"))
+
+
+def test_music21_sources_are_named_and_cached(tmp_path: Path) -> None:
+    corpus = Corpus.from_music21("essenFolksong/test0", cache_dir=tmp_path / "c", limit=3)
+    assert len(corpus) == 3
+    assert corpus[0].source.startswith("music21:essenFolksong/test0.abc#")
+    again = Corpus.from_music21("essenFolksong/test0", cache_dir=tmp_path / "c", limit=3)
+    assert [s.source for s in again] == [s.source for s in corpus]
