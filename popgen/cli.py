@@ -11,6 +11,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from popgen.errors import PopgenError
 
@@ -36,11 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=_positive_int, help="training epochs (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="seed for training and sampling")
 
+    co = sub.add_parser("corpus", help="read sources and describe them (fills the cache)")
+    co.add_argument("sources", nargs="+", help="MIDI/score files, folders, globs, music21:NAME")
+    _corpus_arguments(co)
+
     tr = sub.add_parser("train", help="train a model on MIDI files, folders or music21:NAME")
     tr.add_argument("sources", nargs="+", help="MIDI/score files, folders, globs, music21:NAME")
     tr.add_argument("--out", type=Path, required=True, help="run directory to write")
     tr.add_argument("--tokenizer", default="note", help="encoding name (default: note)")
-    tr.add_argument("--transpose-to", help="move songs to this key's family, e.g. C")
+    _corpus_arguments(tr)
     tr.add_argument("--seq-len", type=_positive_int, default=64)
     tr.add_argument("--stride", type=_positive_int)
     tr.add_argument("--batch-size", type=_positive_int, default=32)
@@ -68,6 +73,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of reading a corpus, shared by ``corpus`` and ``train``."""
+    parser.add_argument("--tracks", nargs="+", help="keep tracks with these names or indices")
+    parser.add_argument("--drums", action="store_true", help="keep drum tracks")
+    parser.add_argument("--transpose-to", help="move songs to this key's family, e.g. C")
+    parser.add_argument(
+        "--keys",
+        choices=["auto", "file", "analysis"],
+        default="auto",
+        help="where song keys come from (default: auto)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="parse every file again")
+    parser.add_argument(
+        "--workers", type=_positive_int, help="reading processes (default: all cores)"
+    )
+
+
+def _read_corpus(args: argparse.Namespace) -> Any:
+    from popgen.corpus import DEFAULT_CACHE, Corpus
+
+    corpus = Corpus.from_sources(
+        args.sources,
+        tracks=args.tracks,
+        transpose_to=args.transpose_to,
+        keys=args.keys,
+        cache_dir=None if args.no_cache else DEFAULT_CACHE,
+        workers=args.workers,
+        progress=True,
+        drums=args.drums,
+    )
+    return corpus
+
+
+def _corpus(args: argparse.Namespace) -> None:
+    print(_read_corpus(args).describe(details=True))
+
+
 def _demo(args: argparse.Namespace) -> None:
     import dataclasses
 
@@ -82,7 +124,6 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from popgen.corpus import Corpus
     from popgen.models.lstm import LSTMModel
     from popgen.tokenizers.base import get_tokenizer
     from popgen.training import train
@@ -98,7 +139,7 @@ def _train(args: argparse.Namespace) -> None:
         seed=args.seed,
     )
     tokenizer = get_tokenizer(args.tokenizer)
-    corpus = Corpus.from_sources(args.sources, transpose_to=args.transpose_to)
+    corpus = _read_corpus(args)
     print(f"corpus: {corpus.describe()}")
     tokenizer.fit(corpus)
     model = LSTMModel(
@@ -146,7 +187,7 @@ def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> No
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    commands = {"demo": _demo, "train": _train, "generate": _generate}
+    commands = {"corpus": _corpus, "demo": _demo, "train": _train, "generate": _generate}
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     with warnings.catch_warnings():
         warnings.simplefilter("always", UserWarning)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import os
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,8 @@ class Corpus(Sequence[Song]):
         *names: str,
         limit: int | None = None,
         tracks: Sequence[str | int] | None = None,
+        programs: Sequence[int] | None = None,
+        drums: bool = False,
         quantize: int | None = None,
         transpose_to: str | None = None,
         accents: bool = True,
@@ -138,6 +141,8 @@ class Corpus(Sequence[Song]):
                 them (``"essenFolksong/kinder0"``).
             limit: keep at most this many songs per name (files in sorted order).
             tracks: as in :meth:`from_paths`.
+            programs: as in :meth:`from_paths`.
+            drums: as in :meth:`from_paths`.
             quantize: as in :meth:`from_paths`.
             transpose_to: as in :meth:`from_paths`.
             accents: as in :meth:`from_paths`.
@@ -151,7 +156,7 @@ class Corpus(Sequence[Song]):
         if not names:
             raise CorpusError("name at least one music21 corpus collection or work")
         root = music21_root()
-        sel = _Selection(tracks=tracks, quantize=quantize, transpose_to=transpose_to)
+        sel = _Selection(tracks, programs, drums, quantize, transpose_to)
         parts = []
         for name in names:
             files = corpus_paths(name)
@@ -298,22 +303,30 @@ class Corpus(Sequence[Song]):
             out.append(song.transpose(shift))
         return Corpus(out, skipped=self.skipped)
 
-    def describe(self) -> str:
-        """A short human-readable summary: songs, notes, hours, pitch range, keys, skipped."""
+    def describe(self, *, details: bool = False) -> str:
+        """A human-readable summary: songs, notes, hours, pitch range, keys, skipped.
+
+        With ``details``, further lines list the track names and every skipped
+        file with its reason.
+        """
         if not self.songs:
             return "0 songs"
         pitches = np.concatenate([s.notes["pitch"] for s in self.songs])
         hours = sum(s.seconds() for s in self.songs) / 3600
-        keys: dict[str, int] = {}
-        for s in self.songs:
-            keys[s.key or "unknown"] = keys.get(s.key or "unknown", 0) + 1
-        top = ", ".join(f"{k} ({n})" for k, n in sorted(keys.items(), key=lambda kv: -kv[1])[:5])
+        keys = Counter(s.key or "unknown" for s in self.songs)
+        top = ", ".join(f"{k} ({n})" for k, n in keys.most_common(5))
         low, high = int(pitches.min()), int(pitches.max())
-        return (
+        text = (
             f"{len(self)} songs, {self.num_notes} notes, {hours:.2f} hours, "
             f"pitch {_pitch_name(low)}..{_pitch_name(high)}, keys: {top}; "
             f"{len(self.skipped)} skipped"
         )
+        if not details:
+            return text
+        tracks = Counter(t.name or "(unnamed)" for s in self.songs for t in s.tracks)
+        lines = [text, "tracks: " + ", ".join(f"{k} ({n})" for k, n in tracks.most_common(10))]
+        lines += [f"skipped {reason}" for _, reason in self.skipped]
+        return "\n".join(lines)
 
 
 def _pitch_name(pitch: int) -> str:

@@ -155,3 +155,15 @@ def test_command_line_process_prints_no_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"popgen: error: {tmp_path}: not a popgen run (no popgen.json)"
+
+
+def test_corpus_command_describes_and_names_skipped_files(
+    midi_dir: Path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    (midi_dir / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06junk")
+    assert main(["corpus", str(midi_dir), "--keys", "analysis", "--workers", "1"]) == 0
+    out = capsys.readouterr()
+    assert "3 songs" in out.out and "1 skipped" in out.out
+    assert "tracks: " in out.out and "broken.mid" in out.out
+    assert "popgen: warning: skipping" in out.err and "broken.mid" in out.err
