@@ -2,13 +2,19 @@
 
 A run directory holds::
 
-    popgen.json   format version, popgen version, model config, tokenizer
-                  (config + vocabulary), training config, metrics history
-    params/       the parameters, written by orbax (tensorstore arrays, no pickle)
+    popgen.json                 format version, popgen version, model config,
+                                tokenizer (config + vocabulary), training config,
+                                metrics history, training state, checkpoint names
+    checkpoints/step_00000120/  params/ (and opt_state/ for resuming), by orbax:
+                                tensorstore arrays, no pickle
+    loss.png                    the loss curves, when trained
 
-:func:`load_run` rebuilds model, tokenizer and parameters from the directory
-alone. Both parts are written atomically (orbax commits its directory by
-rename; ``popgen.json`` is written to a temporary file and renamed).
+Writes are ordered so that a run killed at any moment stays loadable: a new
+checkpoint is written in full under a new name (orbax commits it by rename),
+then ``popgen.json`` is replaced atomically to point at it, and only then are
+checkpoints that nothing points at deleted. :func:`load_run` rebuilds model,
+tokenizer and the ``best`` parameters (lowest validation loss; the last ones
+when there was no validation) from the directory alone.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -29,12 +36,19 @@ from popgen.models.lstm import LSTMModel
 from popgen.tokenizers.base import Tokenizer
 from popgen.training_config import TrainConfig
 
-__all__ = ["RUN_FORMAT_VERSION", "Run", "load_run", "save_run"]
+__all__ = [
+    "RUN_FORMAT_VERSION",
+    "Run",
+    "load_run",
+    "load_train_state",
+    "read_run_meta",
+    "save_run",
+]
 
 #: Version of the run directory layout and ``popgen.json`` schema.
 RUN_FORMAT_VERSION = 1
 _META = "popgen.json"
-_PARAMS = "params"
+_CHECKPOINTS = "checkpoints"
 
 
 def _popgen_version() -> str:
@@ -56,7 +70,7 @@ class Run:
         history: one dict of metrics per epoch (``epoch``, ``step``,
             ``train_loss``, ``valid_loss``, ``tokens_per_s``, ...).
         path: the run directory, once saved or loaded.
-
+        state: where training stands (``step``, ``best_valid_loss``, ...), for resuming.
     """
 
     model: LSTMModel
@@ -65,17 +79,43 @@ class Run:
     config: TrainConfig | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     path: Path | None = None
+    state: dict[str, Any] = field(default_factory=dict)
 
 
-def save_run(run: Run, path: str | os.PathLike[str]) -> Path:
-    """Write ``run`` to the directory ``path`` (created if needed); returns the path."""
+def save_run(
+    run: Run,
+    path: str | os.PathLike[str],
+    *,
+    opt_state: Any = None,
+    best: bool = True,
+) -> Path:
+    """Write ``run`` to the directory ``path`` as a new checkpoint; returns the path.
+
+    Args:
+        run: the run; ``run.state["step"]`` names the checkpoint (0 if unset).
+        path: the run directory, created if needed.
+        opt_state: the optimizer state, stored so that training can resume.
+        best: whether these parameters become the ``best`` ones that
+            :func:`load_run` returns (training passes ``False`` when the
+            validation loss did not improve).
+    """
     import orbax.checkpoint as ocp
 
     path = Path(path).absolute()
-    path.mkdir(parents=True, exist_ok=True)
+    step = int(run.state.get("step", 0))
+    name = f"step_{step:08d}"
+    suffix = 0
+    while (path / _CHECKPOINTS / name).exists():  # never overwrite: a kill must not lose it
+        suffix += 1
+        name = f"step_{step:08d}-{suffix}"
+    folder = path / _CHECKPOINTS / name
     checkpointer = ocp.StandardCheckpointer()
-    checkpointer.save(path / _PARAMS, run.params, force=True)
+    checkpointer.save(folder / "params", run.params, force=True)
+    if opt_state is not None:
+        checkpointer.save(folder / "opt_state", opt_state, force=True)
     checkpointer.wait_until_finished()
+    old = _pointers(path)
+    pointers = {"last": name, "best": name if best or "best" not in old else old["best"]}
     meta = {
         "format": "popgen.run",
         "version": RUN_FORMAT_VERSION,
@@ -84,12 +124,25 @@ def save_run(run: Run, path: str | os.PathLike[str]) -> Path:
         "tokenizer": run.tokenizer.to_dict(),
         "train": dataclasses.asdict(run.config) if run.config is not None else None,
         "history": run.history,
+        "state": run.state,
+        "checkpoints": pointers,
     }
     tmp = path / (_META + ".tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, path / _META)
+    for other in (path / _CHECKPOINTS).iterdir():
+        if other.name not in pointers.values():
+            shutil.rmtree(other, ignore_errors=True)
     run.path = path
     return path
+
+
+def _pointers(path: Path) -> dict[str, str]:
+    try:
+        meta = json.loads((path / _META).read_text())
+        return dict(meta.get("checkpoints", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def read_run_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -114,16 +167,34 @@ def read_run_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
-def load_run(path: str | os.PathLike[str]) -> Run:
+def _restore(folder: Path, abstract: Any) -> Any:
+    import orbax.checkpoint as ocp
+
+    if not folder.is_dir():
+        raise RunError(f"{folder}: missing; the run directory is incomplete")
+    try:
+        return ocp.StandardCheckpointer().restore(folder, abstract)
+    except Exception as exc:  # orbax raises many types for damaged or mismatched data
+        raise RunError(f"{folder}: cannot restore ({exc})") from None
+
+
+def _abstract_params(model: LSTMModel) -> Any:
+    return jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32)))
+
+
+def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
     """Rebuild a run (model, tokenizer, parameters, config, history) from its directory.
+
+    Args:
+        path: the run directory.
+        which: ``"best"`` (lowest validation loss) or ``"last"`` parameters.
 
     Raises:
         RunError: the directory is missing, has no ``popgen.json``, is of
             another format version, or its parameters do not fit its model.
-
     """
-    import orbax.checkpoint as ocp
-
+    if which not in ("best", "last"):
+        raise ValueError(f"which must be 'best' or 'last', got {which!r}")
     path = Path(path).absolute()
     meta = read_run_meta(path)
     model_meta = meta.get("model", {})
@@ -136,13 +207,25 @@ def load_run(path: str | os.PathLike[str]) -> Run:
             f"{path}: tokenizer has {tokenizer.vocab_size} tokens but the model "
             f"was built for {model.vocab_size}"
         )
-    abstract = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32)))
-    if not (path / _PARAMS).is_dir():
-        raise RunError(f"{path}: no parameters ({_PARAMS}/ is missing)")
-    try:
-        params = ocp.StandardCheckpointer().restore(path / _PARAMS, abstract)
-    except Exception as exc:  # orbax raises many types for damaged or mismatched data
-        raise RunError(f"{path / _PARAMS}: cannot restore parameters ({exc})") from None
+    name = meta.get("checkpoints", {}).get(which)
+    if not name:
+        raise RunError(f"{path}: no {which} checkpoint recorded in {_META}")
+    params = _restore(path / _CHECKPOINTS / name / "params", _abstract_params(model))
     train = meta.get("train")
     config = TrainConfig(**train) if train else None
-    return Run(model, tokenizer, params, config, list(meta.get("history", [])), path)
+    history = list(meta.get("history", []))
+    return Run(model, tokenizer, params, config, history, path, dict(meta.get("state", {})))
+
+
+def load_train_state(path: str | os.PathLike[str], opt_abstract: Any) -> tuple[Run, Any]:
+    """The last checkpoint of a run with its optimizer state, to resume training.
+
+    Args:
+        path: the run directory.
+        opt_abstract: the optimizer state's structure (``jax.eval_shape`` of
+            ``optimizer.init``), to restore into.
+    """
+    run = load_run(path, which="last")
+    name = read_run_meta(path)["checkpoints"]["last"]
+    opt_state = _restore(Path(path).absolute() / _CHECKPOINTS / name / "opt_state", opt_abstract)
+    return run, opt_state

@@ -11,6 +11,7 @@ __all__ = [
     "MidiError",
     "PopgenError",
     "RunError",
+    "TrainingError",
     "UnknownNameError",
     "VocabularyError",
 ]
@@ -41,3 +42,7 @@ class UnknownNameError(PopgenError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class TrainingError(PopgenError, RuntimeError):
+    """Training that cannot go on, e.g. a loss that became NaN or infinite."""

@@ -31,6 +31,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # decoupled weight decay (adamw only)
     clip_norm: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
     valid_fraction: float = 0.1  # share of songs held out for validation (split by song)
+    patience: int | None = None  # stop after this many epochs without a better valid loss
+    checkpoint_every: int | None = None  # also checkpoint every N steps (None: each epoch)
     seed: int = 0  # one seed for initialisation, shuffling, dropout and the split
 
     def __post_init__(self) -> None:
@@ -38,10 +40,15 @@ class TrainConfig:
         for name, value in positive.items():
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
-        if self.stride is not None and self.stride < 1:
-            raise ValueError(f"stride must be >= 1 or None, got {self.stride}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1 or None, got {self.max_steps}")
+        optional: dict[str, int | None] = {
+            "stride": self.stride,
+            "max_steps": self.max_steps,
+            "patience": self.patience,
+            "checkpoint_every": self.checkpoint_every,
+        }
+        for key, opt in optional.items():
+            if opt is not None and opt < 1:
+                raise ValueError(f"{key} must be >= 1 or None, got {opt}")
         if self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
         if self.lr_schedule not in _SCHEDULES:

@@ -35,7 +35,8 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_writes_a_run(trained_run: Path) -> None:
     assert (trained_run / "popgen.json").is_file()
-    assert (trained_run / "params").is_dir()
+    assert (trained_run / "loss.png").is_file()
+    assert len(list((trained_run / "checkpoints").iterdir())) in (1, 2)  # last and best
 
 
 def test_generate_writes_midi_and_png(trained_run: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
