@@ -81,6 +81,15 @@ class Registry(Generic[T]):
         self._load_plugins()
         return sorted(self._entries)
 
+    def reload_plugins(self) -> None:
+        """Read the entry-point group again, e.g. after installing a plugin in a running session.
+
+        Names already registered are kept; a plugin that fails to import warns
+        again.
+        """
+        self._plugins_loaded = False
+        self._load_plugins()
+
     def __contains__(self, name: object) -> bool:
         if name not in self._entries:
             self._load_plugins()

@@ -13,7 +13,9 @@ from popgen.tokenizers.base import (
     register_tokenizer,
 )
 from popgen.tokenizers.chord import ChordConfig, ChordTokenizer
+from popgen.tokenizers.event import EventConfig, EventTokenizer
 from popgen.tokenizers.note import NoteConfig, NoteTokenizer
+from popgen.tokenizers.remi import RemiConfig, RemiTokenizer
 
 __all__ = [
     "BOS",
@@ -23,8 +25,12 @@ __all__ = [
     "UNK",
     "ChordConfig",
     "ChordTokenizer",
+    "EventConfig",
+    "EventTokenizer",
     "NoteConfig",
     "NoteTokenizer",
+    "RemiConfig",
+    "RemiTokenizer",
     "Tokenizer",
     "get_tokenizer",
     "list_tokenizers",
