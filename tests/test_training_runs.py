@@ -162,7 +162,7 @@ def test_fine_tuning_checks_model_and_vocabulary(tmp_path: Path) -> None:
     tok, model = tiny(songs)
     config = popgen.TrainConfig(seq_len=16, batch_size=4, epochs=1)
     popgen.train(model, tok, songs, config, out=tmp_path / "base", progress=False)
-    new_songs = [Song(make_notes([60, 62], [0, 3], [3, 3]))] + songs  # DUR_3 is new
+    new_songs = [Song(make_notes([60, 62], [0, 3], [3, 3])), *songs]  # DUR_3 is new
     with pytest.warns(UserWarning, match="songs have tokens outside the vocabulary"):
         run = popgen.train(
             model, tok, new_songs, config, init_from=tmp_path / "base", progress=False
