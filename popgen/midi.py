@@ -316,6 +316,9 @@ def write_midi(song: Song, path: str | os.PathLike[str], *, ticks_per_beat: int 
     try:
         with os.fdopen(fd, "wb") as handle:
             mid.save(file=handle)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -39,6 +39,7 @@ __all__ = [
     "list_tokenizers",
     "load_tokenizer",
     "register_tokenizer",
+    "tokenizer_class",
 ]
 
 #: Special tokens, always ids 0..3 in this order.
@@ -239,7 +240,7 @@ class Tokenizer(abc.ABC):
             raise VocabularyError(
                 f"{source}: vocabulary of encoding {encoding!r}, expected {cls.name!r}"
             )
-        klass = TOKENIZERS.get(str(encoding))
+        klass = tokenizer_class(str(encoding))
         config = klass.config_class(**data.get("config", {}))
         return klass(config, vocab=[str(v) for v in data.get("vocab", [])])
 
@@ -297,7 +298,19 @@ def get_tokenizer(name: str, **options: Any) -> Tokenizer:
     >>> get_tokenizer("note", steps_per_beat=4).config.steps_per_beat
     4
     """
-    return TOKENIZERS.get(name)(**options)
+    return tokenizer_class(name)(**options)
+
+
+def tokenizer_class(name: str) -> type[Tokenizer]:
+    """The encoding class registered as ``name`` (plugins included).
+
+    A class that came from an entry point without ``@register_tokenizer`` gets
+    its entry point's name, so that it saves and loads under that name.
+    """
+    cls = TOKENIZERS.get(name)
+    if not cls.name:
+        cls.name = name
+    return cls
 
 
 def list_tokenizers() -> list[str]:

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -46,9 +46,10 @@ from numpy.typing import NDArray
 
 from popgen.music import Song, Track, make_notes
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
+from popgen.tokenizers.bins import bin_velocities
 from popgen.tokenizers.grammar import GrammarRules
 
-__all__ = ["EventConfig", "EventTokenizer", "bin_velocities"]
+__all__ = ["EventConfig", "EventTokenizer"]
 
 _ON, _OFF, _SHIFT, _VELOCITY = "NOTE-ON", "NOTE-OFF", "TIME-SHIFT", "VELOCITY"
 _KINDS = {_ON: 0, _OFF: 1, _SHIFT: 2, _VELOCITY: 3}
@@ -70,35 +71,6 @@ class EventConfig:
             raise ValueError(f"max_shift must be at least one grid step, got {self.max_shift}")
         if not 1 <= self.velocity_bins <= 127:
             raise ValueError(f"velocity_bins must be in 1..127, got {self.velocity_bins}")
-
-
-def bin_velocities(velocities: Any, bins: int) -> NDArray[np.int64]:
-    """``int64[n]``: the centre of the bin each velocity falls in (``bins`` equal bins of 1..127).
-
-    The vectorised form of :func:`popgen.tokenizers.note.bin_velocity`, with
-    one difference: where bins are narrower than two velocities (``bins`` >
-    64) and the rounded centre falls outside its bin, the bin's member nearest
-    the centre is used, so that a bin's value always maps to itself.
-
-    >>> bin_velocities([1, 64, 127], 8).tolist()
-    [8, 56, 120]
-    """
-    v = np.clip(np.asarray(velocities, dtype=np.int64), 1, 127)
-    out: NDArray[np.int64] = _velocity_table(bins)[v]
-    return out
-
-
-@lru_cache(maxsize=16)
-def _velocity_table(bins: int) -> NDArray[np.int64]:
-    """``int64[128]``: the value of velocity ``v``'s bin, at index ``v`` (index 0 unused)."""
-    v = np.arange(128)
-    b = np.minimum(np.maximum(v - 1, 0) * bins // 127, bins - 1)
-    centre = np.round(1 + (b + 0.5) * 127 / bins - 0.5).astype(np.int64)
-    lo = np.searchsorted(b[1:], b, side="left") + 1  # each bin's smallest member
-    hi = np.searchsorted(b[1:], b, side="right")  # ... and largest
-    table: NDArray[np.int64] = np.clip(centre, lo, hi)
-    table.flags.writeable = False
-    return table
 
 
 @register_tokenizer("event")

@@ -31,6 +31,7 @@ import numpy as np
 
 from popgen.music import Song, Track, make_notes
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
+from popgen.tokenizers.bins import bin_velocities
 from popgen.tokenizers.grammar import GrammarRules
 
 __all__ = ["NoteConfig", "NoteTokenizer", "beats_name", "name_beats"]
@@ -69,12 +70,6 @@ def name_beats(value: str) -> float:
     return float(Fraction(value))
 
 
-def bin_velocity(velocity: int, bins: int) -> int:
-    """The centre velocity of the bin ``velocity`` falls in (``bins`` equal bins of 1..127)."""
-    b = min((int(velocity) - 1) * bins // 127, bins - 1)
-    return round(1 + (b + 0.5) * 127 / bins - 0.5)
-
-
 @register_tokenizer("note")
 class NoteTokenizer(Tokenizer):
     """Pitch + duration + velocity per note, rests as tokens (the pop project's encoding).
@@ -91,7 +86,7 @@ class NoteTokenizer(Tokenizer):
     def base_vocabulary(self) -> list[str]:
         """Every pitch, the ``AND`` token and every velocity bin."""
         bins = self.config.velocity_bins
-        vels = sorted({bin_velocity(v, bins) for v in range(1, 128)})
+        vels = np.unique(bin_velocities(np.arange(1, 128), bins)).tolist()
         return ["AND", *(f"PITCH_{p}" for p in range(128)), *(f"VEL_{v}" for v in vels)]
 
     def pitch_of(self, name: str) -> int | None:
@@ -118,7 +113,7 @@ class NoteTokenizer(Tokenizer):
         song = song.quantize(cfg.steps_per_beat)
         notes = song.notes.copy()
         notes["duration"] = np.minimum(notes["duration"], _clip(cfg.max_duration, cfg))
-        notes["velocity"] = [bin_velocity(v, cfg.velocity_bins) for v in notes["velocity"]]
+        notes["velocity"] = bin_velocities(notes["velocity"], cfg.velocity_bins)
         return Song(notes, tracks=song.tracks, title=song.title, source=song.source)
 
     def song_to_names(self, song: Song) -> list[str]:

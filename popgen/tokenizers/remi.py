@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from popgen.music import PITCH_CLASSES, Song, TempoChange, TimeSignature, Track, make_notes
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
-from popgen.tokenizers.event import bin_velocities
+from popgen.tokenizers.bins import bin_velocities
 from popgen.tokenizers.grammar import GrammarRules
 
 __all__ = ["RemiConfig", "RemiTokenizer"]
