@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import flax.linen as nn
@@ -126,6 +128,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seq", type=int, default=100)
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--ff-piano", action="store_true", help="also time an ff-piano epoch")
     args = parser.parse_args()
 
     batch = np.random.default_rng(0).integers(0, args.vocab, (args.batch, args.seq + 1))
@@ -163,6 +166,38 @@ def main() -> None:
     for name, rate in results.items():
         if name != "popgen":
             print(f"popgen / {name}: {results['popgen'] / rate:.2f}x")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process (all three models): {peak:,.0f} MB")
+    if args.ff_piano:
+        ff_piano_epoch(args)
+
+
+def ff_piano_epoch(args: argparse.Namespace) -> None:
+    """One epoch of the shared ff-piano files, ``chord`` encoding, with popgen.train."""
+    import warnings
+
+    import popgen
+
+    warnings.simplefilter("ignore")
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "ff-piano"
+    corpus = popgen.Corpus.from_paths([data])
+    tok = popgen.get_tokenizer("chord").fit(corpus)
+    model = LSTMModel(
+        vocab_size=tok.vocab_size,
+        embed_dim=args.embed,
+        hidden_size=args.hidden,
+        num_layers=args.layers,
+    )
+    config = popgen.TrainConfig(
+        seq_len=args.seq, batch_size=args.batch, epochs=2, valid_fraction=0.0
+    )
+    run = popgen.train(model, tok, corpus, config, progress=False)
+    second = run.history[1]  # the first epoch includes compilation
+    print(
+        f"ff-piano, chord encoding (vocabulary {tok.vocab_size}), seq {args.seq}: one epoch "
+        f"of {second['step'] - run.history[0]['step']} steps in {second['seconds']:.1f} s "
+        f"after compilation ({second['tokens_per_s']:,.0f} tokens/s)"
+    )
 
 
 if __name__ == "__main__":
