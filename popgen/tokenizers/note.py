@@ -23,7 +23,7 @@ time signatures and key are not encoded (a decoded song has 120 bpm and 4/4).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -121,24 +121,28 @@ class NoteTokenizer(Tokenizer):
         cfg = self.config
         spb = cfg.steps_per_beat
         notes = self.prepare(song).notes
+        # all times as whole grid steps, so group arithmetic is exact integers
+        starts = np.round(notes["start"] * spb).astype(np.int64)
+        durs = np.round(notes["duration"] * spb).astype(np.int64)
+        onsets, first = np.unique(starts, return_index=True)
+        shortest = np.minimum.reduceat(durs, first) if len(first) else durs[:0]
+        step_name = _step_namer(spb)
+        pitch_names = [f"PITCH_{p}" for p in notes["pitch"].tolist()]
+        vel_names = [f"VEL_{v}" for v in notes["velocity"].tolist()]
+        dur_names = [step_name("DUR_", d) for d in durs.tolist()]
+        bounds = [*first.tolist(), len(notes)]
         names: list[str] = []
-        onset, next_onset = 0.0, 0.0
-        starts = notes["start"]
-        for t in np.unique(starts):
-            group = notes[starts == t]
+        onset = next_onset = 0
+        for g, t in enumerate(onsets.tolist()):
             if t > next_onset:
-                names += _rests(t - next_onset, cfg)
+                names += _rests((t - next_onset) / spb, cfg)
             elif t < next_onset:
-                names.append("SHIFT_" + beats_name(t - onset, spb))
-            for i, note in enumerate(group):
-                if i:
+                names.append(step_name("SHIFT_", t - onset))
+            for i in range(bounds[g], bounds[g + 1]):
+                if i > bounds[g]:
                     names.append("AND")
-                names += [
-                    f"PITCH_{int(note['pitch'])}",
-                    "DUR_" + beats_name(float(note["duration"]), spb),
-                    f"VEL_{int(note['velocity'])}",
-                ]
-            onset, next_onset = float(t), float(t + group["duration"].min())
+                names += (pitch_names[i], dur_names[i], vel_names[i])
+            onset, next_onset = t, t + int(shortest[g])
         return names
 
     def names_to_song(self, names: Sequence[str]) -> Song:
@@ -178,6 +182,19 @@ class NoteTokenizer(Tokenizer):
                 next_onset = onset + Fraction(value)
                 join = False
         return Song(make_notes(pitches, starts, durs, vels), tracks=(Track(),))
+
+
+def _step_namer(steps_per_beat: int) -> Callable[[str, int], str]:
+    """``name(prefix, steps)``: a token name for a whole number of grid steps, memoised."""
+    cache: dict[tuple[str, int], str] = {}
+
+    def name(prefix: str, steps: int) -> str:
+        key = (prefix, steps)
+        if key not in cache:
+            cache[key] = prefix + str(Fraction(steps, steps_per_beat))
+        return cache[key]
+
+    return name
 
 
 def _first_name(song: Song) -> str:
