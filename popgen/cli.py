@@ -64,12 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, required=True, help="MIDI file to write")
     gen.add_argument("--tokens", type=_positive_int, default=400, help="tokens per song")
     gen.add_argument("--batch-size", type=_positive_int, default=1, help="songs to write")
-    gen.add_argument("--temperature", type=float, default=1.0)
-    gen.add_argument("--top-k", type=int)
-    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--temperature", type=float, help="divide the logits by this (> 0)")
+    gen.add_argument("--top-k", type=int, help="keep the k most likely tokens")
+    gen.add_argument("--top-p", type=float, help="keep the nucleus of this probability")
+    gen.add_argument(
+        "--strategy",
+        default="",
+        help="strategy chain applied after the flags above, e.g. "
+        "'temperature=0.9,top_p=0.95,repetition_penalty=1.2' or 'in_key=C,pitch_range(48, 84),"
+        "top_p=0.9' (constraints before truncations)",
+    )
+    gen.add_argument("--best-of", type=int, default=1, help="draw N per song, keep the likeliest")
+    gen.add_argument("--beam-size", type=int, help="beam search instead of sampling (one song)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--primer", type=Path, help="MIDI file the songs continue")
+    gen.add_argument(
+        "--continuation-only", action="store_true", help="write the songs without the primer"
+    )
+    gen.add_argument("--program", type=int, help="General MIDI program of the track, 0..127")
     gen.add_argument("--png", action="store_true", help="also write a piano-roll PNG")
+    gen.add_argument("--musicxml", action="store_true", help="also write MusicXML")
+    gen.add_argument(
+        "--wav", action="store_true", help="also write WAV (needs FluidSynth and a soundfont)"
+    )
     return parser
 
 
@@ -159,25 +176,73 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from popgen.midi import read_midi
-    from popgen.sampling.sampler import Sampler
-    from popgen.sampling.strategies import Strategy, chain, temperature, top_k, top_p
+    import dataclasses
 
-    parts: list[Strategy] = [temperature(args.temperature)]
+    from popgen.checkpoint import load_run
+    from popgen.midi import read_midi
+    from popgen.render import find_fluidsynth, write_wav
+    from popgen.sampling import (
+        Sampler,
+        Strategy,
+        chain,
+        parse_strategy,
+        temperature,
+        top_k,
+        top_p,
+    )
+    from popgen.scores import write_musicxml
+
+    if args.program is not None and not 0 <= args.program <= 127:
+        raise ValueError(f"--program must be a General MIDI program in 0..127, got {args.program}")
+    if args.beam_size is not None and (args.batch_size > 1 or args.best_of > 1):
+        raise ValueError("--beam-size writes one song, the best beam; drop --batch-size/--best-of")
+    if args.wav:
+        find_fluidsynth()  # fail before generating
+    parts: list[Strategy] = []
+    if args.temperature is not None:
+        parts.append(temperature(args.temperature))
     if args.top_k is not None:
         parts.append(top_k(args.top_k))
     if args.top_p is not None:
         parts.append(top_p(args.top_p))
-    sampler = Sampler.from_run(args.run, chain(*parts))
     primer = read_midi(args.primer) if args.primer else None
-    songs = sampler.generate(args.tokens, batch_size=args.batch_size, seed=args.seed, primer=primer)
+    run = load_run(args.run)
+    sampler = Sampler.from_run(run, chain(*parts, parse_strategy(args.strategy, run.tokenizer)))
+    keep = not args.continuation_only
+    if args.beam_size is not None:
+        beams = sampler.beam_search(
+            args.tokens, beam_size=args.beam_size, primer=primer, include_primer=keep
+        )
+        songs = beams[:1]
+    else:
+        songs = sampler.generate(
+            args.tokens,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            primer=primer,
+            include_primer=keep,
+            best_of=args.best_of,
+        )
     out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     for i, song in enumerate(songs):
+        if args.program is not None:
+            tracks = tuple(dataclasses.replace(t, program=args.program) for t in song.tracks)
+            song = song.replace(tracks=tracks)
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i}{out.suffix}")
         song.write_midi(path)
+        written = [path]
         if args.png:
-            song.write_png(path.with_suffix(".png"))
-        print(f"wrote {path} ({song.num_notes} notes, {song.end:.1f} beats)")
+            written.append(path.with_suffix(".png"))
+            song.write_png(written[-1])
+        if args.musicxml:
+            written.append(path.with_suffix(".musicxml"))
+            write_musicxml(song, written[-1])
+        if args.wav:
+            written.append(path.with_suffix(".wav"))
+            write_wav(song, written[-1])
+        names = ", ".join(str(p) for p in written)
+        print(f"wrote {names} ({song.num_notes} notes, {song.end:.1f} beats)")
 
 
 def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:

@@ -309,6 +309,29 @@ class Song:
         sigs = _shift_changes(self.time_signatures, start)
         return self.replace(notes=notes, tempos=tempos, time_signatures=sigs)
 
+    def cleaned(self, min_duration: float = 1 / 16) -> Song:
+        """A copy fit to play back: no overlapping notes of one pitch, no very short notes.
+
+        Of notes sharing track, pitch and onset the longest is kept; a note
+        still sounding when the next note of its pitch (on its track) starts is
+        cut there; a note shorter than ``min_duration`` beats is lengthened to
+        it, as far as the next note of its pitch allows, and dropped when even
+        that is shorter. Generated songs are cleaned by the sampler.
+
+        >>> song = Song(make_notes([60, 60, 62], [0, 0.5, 0], [1, 1, 0.01]))
+        >>> song.cleaned(0.25).notes[["pitch", "start", "duration"]].tolist()
+        [(60, 0.0, 0.5), (62, 0.0, 0.25), (60, 0.5, 1.0)]
+        """
+        if not min_duration > 0:
+            raise ValueError(f"min_duration must be > 0 beats, got {min_duration}")
+        if not len(self.notes):
+            return self
+        n = resolve_overlaps(self.notes)  # sorted by track, pitch, start
+        same_voice = (n["track"][1:] == n["track"][:-1]) & (n["pitch"][1:] == n["pitch"][:-1])
+        room = np.append(np.where(same_voice, n["start"][1:] - n["start"][:-1], np.inf), np.inf)
+        n["duration"] = np.minimum(np.maximum(n["duration"], min_duration), room)
+        return self.replace(notes=n[n["duration"] >= min_duration * (1 - 1e-9)])
+
     # -------------------------------------------------------------- writers
     def write_midi(self, path: str | os.PathLike[str]) -> None:
         """Write a standard MIDI file (see :func:`popgen.midi.write_midi`)."""

@@ -1,13 +1,19 @@
-"""Pictures of songs: a piano-roll PNG drawn with matplotlib.
+"""Pictures and sound of songs: a piano-roll PNG (matplotlib), a WAV file (FluidSynth).
 
 matplotlib is imported inside :func:`piano_roll`, and the figure is built with
 ``matplotlib.figure.Figure`` and the Agg canvas rather than ``pyplot``, so
-drawing touches no global state and needs no display.
+drawing touches no global state and needs no display. :func:`write_wav` runs
+the ``fluidsynth`` program with a General MIDI soundfont; when either is
+missing it says how to install them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +23,21 @@ from popgen.music import PITCH_CLASSES
 if TYPE_CHECKING:
     from popgen.music import Song
 
-__all__ = ["piano_roll"]
+__all__ = ["SOUNDFONT_PATHS", "find_fluidsynth", "piano_roll", "write_wav"]
+
+#: Where :func:`write_wav` looks for a General MIDI soundfont, after ``$POPGEN_SOUNDFONT``.
+SOUNDFONT_PATHS = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/local/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/soundfonts/default.sf2",
+)
+_INSTALL = (
+    "install FluidSynth and a General MIDI soundfont, e.g. 'apt install fluidsynth "
+    "fluid-soundfont-gm' (Debian/Ubuntu) or 'brew install fluid-synth' plus a .sf2 file"
+)
 
 
 def piano_roll(song: Song, path: str | os.PathLike[str], *, title: str | None = None) -> None:
@@ -78,3 +98,72 @@ def piano_roll(song: Song, path: str | os.PathLike[str], *, title: str | None = 
     ax.set_title("".join(ch for ch in text if ch.isprintable()))
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="velocity", pad=0.01)
     fig.savefig(os.fspath(path), format="png")
+
+
+def write_wav(
+    song: Song,
+    path: str | os.PathLike[str],
+    *,
+    soundfont: str | os.PathLike[str] | None = None,
+    sample_rate: int = 44100,
+) -> None:
+    """Render a song to a WAV file with FluidSynth and a General MIDI soundfont.
+
+    Each track sounds with its General MIDI program; drum tracks on channel 10.
+
+    Args:
+        song: the song to render.
+        path: the WAV file to write.
+        soundfont: a ``.sf2`` file; by default ``$POPGEN_SOUNDFONT`` or the first
+            of :data:`SOUNDFONT_PATHS` that exists.
+        sample_rate: samples per second.
+
+    Raises:
+        FileNotFoundError: the ``fluidsynth`` program or the soundfont is
+            missing; the message says how to install them.
+        OSError: FluidSynth failed (its last message is included).
+
+    """
+    program, font = find_fluidsynth(soundfont)
+    target = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        midi = Path(tmp) / "song.mid"
+        song.write_midi(midi)
+        wav = Path(tmp) / "song.wav"
+        command = [program, "-ni", "-F", str(wav), "-r", str(sample_rate), str(font), str(midi)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not wav.is_file():
+            last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["?"]
+            raise OSError(f"{target}: FluidSynth failed ({last[0]})")
+        shutil.move(wav, target)
+
+
+def find_fluidsynth(soundfont: str | os.PathLike[str] | None = None) -> tuple[str, Path]:
+    """The ``fluidsynth`` program and the soundfont :func:`write_wav` would use.
+
+    Call it to fail early, before generating anything.
+
+    Args:
+        soundfont: a ``.sf2`` file; by default ``$POPGEN_SOUNDFONT`` or the first
+            of :data:`SOUNDFONT_PATHS` that exists.
+
+    Raises:
+        FileNotFoundError: either is missing; the message says how to install them.
+
+    """
+    program = shutil.which("fluidsynth")
+    if program is None:
+        raise FileNotFoundError(f"writing WAV needs the 'fluidsynth' program; {_INSTALL}")
+    if soundfont is not None:
+        candidates = [Path(soundfont)]
+    else:
+        env = os.environ.get("POPGEN_SOUNDFONT")
+        candidates = [Path(p) for p in ([env] if env else []) + list(SOUNDFONT_PATHS)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return program, candidate
+    tried = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(
+        f"no General MIDI soundfont found (tried {tried}); {_INSTALL}, "
+        "or set $POPGEN_SOUNDFONT to a .sf2 file"
+    )

@@ -1,39 +1,74 @@
-"""Sampling: strategies that shape next-token logits, and the batched sampler."""
+"""Sampling: strategies that shape next-token logits, the batched sampler, beam search.
 
-from popgen.sampling.sampler import Sampler, StepFn, generate_ids
-from popgen.sampling.strategies import (
+>>> from popgen.sampling import parse_strategy
+>>> len(parse_strategy("temperature=0.9,top_p=0.95").init(1))
+2
+"""
+
+from popgen.sampling.beam import BeamResult, beam_search
+from popgen.sampling.constraints import (
+    SCALES,
+    in_key,
+    no_repeat_ngram,
+    pitch_range,
+    repetition_penalty,
+)
+from popgen.sampling.primers import primer_from_corpus
+from popgen.sampling.sampler import Sampler, StepFn, generate_ids, generate_scored
+from popgen.sampling.spec import (
     STRATEGIES,
+    VOCABULARY_ARGUMENTS,
+    get_strategy,
+    list_strategies,
+    parse_strategy,
+    register_strategy,
+)
+from popgen.sampling.strategies import (
     History,
     Strategy,
+    ban_tokens,
     chain,
     follow_grammar,
-    get_strategy,
     greedy,
     identity,
-    list_strategies,
     max_same_pitch_run,
-    register_strategy,
+    min_p,
     temperature,
     top_k,
     top_p,
+    typical,
 )
 
 __all__ = [
+    "SCALES",
     "STRATEGIES",
+    "VOCABULARY_ARGUMENTS",
+    "BeamResult",
     "History",
     "Sampler",
     "StepFn",
     "Strategy",
+    "ban_tokens",
+    "beam_search",
     "chain",
     "follow_grammar",
     "generate_ids",
+    "generate_scored",
     "get_strategy",
     "greedy",
     "identity",
+    "in_key",
     "list_strategies",
     "max_same_pitch_run",
+    "min_p",
+    "no_repeat_ngram",
+    "parse_strategy",
+    "pitch_range",
+    "primer_from_corpus",
     "register_strategy",
+    "repetition_penalty",
     "temperature",
     "top_k",
     "top_p",
+    "typical",
 ]

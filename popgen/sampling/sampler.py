@@ -5,6 +5,13 @@ new token costs one step of the network, not a re-run over a window (as in
 the 2017 baseline). The core, :func:`generate_ids`, takes a *step function*
 ``step(carry, token) -> (logits, carry)`` rather than a model, so tests can
 drive it with hand-made logits.
+
+Besides drawing, the module offers "sample N, keep the most likely"
+(``Sampler.generate(best_of=N)``, scored by each sequence's mean
+log-probability under the model), beam search (:mod:`popgen.sampling.beam`)
+and primers cut from a corpus (:mod:`popgen.sampling.primers`). Generated songs
+are cleaned for playback (:meth:`popgen.Song.cleaned`): no overlapping notes
+of one pitch, none shorter than ``min_duration``.
 """
 
 from __future__ import annotations
@@ -19,15 +26,112 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.checkpoint import Run, load_run
+from popgen.errors import VocabularyError
 from popgen.models.lstm import LSTMModel
-from popgen.music import Song
+from popgen.music import Song, Track
+from popgen.sampling.beam import beam_search
 from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
 from popgen.tokenizers.base import BOS, EOS, PAD, UNK, Tokenizer
 
-__all__ = ["Sampler", "StepFn", "generate_ids"]
+__all__ = ["Sampler", "StepFn", "generate_ids", "generate_scored"]
+
+_Primer = Song | NDArray[np.integer[Any]] | None
 
 #: ``step(carry, token: int32[batch]) -> (logits: float32[batch, vocab], carry)``.
 StepFn = Callable[[Any, jax.Array], tuple[jax.Array, Any]]
+
+
+def generate_scored(
+    step: StepFn,
+    carry: Any,
+    prompt: jax.Array,
+    num_tokens: int,
+    strategy: Strategy,
+    key: jax.Array,
+    *,
+    banned: jax.Array | None = None,
+    stop_token: int | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """Feed ``prompt`` through ``step``, draw ``num_tokens`` new tokens, and score them.
+
+    Args:
+        step: the model's one-token step function.
+        carry: the initial recurrent state for the batch.
+        prompt: ``int32[batch, prompt_len]``, at least one token (e.g. ``BOS``).
+        num_tokens: how many tokens to draw after the prompt.
+        strategy: transforms the logits before each draw. Where it leaves a
+            row with no finite logit, that row is drawn from the logits before
+            the strategy instead (a last guard; built-ins never do that).
+        key: PRNG key; the same key gives the same tokens.
+        banned: ``bool[vocab]`` tokens never drawn (applied before the strategy).
+        stop_token: tokens after the first drawn ``stop_token`` are not scored.
+
+    Returns:
+        ``int32[batch, prompt_len + num_tokens]`` (the prompt followed by the
+        draws) and ``float32[batch]``, the mean log-probability of the drawn
+        tokens under ``step``'s logits (before banning and strategy).
+
+    """
+    batch, prompt_len = prompt.shape
+    if prompt_len < 1:
+        raise ValueError("the prompt needs at least one token (e.g. BOS)")
+    total = prompt_len + num_tokens
+    buf = jnp.full((batch, total), PAD, jnp.int32).at[:, :prompt_len].set(prompt)
+
+    def body(state: tuple[Any, ...], xs: tuple[jax.Array, jax.Array]) -> tuple[Any, None]:
+        carry, buf, strat_state, score, count, live = state
+        i, u = xs
+        logits, carry = step(carry, buf[:, i])
+        allowed = logits if banned is None else jnp.where(banned[None, :], -jnp.inf, logits)
+        forced = i + 1 < prompt_len  # still reading the prompt
+        shaped, strat_state = strategy.apply(allowed, strat_state, History(buf, i + 1))
+        shaped = jnp.where(jnp.isfinite(shaped).any(-1, keepdims=True), shaped, allowed)
+        token = jnp.where(forced, buf[:, i + 1], _draw(shaped, u))
+        log_p = jnp.take_along_axis(jax.nn.log_softmax(logits, -1), token[:, None], -1)[:, 0]
+        counted = live & ~forced
+        score = score + jnp.where(counted, log_p, 0.0)
+        count = count + counted
+        if stop_token is not None:
+            live = live & ~(counted & (token == stop_token))
+        buf = buf.at[:, i + 1].set(token)
+        return (carry, buf, strat_state, score, count, live), None
+
+    zeros = jnp.zeros((batch,), jnp.float32)
+    init = (carry, buf, strategy.init(batch), zeros, zeros, jnp.ones((batch,), bool))
+    uniforms = jax.random.uniform(key, (total - 1, batch))
+    (_, buf, _, score, count, _), _ = jax.lax.scan(body, init, (jnp.arange(total - 1), uniforms))
+    return buf, score / jnp.maximum(count, 1.0)
+
+
+def _guarded(strategy: Strategy) -> Strategy:
+    """``strategy``, except that a row it would leave with no finite logit keeps its input."""
+
+    def apply(logits: jax.Array, state: Any, history: History) -> tuple[jax.Array, Any]:
+        out, state = strategy.apply(logits, state, history)
+        return jnp.where(jnp.isfinite(out).any(-1, keepdims=True), out, logits), state
+
+    return Strategy(strategy.init, apply)
+
+
+def _draw(logits: jax.Array, u: jax.Array) -> jax.Array:
+    """Draw one token per row from ``softmax(logits)`` by inverting its CDF at ``u``.
+
+    One uniform per row instead of a Gumbel number per token keeps the random
+    numbers out of the per-step cost. Tokens of probability 0 are never drawn.
+
+    Args:
+        logits: ``float32[batch, vocab]`` with at least one finite entry per row.
+        u: ``float32[batch]`` in ``[0, 1)``.
+
+    Returns:
+        ``int32[batch]``.
+
+    """
+    probs = jax.nn.softmax(logits, axis=-1)
+    cdf = jnp.cumsum(probs, axis=-1)
+    token = (cdf <= u[:, None] * cdf[:, -1:]).sum(axis=-1)
+    last = probs.shape[-1] - 1 - jnp.argmax(probs[:, ::-1] > 0, axis=-1)  # last possible token
+    return jnp.minimum(token, last).astype(jnp.int32)
 
 
 def generate_ids(
@@ -40,44 +144,8 @@ def generate_ids(
     *,
     banned: jax.Array | None = None,
 ) -> jax.Array:
-    """Feed ``prompt`` through ``step``, then draw ``num_tokens`` new tokens.
-
-    Args:
-        step: the model's one-token step function.
-        carry: the initial recurrent state for the batch.
-        prompt: ``int32[batch, prompt_len]``, at least one token (e.g. ``BOS``).
-        num_tokens: how many tokens to draw after the prompt.
-        strategy: transforms the logits before each draw.
-        key: PRNG key; the same key gives the same tokens.
-        banned: ``bool[vocab]`` tokens never drawn (applied before the strategy).
-
-    Returns:
-        ``int32[batch, prompt_len + num_tokens]``: the prompt followed by the draws.
-
-    """
-    batch, prompt_len = prompt.shape
-    if prompt_len < 1:
-        raise ValueError("the prompt needs at least one token (e.g. BOS)")
-    total = prompt_len + num_tokens
-    buf = jnp.full((batch, total), PAD, jnp.int32).at[:, :prompt_len].set(prompt)
-
-    def body(
-        state: tuple[Any, jax.Array, Any, jax.Array], i: jax.Array
-    ) -> tuple[tuple[Any, jax.Array, Any, jax.Array], None]:
-        carry, buf, strat_state, key = state
-        logits, carry = step(carry, buf[:, i])
-        if banned is not None:
-            logits = jnp.where(banned[None, :], -jnp.inf, logits)
-        forced = i + 1 < prompt_len  # still reading the prompt
-        new_logits, new_strat = strategy.apply(logits, strat_state, History(buf, i + 1))
-        key, sub = jax.random.split(key)
-        drawn = jax.random.categorical(sub, new_logits, axis=-1).astype(jnp.int32)
-        token = jnp.where(forced, buf[:, i + 1], drawn)
-        return (carry, buf.at[:, i + 1].set(token), new_strat, key), None
-
-    init = (carry, buf, strategy.init(batch), key)
-    (_, buf, _, _), _ = jax.lax.scan(body, init, jnp.arange(total - 1))
-    return buf
+    """:func:`generate_scored` without the scores: ``int32[batch, prompt_len + num_tokens]``."""
+    return generate_scored(step, carry, prompt, num_tokens, strategy, key, banned=banned)[0]
 
 
 class Sampler:
@@ -91,7 +159,10 @@ class Sampler:
         allow_eos: let the model end a song early; by default ``EOS`` is never
             drawn so every song has exactly ``num_tokens`` new tokens.
         enforce_grammar: apply the tokenizer's grammar before ``strategy``, so
-            every generated sequence decodes without a skipped token.
+            every generated sequence decodes without a skipped token. Where
+            ``strategy`` would leave no token, the grammar's choice is kept.
+        min_duration: the shortest note written, in beats (see
+            :meth:`popgen.Song.cleaned`).
 
     >>> sampler = Sampler.from_run("run/", strategy=chain(temperature(0.9), top_k(20)))
     ... # doctest: +SKIP
@@ -108,87 +179,124 @@ class Sampler:
         *,
         allow_eos: bool = False,
         enforce_grammar: bool = True,
+        min_duration: float = 1 / 16,
     ) -> None:
         if model.vocab_size != tokenizer.vocab_size:
             raise ValueError(
                 f"tokenizer has {tokenizer.vocab_size} tokens but the model {model.vocab_size}"
             )
+        if not min_duration > 0:
+            raise ValueError(f"min_duration must be > 0 beats, got {min_duration}")
         self.model = model
         self.params = params
         self.tokenizer = tokenizer
-        self.strategy = strategy or identity()
+        self.min_duration = min_duration
+        self.strategy = _guarded(strategy or identity())
         grammar = tokenizer.grammar() if enforce_grammar else None
         if grammar is not None:
             self.strategy = chain(follow_grammar(grammar.table, grammar.start), self.strategy)
         banned = np.zeros(tokenizer.vocab_size, dtype=bool)
         banned[[PAD, BOS, UNK]] = True
         banned[EOS] = not allow_eos
-        self._banned = jnp.asarray(banned)
-        self._compiled = jax.jit(self._run, static_argnums=(3,))
+        #: tokens never drawn, and the token that ends a song (scores stop there)
+        self._limits: dict[str, Any] = {
+            "banned": jnp.asarray(banned),
+            "stop_token": EOS if allow_eos else None,
+        }
+        self._sample = jax.jit(self._run, static_argnums=(3,))
+        self._beam = jax.jit(self._run_beam, static_argnums=(2, 3))
 
     @classmethod
     def from_run(
         cls,
         run: Run | str | os.PathLike[str],
         strategy: Strategy | None = None,
-        *,
-        allow_eos: bool = False,
-        enforce_grammar: bool = True,
+        **options: Any,
     ) -> Sampler:
-        """A sampler for a :class:`popgen.Run` or a run directory."""
+        """A sampler for a :class:`popgen.Run` or a run directory; options as for ``Sampler``."""
         if not isinstance(run, Run):
             run = load_run(run)
-        return cls(
-            run.model,
-            run.params,
-            run.tokenizer,
-            strategy,
-            allow_eos=allow_eos,
-            enforce_grammar=enforce_grammar,
-        )
+        return cls(run.model, run.params, run.tokenizer, strategy, **options)
 
-    def _run(self, params: Any, prompt: jax.Array, key: jax.Array, num_tokens: int) -> jax.Array:
+    def _step(self, params: Any) -> StepFn:
         def step(carry: Any, token: jax.Array) -> tuple[jax.Array, Any]:
             out: tuple[jax.Array, Any] = self.model.apply(
                 params, carry, token, method=LSTMModel.step
             )
             return out
 
-        carry = self.model.init_carry(prompt.shape[0])
-        return generate_ids(
-            step, carry, prompt, num_tokens, self.strategy, key, banned=self._banned
-        )
+        return step
 
-    def prompt_ids(self, primer: Song | NDArray[np.integer[Any]] | None) -> NDArray[np.int32]:
-        """The prompt as ids: ``[BOS]`` alone, or BOS plus the primer's tokens."""
+    def _run(
+        self, params: Any, prompt: jax.Array, key: jax.Array, num_tokens: int
+    ) -> tuple[jax.Array, jax.Array]:
+        step, carry = self._step(params), self.model.init_carry(prompt.shape[0])
+        return generate_scored(step, carry, prompt, num_tokens, self.strategy, key, **self._limits)
+
+    def _run_beam(
+        self, params: Any, prompt: jax.Array, num_tokens: int, beam_size: int, alpha: jax.Array
+    ) -> tuple[jax.Array, jax.Array]:
+        step, carry = self._step(params), self.model.init_carry(prompt.shape[0])
+        out = beam_search(
+            step,
+            carry,
+            prompt,
+            num_tokens,
+            beam_size=beam_size,
+            strategy=self.strategy,
+            length_penalty=alpha,
+            **self._limits,
+        )
+        return out.tokens, out.scores
+
+    def prompt_ids(self, primer: _Primer) -> NDArray[np.int32]:
+        """The prompt as ids: ``[BOS]`` alone, or BOS plus the primer's tokens.
+
+        Raises:
+            VocabularyError: a Song primer has tokens the vocabulary lacks (they
+                are named), or ids outside the vocabulary.
+
+        """
         if primer is None:
             return np.array([BOS], dtype=np.int32)
         if isinstance(primer, Song):
-            return self.tokenizer.encode(primer, eos=False)
-        ids = np.asarray(primer, dtype=np.int32).ravel()
-        if len(ids) and (ids.min() < 0 or ids.max() >= self.tokenizer.vocab_size):
-            raise ValueError(
+            names = self.tokenizer.song_to_names(primer)
+            ids = [self.tokenizer.token_id(n) for n in names]
+            missing = sorted({n for n, i in zip(names, ids, strict=True) if i == UNK})
+            if missing:
+                where = f"{primer.source}: " if primer.source else ""
+                shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+                raise VocabularyError(
+                    f"{where}the primer has {len(missing)} token(s) the run's vocabulary "
+                    f"lacks ({shown}); use a primer like the training songs, or token ids"
+                )
+            return np.array([BOS, *ids], dtype=np.int32)
+        ids_arr = np.asarray(primer, dtype=np.int32).ravel()
+        if len(ids_arr) and (ids_arr.min() < 0 or ids_arr.max() >= self.tokenizer.vocab_size):
+            raise VocabularyError(
                 f"primer token ids must be in 0..{self.tokenizer.vocab_size - 1}, "
-                f"got {ids.min()}..{ids.max()}"
+                f"got {ids_arr.min()}..{ids_arr.max()}"
             )
-        return ids if len(ids) and ids[0] == BOS else np.concatenate([[BOS], ids]).astype(np.int32)
+        if len(ids_arr) and ids_arr[0] == BOS:
+            return ids_arr
+        return np.concatenate([[BOS], ids_arr]).astype(np.int32)
+
+    def _draw(
+        self, num_tokens: int, rows: int, seed: int, primer: _Primer
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
+            raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
+        if rows < 1:
+            raise ValueError(f"batch_size must be >= 1, got {rows}")
+        prompt = jnp.asarray(np.tile(self.prompt_ids(primer), (rows, 1)))
+        ids, scores = self._sample(self.params, prompt, jax.random.key(seed), num_tokens)
+        return np.asarray(ids), np.asarray(scores)
 
     def generate_ids(
-        self,
-        num_tokens: int,
-        *,
-        batch_size: int = 1,
-        seed: int = 0,
-        primer: Song | NDArray[np.integer[Any]] | None = None,
+        self, num_tokens: int, *, batch_size: int = 1, seed: int = 0, primer: _Primer = None
     ) -> NDArray[np.int32]:
         """``int32[batch_size, prompt_len + num_tokens]``: prompt (with BOS) and new tokens."""
-        if num_tokens < 1:
-            raise ValueError(f"num_tokens must be >= 1, got {num_tokens}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        prompt = np.tile(self.prompt_ids(primer), (batch_size, 1))
-        out = self._compiled(self.params, jnp.asarray(prompt), jax.random.key(seed), num_tokens)
-        return np.asarray(out)
+        return self._draw(num_tokens, batch_size, seed, primer)[0]
 
     def generate(
         self,
@@ -196,8 +304,9 @@ class Sampler:
         *,
         batch_size: int = 1,
         seed: int = 0,
-        primer: Song | NDArray[np.integer[Any]] | None = None,
+        primer: _Primer = None,
         include_primer: bool = True,
+        best_of: int = 1,
     ) -> list[Song]:
         """Generate ``batch_size`` songs of ``num_tokens`` new tokens each.
 
@@ -206,21 +315,65 @@ class Sampler:
             batch_size: songs generated together; each differs.
             seed: the same seed gives the same songs.
             primer: a Song or token ids the songs continue; a Song's tempo,
-                time signatures and key are kept.
+                time signatures, key and instrument are kept.
             include_primer: put the primer at the start of each song.
+            best_of: draw this many candidates per song (in one batch) and keep
+                the one with the highest mean log-probability under the model.
 
         Returns:
-            One :class:`popgen.Song` per batch member.
+            One :class:`popgen.Song` per batch member, cleaned for playback.
 
         """
-        ids = self.generate_ids(num_tokens, batch_size=batch_size, seed=seed, primer=primer)
+        if isinstance(best_of, bool) or not isinstance(best_of, int) or best_of < 1:
+            raise ValueError(f"best_of must be an integer >= 1, got {best_of!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        ids, scores = self._draw(num_tokens, batch_size * best_of, seed, primer)
+        best = scores.reshape(batch_size, best_of).argmax(axis=1)
+        ids = ids.reshape(batch_size, best_of, -1)[np.arange(batch_size), best]
+        return self._songs(ids, primer, include_primer)
+
+    def beam_search(
+        self,
+        num_tokens: int = 400,
+        *,
+        beam_size: int = 4,
+        primer: _Primer = None,
+        include_primer: bool = True,
+        length_penalty: float = 1.0,
+    ) -> list[Song]:
+        """The ``beam_size`` most likely continuations found by beam search, best first.
+
+        Beams may only take tokens the sampler's strategy (and grammar) allows;
+        they are ranked by the model's log-probability divided by
+        ``length ** length_penalty`` (see :func:`popgen.sampling.beam.beam_search`).
+        Deterministic: there is no seed.
+        """
+        if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
+            raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")
+        if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
+            raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
+        if not length_penalty >= 0:
+            raise ValueError(f"length_penalty must be >= 0, got {length_penalty}")
+        prompt = jnp.asarray(self.prompt_ids(primer)[None, :])
+        alpha = jnp.asarray(length_penalty, jnp.float32)
+        tokens, _ = self._beam(self.params, prompt, num_tokens, beam_size, alpha)
+        return self._songs(np.asarray(tokens)[0], primer, include_primer)
+
+    def _songs(self, ids: NDArray[np.int32], primer: _Primer, include_primer: bool) -> list[Song]:
+        """Decode rows of ids into cleaned songs that keep a Song primer's metadata."""
         skip = 0 if include_primer else len(self.prompt_ids(primer))
         meta: dict[str, Any] = {}
         if isinstance(primer, Song):
-            meta = {"tempos": primer.tempos, "time_signatures": primer.time_signatures}
+            timing = primer if include_primer else primer.slice(primer.end, primer.end)
+            meta = {"tempos": timing.tempos, "time_signatures": timing.time_signatures}
             meta["key"] = primer.key
+            melodic = [t for t in primer.tracks if not t.is_drum]
+            if melodic:
+                meta["tracks"] = (Track(name=melodic[0].name, program=melodic[0].program),)
         songs = []
         for i, row in enumerate(ids):
             song = self.tokenizer.decode(row[skip:])
-            songs.append(song.replace(title=f"popgen sample {i}", source="popgen", **meta))
+            song = song.replace(title=f"popgen sample {i}", source="popgen", **meta)
+            songs.append(song.cleaned(self.min_duration))
         return songs

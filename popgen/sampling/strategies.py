@@ -6,6 +6,14 @@ state)``. Strategies never share state, are jit-compatible, and ``chain`` is
 the only combinator. The sampler applies the chain and then draws from the
 resulting distribution (``greedy()`` leaves a single token to draw).
 
+**No row is ever left without a token.** A strategy that bans tokens
+(``follow_grammar``, ``max_same_pitch_run``, the constraints in
+:mod:`popgen.sampling.constraints`) leaves a row's logits unchanged where its
+ban would remove every token still allowed, rather than return a row of
+``-inf`` (which would draw a meaningless token or a NaN). The truncations
+(``top_k``, ``top_p``, ``min_p``, ``typical``, ``greedy``) always keep the most
+likely token. The sampler adds a last guard of its own for user strategies.
+
 >>> import jax.numpy as jnp
 >>> s = chain(temperature(0.5), top_k(2))
 >>> logits, _ = s.apply(jnp.array([[1.0, 3.0, 2.0]]), s.init(1), History.empty(1, 4))
@@ -15,29 +23,29 @@ resulting distribution (``greedy()`` leaves a single token to draw).
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-
-from popgen.registry import Registry
+import numpy as np
 
 __all__ = [
-    "STRATEGIES",
     "History",
     "Strategy",
+    "ban_tokens",
     "chain",
     "follow_grammar",
-    "get_strategy",
     "greedy",
     "identity",
-    "list_strategies",
     "max_same_pitch_run",
-    "register_strategy",
+    "min_p",
     "temperature",
     "top_k",
     "top_p",
+    "typical",
 ]
 
 _NEG_INF = -jnp.inf
@@ -85,8 +93,79 @@ def _stateless(fn: Callable[[jax.Array], jax.Array]) -> Strategy:
     return Strategy(init, apply)
 
 
+def ban_tokens(logits: jax.Array, banned: jax.Array) -> jax.Array:
+    """Set ``banned`` tokens to ``-inf``, except in rows where nothing would be left.
+
+    The fallback every banning strategy shares: a row in which the ban would
+    leave no finite logit is returned unchanged.
+
+    Args:
+        logits: ``float32[batch, vocab]``.
+        banned: ``bool[vocab]`` or ``bool[batch, vocab]``.
+
+    Returns:
+        ``float32[batch, vocab]``.
+
+    >>> import jax.numpy as jnp
+    >>> ban_tokens(jnp.array([[0.0, 1.0], [0.0, -jnp.inf]]), jnp.array([True, False])).tolist()
+    [[-inf, 1.0], [0.0, -inf]]
+
+    """
+    out = jnp.where(banned, _NEG_INF, logits)
+    left = jnp.isfinite(out).any(axis=-1, keepdims=True)
+    return jnp.where(left, out, logits)
+
+
+def _number(value: Any, what: str) -> float:
+    """``value`` as a float, or a ValueError naming ``what`` (bools and strings refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    return float(value)
+
+
+def _integer(value: Any, what: str, minimum: int) -> int:
+    """``value`` as an int ``>= minimum``, or a ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _pitch_table(pitches: Any, what: str) -> np.ndarray[Any, np.dtype[np.int32]]:
+    """Check a token -> pitch table: ``int[vocab]``, values -1 (no pitch) or 0..127."""
+    table = np.asarray(pitches)
+    if table.ndim != 1 or not len(table) or not np.issubdtype(table.dtype, np.integer):
+        raise ValueError(
+            f"{what}: pitches must be int[vocab] (tokenizer.token_pitches()), "
+            f"got {table.dtype}{list(table.shape)}"
+        )
+    if table.min() < -1 or table.max() > 127:
+        raise ValueError(
+            f"{what}: pitches must be -1 (no pitch) or 0..127, got {table.min()}..{table.max()}"
+        )
+    return table.astype(np.int32)
+
+
+def _keep_prefix(logits: jax.Array, sort_key: jax.Array, mass: float) -> jax.Array:
+    """Keep the tokens that come first by ``sort_key`` until their probability reaches ``mass``.
+
+    The token that crosses ``mass`` is kept, so at least one token always is.
+    """
+    order = jnp.argsort(sort_key, axis=-1)
+    probs = jnp.take_along_axis(jax.nn.softmax(logits, axis=-1), order, axis=-1)
+    before = jnp.cumsum(probs, axis=-1) - probs  # mass of the tokens sorted before
+    keep_sorted = before < mass
+    rows = jnp.arange(logits.shape[0])[:, None]
+    keep = jnp.zeros_like(keep_sorted).at[rows, order].set(keep_sorted)
+    return jnp.where(keep, logits, _NEG_INF)
+
+
 def identity() -> Strategy:
-    """Leave the logits alone: plain sampling from the model's distribution."""
+    """Leave the logits alone: plain sampling from the model's distribution.
+
+    >>> import jax.numpy as jnp
+    >>> identity().apply(jnp.array([[0.5, 1.5]]), (), History.empty(1, 1))[0].tolist()
+    [[0.5, 1.5]]
+    """
     return _stateless(lambda logits: logits)
 
 
@@ -97,7 +176,7 @@ def temperature(t: float) -> Strategy:
     >>> temperature(2.0).apply(jnp.array([[2.0, 4.0]]), (), History.empty(1, 1))[0].tolist()
     [[1.0, 2.0]]
     """
-    if not t > 0:
+    if not _number(t, "temperature") > 0:
         raise ValueError(f"temperature must be > 0, got {t}; use greedy() for argmax decoding")
     return _stateless(lambda logits: logits / t)
 
@@ -110,8 +189,7 @@ def top_k(k: int) -> Strategy:
     >>> [bool(x) for x in jnp.isfinite(out[0])]
     [False, True, False]
     """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"top_k must be an integer >= 1, got {k!r}")
+    k = _integer(k, "top_k", 1)
 
     def fn(logits: jax.Array) -> jax.Array:
         kk = min(k, logits.shape[-1])
@@ -130,27 +208,70 @@ def top_p(p: float) -> Strategy:
     >>> [bool(x) for x in jnp.isfinite(out[0])]
     [True, True, False]
     """
-    if not 0 < p <= 1:
+    if not 0 < _number(p, "top_p") <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {p}")
+    return _stateless(lambda logits: _keep_prefix(logits, -logits, p))
+
+
+def min_p(p: float) -> Strategy:
+    """Keep the tokens at least ``p`` times as likely as the most likely one.
+
+    Unlike ``top_p``, the cut follows the model's confidence: a sure model
+    keeps few tokens, an unsure one many. ``p = 0`` keeps every token.
+
+    >>> import jax.numpy as jnp
+    >>> logits = jnp.log(jnp.array([[0.5, 0.3, 0.2]]))
+    >>> out, _ = min_p(0.5).apply(logits, (), History.empty(1, 1))
+    >>> [bool(x) for x in jnp.isfinite(out[0])]
+    [True, True, False]
+    """
+    if not 0 <= _number(p, "min_p") <= 1:
+        raise ValueError(f"min_p must be in [0, 1], got {p}")
+    log_p = math.log(p) if p > 0 else -math.inf
 
     def fn(logits: jax.Array) -> jax.Array:
-        order = jnp.argsort(-logits, axis=-1)
-        sorted_logits = jnp.take_along_axis(logits, order, axis=-1)
-        probs = jax.nn.softmax(sorted_logits, axis=-1)
-        before = jnp.cumsum(probs, axis=-1) - probs  # mass of strictly more likely tokens
-        keep_sorted = before < p
-        keep = (
-            jnp.zeros_like(keep_sorted)
-            .at[jnp.arange(logits.shape[0])[:, None], order]
-            .set(keep_sorted)
-        )
-        return jnp.where(keep, logits, _NEG_INF)
+        threshold = logits.max(axis=-1, keepdims=True) + log_p
+        return jnp.where(logits >= threshold, logits, _NEG_INF)
+
+    return _stateless(fn)
+
+
+def typical(mass: float) -> Strategy:
+    """Locally typical sampling (Meister et al. 2022): keep the tokens whose surprise is typical.
+
+    Tokens are ranked by how far their information ``-log p`` lies from the
+    distribution's entropy; the closest are kept until their probability
+    reaches ``mass`` (the token that crosses it is kept too).
+
+    >>> import jax.numpy as jnp
+    >>> logits = jnp.log(jnp.array([[0.5, 0.3, 0.2]]))  # entropy 1.03 nats
+    >>> out, _ = typical(0.3).apply(logits, (), History.empty(1, 1))
+    >>> [bool(x) for x in jnp.isfinite(out[0])]  # 0.3 has -log p = 1.20, the closest
+    [False, True, False]
+    """
+    if not 0 < _number(mass, "typical") <= 1:
+        raise ValueError(f"typical mass must be in (0, 1], got {mass}")
+
+    def fn(logits: jax.Array) -> jax.Array:
+        log_probs = jax.nn.log_softmax(logits, axis=-1)
+        probs = jnp.exp(log_probs)
+        finite = jnp.isfinite(log_probs)
+        safe = jnp.where(finite, log_probs, 0.0)
+        entropy = -(probs * safe).sum(axis=-1, keepdims=True)
+        distance = jnp.where(finite, jnp.abs(-safe - entropy), jnp.inf)
+        return _keep_prefix(logits, distance, mass)
 
     return _stateless(fn)
 
 
 def greedy() -> Strategy:
-    """Keep only the most likely token, so drawing becomes argmax (the 2017 baseline)."""
+    """Keep only the most likely token, so drawing becomes argmax (the 2017 baseline).
+
+    >>> import jax.numpy as jnp
+    >>> out, _ = greedy().apply(jnp.array([[0.1, 0.9, 0.5]]), (), History.empty(1, 1))
+    >>> [bool(x) for x in jnp.isfinite(out[0])]
+    [False, True, False]
+    """
 
     def fn(logits: jax.Array) -> jax.Array:
         best = jnp.argmax(logits, axis=-1)
@@ -165,7 +286,8 @@ def follow_grammar(table: Any, start: int) -> Strategy:
 
     The state is the automaton's state; a forced primer token the grammar
     does not accept sends it back to ``start`` rather than to a dead end.
-    Where a state allows no token at all, the logits are left alone.
+    Where the grammar would leave no token, the logits are left alone
+    (see :func:`ban_tokens`).
 
     Args:
         table: ``int32[states, vocab]``: next state, -1 for a forbidden token.
@@ -189,9 +311,7 @@ def follow_grammar(table: Any, start: int) -> Strategy:
         moved = table[state, prev]
         moved = jnp.where(moved >= 0, moved, start)
         state = jnp.where(history.position > 0, moved, state)
-        allowed = table[state] >= 0
-        allowed = allowed | ~allowed.any(axis=-1, keepdims=True)
-        return jnp.where(allowed, logits, _NEG_INF), state
+        return ban_tokens(logits, table[state] < 0), state
 
     return Strategy(init, apply)
 
@@ -224,9 +344,8 @@ def max_same_pitch_run(k: int, pitches: Any) -> Strategy:
     [True, False, True]
 
     """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"max_same_pitch_run needs k >= 1, got {k!r}")
-    table = jnp.asarray(pitches, jnp.int32)
+    k = _integer(k, "max_same_pitch_run: k", 1)
+    table = jnp.asarray(_pitch_table(pitches, "max_same_pitch_run"))
 
     def init(batch_size: int) -> PitchRunState:
         return PitchRunState(
@@ -243,7 +362,7 @@ def max_same_pitch_run(k: int, pitches: Any) -> Strategy:
         run = jnp.where(is_pitch, jnp.where(same, state.run + 1, 1), state.run)
         last = jnp.where(is_pitch, pitch, state.last_pitch)
         banned = (table[None, :] == last[:, None]) & (run[:, None] >= k)
-        return jnp.where(banned, _NEG_INF, logits), PitchRunState(last, run)
+        return ban_tokens(logits, banned), PitchRunState(last, run)
 
     return Strategy(init, apply)
 
@@ -269,32 +388,3 @@ def chain(*strategies: Strategy) -> Strategy:
         return logits, tuple(new_state)
 
     return Strategy(init, apply)
-
-
-#: Strategy factories by name (entry-point group ``popgen.strategies``).
-STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", group="popgen.strategies")
-_BUILTINS: dict[str, Callable[..., Strategy]] = {
-    "greedy": greedy,
-    "identity": identity,
-    "max_same_pitch_run": max_same_pitch_run,
-    "temperature": temperature,
-    "top_k": top_k,
-    "top_p": top_p,
-}
-for _name, _factory in _BUILTINS.items():
-    STRATEGIES.add(_name, _factory)
-
-
-def register_strategy(name: str, *, replace: bool = False) -> Callable[[Any], Any]:
-    """Decorator registering a strategy factory under ``name``."""
-    return STRATEGIES.register(name, replace=replace)
-
-
-def get_strategy(name: str, *args: Any, **kwargs: Any) -> Strategy:
-    """Build the strategy registered as ``name``: ``get_strategy("top_k", 20)``."""
-    return STRATEGIES.get(name)(*args, **kwargs)
-
-
-def list_strategies() -> list[str]:
-    """Names of every registered strategy factory, plugins included."""
-    return STRATEGIES.names()

@@ -1,0 +1,204 @@
+"""Strategies that look at the history or at what the tokens mean.
+
+``repetition_penalty`` and ``no_repeat_ngram`` read the tokens generated so
+far (:class:`~popgen.sampling.strategies.History`); ``pitch_range`` and
+``in_key`` need the vocabulary's meaning, which they take at construction as
+an array, ``pitches = tokenizer.token_pitches()`` (``int32[vocab]``, the MIDI
+pitch of each token, -1 for tokens that are not a pitch), never by parsing
+token names inside jit. Tokens that are not pitches are never banned by them.
+
+Every ban here follows the shared fallback (:func:`ban_tokens`): a row in which
+it would leave no token is returned unchanged. So put constraints *before*
+truncations in a chain (``chain(in_key(...), top_p(0.9))``): then ``top_p``
+picks its nucleus among the allowed tokens, whereas a constraint placed after
+it may find the whole nucleus banned and fall back to leaving it alone.
+
+>>> import jax.numpy as jnp
+>>> from popgen.sampling import chain
+>>> pitches = jnp.array([-1, 60, 61, 62])
+>>> s = chain(pitch_range(60, 61, pitches), in_key("D major", pitches))
+>>> out, _ = s.apply(jnp.zeros((1, 4)), s.init(1), History.empty(1, 2))
+>>> [bool(x) for x in jnp.isfinite(out[0])]
+[True, False, True, False]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from popgen.music import parse_key
+from popgen.sampling.strategies import (
+    History,
+    Strategy,
+    _integer,
+    _number,
+    _pitch_table,
+    ban_tokens,
+)
+
+__all__ = ["SCALES", "in_key", "no_repeat_ngram", "pitch_range", "repetition_penalty"]
+
+#: Pitch classes of each mode's scale, in semitones above the tonic (minor is natural minor).
+SCALES: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+}
+
+
+def _seen(tokens: jax.Array, valid: jax.Array, vocab: int) -> jax.Array:
+    """``bool[batch, vocab]``: which tokens occur among ``tokens[b, j]`` where ``valid[b, j]``."""
+    rows = jnp.arange(tokens.shape[0])[:, None]
+    counts = jnp.zeros((tokens.shape[0], vocab), jnp.int32)
+    counts = counts.at[rows, tokens].add(jnp.broadcast_to(valid, tokens.shape).astype(jnp.int32))
+    return counts > 0
+
+
+def _stateless_ban(banned: np.ndarray[Any, Any]) -> Strategy:
+    """A strategy banning a fixed ``bool[vocab]`` set of tokens (with the fallback)."""
+    mask = jnp.asarray(banned)
+
+    def init(batch_size: int) -> tuple[()]:
+        return ()
+
+    def apply(logits: jax.Array, state: Any, history: History) -> tuple[jax.Array, Any]:
+        if logits.shape[-1] != mask.shape[0]:
+            raise ValueError(
+                f"logits have {logits.shape[-1]} tokens but the pitch table {mask.shape[0]}; "
+                "build the strategy from the same tokenizer as the model"
+            )
+        return ban_tokens(logits, mask), state
+
+    return Strategy(init, apply)
+
+
+def repetition_penalty(penalty: float, window: int = 64) -> Strategy:
+    """Make tokens seen in the last ``window`` tokens less likely (CTRL, Keskar et al. 2019).
+
+    A seen token's logit is divided by ``penalty`` when positive and
+    multiplied by it when negative, so it always moves down for ``penalty >
+    1`` (1 changes nothing; values below 1 favour repetition). The window
+    includes the primer; every token counts, not only pitches.
+
+    Args:
+        penalty: ``> 0``; 1.1 to 1.3 is usual.
+        window: how many of the most recent tokens count, ``>= 1``.
+
+    >>> import jax.numpy as jnp
+    >>> s = repetition_penalty(2.0, window=2)
+    >>> hist = History(jnp.array([[0, 1, 2, 0]]), jnp.asarray(3))  # last two tokens: 1, 2
+    >>> s.apply(jnp.array([[4.0, 4.0, -4.0, 4.0]]), (), hist)[0].tolist()
+    [[4.0, 2.0, -8.0, 4.0]]
+
+    """
+    if not _number(penalty, "repetition_penalty") > 0:
+        raise ValueError(f"repetition_penalty must be > 0 (1 = no penalty), got {penalty}")
+    window = _integer(window, "repetition_penalty window", 1)
+
+    def init(batch_size: int) -> tuple[()]:
+        return ()
+
+    def apply(logits: jax.Array, state: Any, history: History) -> tuple[jax.Array, Any]:
+        index = history.position - 1 - jnp.arange(window)
+        recent = history.tokens[:, jnp.maximum(index, 0)]
+        seen = _seen(recent, (index >= 0)[None, :], logits.shape[-1])
+        lowered = jnp.where(logits > 0, logits / penalty, logits * penalty)
+        return jnp.where(seen, lowered, logits), state
+
+    return Strategy(init, apply)
+
+
+def no_repeat_ngram(n: int) -> Strategy:
+    """Ban a token that would complete an ``n``-gram already in the history.
+
+    The last ``n - 1`` tokens are looked up in the whole history (primer
+    included); every token that followed them there is banned. ``n = 1`` bans
+    every token already used. A token of the note encoding is a third of a
+    note, so ``n = 9`` forbids repeating three notes exactly. The cost per
+    step grows with the history's length.
+
+    >>> import jax.numpy as jnp
+    >>> s = no_repeat_ngram(2)
+    >>> hist = History(jnp.array([[1, 2, 1, 0]]), jnp.asarray(3))  # "1 2" was seen; last is 1
+    >>> out, _ = s.apply(jnp.zeros((1, 4)), (), hist)
+    >>> [bool(x) for x in jnp.isfinite(out[0])]
+    [True, True, False, True]
+
+    """
+    n = _integer(n, "no_repeat_ngram", 1)
+
+    def init(batch_size: int) -> tuple[()]:
+        return ()
+
+    def apply(logits: jax.Array, state: Any, history: History) -> tuple[jax.Array, Any]:
+        tokens, pos = history.tokens, history.position
+        length = tokens.shape[1]
+        if length < n:
+            return logits, state
+        starts = length - n + 1  # n-grams tokens[s : s + n] that fit in the buffer
+        prefix = tokens[:, jnp.clip(pos - (n - 1) + jnp.arange(n - 1), 0, length - 1)]
+        match = jnp.ones((tokens.shape[0], starts), bool)
+        for k in range(n - 1):
+            match &= tokens[:, k : k + starts] == prefix[:, k : k + 1]
+        done = (jnp.arange(starts) + n - 1 < pos) & (pos >= n - 1)  # n-gram wholly in the past
+        banned = _seen(tokens[:, n - 1 :], match & done[None, :], logits.shape[-1])
+        return ban_tokens(logits, banned), state
+
+    return Strategy(init, apply)
+
+
+def pitch_range(low: int, high: int, pitches: Any) -> Strategy:
+    """Ban pitch tokens below ``low`` or above ``high`` (MIDI numbers, inclusive).
+
+    Args:
+        low: the lowest allowed pitch, 0..127.
+        high: the highest allowed pitch, ``low``..127.
+        pitches: ``int[vocab]`` pitch of each token, -1 for non-pitch tokens.
+
+    >>> import jax.numpy as jnp
+    >>> s = pitch_range(60, 64, jnp.array([-1, 59, 60, 64, 65]))
+    >>> out, _ = s.apply(jnp.zeros((1, 5)), (), History.empty(1, 1))
+    >>> [bool(x) for x in jnp.isfinite(out[0])]
+    [True, False, True, True, False]
+
+    """
+    low = _integer(low, "pitch_range low", 0)
+    high = _integer(high, "pitch_range high", 0)
+    if not low <= high <= 127:
+        raise ValueError(f"pitch_range needs 0 <= low <= high <= 127, got low={low}, high={high}")
+    table = _pitch_table(pitches, "pitch_range")
+    return _stateless_ban((table >= 0) & ((table < low) | (table > high)))
+
+
+def in_key(key: str, pitches: Any, *, extra: Iterable[int] = ()) -> Strategy:
+    """Ban pitch tokens whose pitch class is outside the key's scale.
+
+    Args:
+        key: a key name :func:`popgen.music.parse_key` reads: ``"C"``, ``"A minor"``,
+            ``"F#m"``, ``"Bb:maj"``. Major keys use the major scale, minor keys
+            the natural minor (:data:`SCALES`).
+        pitches: ``int[vocab]`` pitch of each token, -1 for non-pitch tokens.
+        extra: further pitch classes to allow, in semitones above the tonic
+            (``extra=[11]`` adds the leading tone of harmonic minor).
+
+    >>> import jax.numpy as jnp
+    >>> s = in_key("A minor", jnp.arange(-1, 13))  # token t is pitch t - 1: C, C#, ..., C
+    >>> out, _ = s.apply(jnp.zeros((1, 14)), (), History.empty(1, 1))
+    >>> [i - 1 for i, ok in enumerate(jnp.isfinite(out[0]).tolist()) if ok and i]
+    [0, 2, 4, 5, 7, 9, 11, 12]
+
+    """
+    if not isinstance(key, str):
+        raise ValueError(f"in_key needs a key name such as 'C major' or 'A minor', got {key!r}")
+    tonic, mode = parse_key(key)
+    steps = list(extra)
+    if any(isinstance(e, bool) or not isinstance(e, int) for e in steps):
+        raise ValueError(f"in_key extra must be semitones as integers, got {steps!r}")
+    allowed = np.zeros(12, bool)
+    allowed[[(tonic + s) % 12 for s in (*SCALES[mode], *steps)]] = True
+    table = _pitch_table(pitches, "in_key")
+    return _stateless_ban((table >= 0) & ~allowed[table % 12])

@@ -1,0 +1,122 @@
+"""`popgen generate`: strategy specs, primers, output formats and bad settings."""
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import mido
+import pytest
+from conftest import MIDI_DIR_FILES, make_midi
+
+import popgen
+from popgen.cli import main
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """An untrained run whose vocabulary covers melody.mid, and the MIDI files."""
+    folder = tmp_path_factory.mktemp("midi")
+    for name, spec in MIDI_DIR_FILES.items():
+        make_midi(folder / name, **spec)
+    melody = popgen.read_midi(folder / "melody.mid")
+    tok = popgen.get_tokenizer("note").fit([melody])
+    model = popgen.LSTMModel(vocab_size=tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    run = popgen.save_run(popgen.Run(model, tok, params), tmp_path_factory.mktemp("run") / "run")
+    return run, folder / "melody.mid", folder / "band.mid"
+
+
+def generate(run: Path, out: Path, *args: str) -> int:
+    return main(["generate", str(run), "--out", str(out), "--tokens", "45", *args])
+
+
+def programs(path: Path) -> list[int]:
+    return [m.program for t in mido.MidiFile(path).tracks for m in t if m.type == "program_change"]
+
+
+def test_strategy_spec_musicxml_program_and_png(setup, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    out = tmp_path / "deep" / "song.mid"  # the folder is created
+    spec = "in_key=A minor,pitch_range(48, 84),temperature=0.9,top_p=0.95,repetition_penalty=1.2"
+    assert generate(run, out, "--strategy", spec, "--musicxml", "--program", "40", "--png") == 0
+    assert programs(out) == [40]
+    song = popgen.read_midi(out)
+    assert song.num_notes > 0 and song.tracks[0].program == 40
+    pitches = set(song.notes["pitch"].tolist())
+    assert all(48 <= p <= 84 and p % 12 in (0, 2, 4, 5, 7, 9, 11) for p in pitches)
+    xml = out.with_suffix(".musicxml").read_text()
+    assert "<score-partwise" in xml and "<note" in xml
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert "song.musicxml" in capsys.readouterr().out
+
+
+def test_continuation_only_keeps_the_primers_tempo(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, melody, _ = setup
+    full, cont = tmp_path / "full.mid", tmp_path / "cont.mid"
+    assert generate(run, full, "--primer", str(melody), "--seed", "3") == 0
+    assert generate(run, cont, "--primer", str(melody), "--seed", "3", "--continuation-only") == 0
+    a, b = popgen.read_midi(full), popgen.read_midi(cont)
+    primer = popgen.read_midi(melody)
+    assert a.notes["pitch"][: primer.num_notes].tolist() == primer.notes["pitch"].tolist()
+    assert b.num_notes < a.num_notes
+    for song in (a, b):
+        assert song.bpm == 100.0 and song.key == "C major"
+        assert song.time_signatures[0][1:] == (3, 4) and song.tracks[0].program == 73
+
+
+def test_beam_search_and_best_of(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    assert generate(run, tmp_path / "beam.mid", "--beam-size", "3") == 0
+    assert popgen.read_midi(tmp_path / "beam.mid").num_notes > 0
+    assert generate(run, tmp_path / "b.mid", "--best-of", "3", "--batch-size", "2") == 0
+    assert (tmp_path / "b-0.mid").is_file() and (tmp_path / "b-1.mid").is_file()
+
+
+def test_wav_through_fluidsynth(setup, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert generate(run, tmp_path / "a.mid", "--wav") == 1
+    err = capsys.readouterr().err
+    assert "needs the 'fluidsynth' program; install FluidSynth" in err
+    assert not (tmp_path / "a.mid").exists()  # it failed before generating
+    # a stand-in fluidsynth that writes the file named after -F
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "fluidsynth"
+    fake.write_text('#!/bin/sh\nprintf RIFF > "$3"\n')  # fluidsynth -ni -F OUT ...
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("POPGEN_SOUNDFONT", str(tmp_path / "missing.sf2"))
+    assert generate(run, tmp_path / "a.mid", "--wav") == 1
+    assert "no General MIDI soundfont found" in capsys.readouterr().err
+    (tmp_path / "gm.sf2").write_bytes(b"sfbk")
+    monkeypatch.setenv("POPGEN_SOUNDFONT", str(tmp_path / "gm.sf2"))
+    assert generate(run, tmp_path / "a.mid", "--wav") == 0
+    assert (tmp_path / "a.wav").read_bytes() == b"RIFF"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategy", "nosuch=1"], "unknown strategy 'nosuch'; known: greedy, identity"),
+        (["--strategy", "top_p=1.5"], "top_p must be in (0, 1], got 1.5"),
+        (["--strategy", "pitch_range(50)"], "missing a required argument: 'high'"),
+        (["--top-k", "0"], "top_k must be an integer >= 1, got 0"),
+        (["--temperature", "-1"], "temperature must be > 0"),
+        (["--program", "128"], "--program must be a General MIDI program in 0..127, got 128"),
+        (["--beam-size", "2", "--batch-size", "2"], "--beam-size writes one song"),
+        (["--beam-size", "0"], "beam_size must be an integer >= 1, got 0"),
+        (["--best-of", "0"], "best_of must be an integer >= 1, got 0"),
+        (["--primer", "BAND"], "band.mid: the primer has"),
+    ],
+)
+def test_impossible_settings_give_one_error_line(
+    setup, tmp_path: Path, capsys, args, message
+) -> None:  # type: ignore[no-untyped-def]
+    run, _, band = setup
+    args = [str(band) if a == "BAND" else a for a in args]
+    assert generate(run, tmp_path / "x.mid", *args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("popgen: error: ")
+    assert message in err[0]
+    assert not (tmp_path / "x.mid").exists()
