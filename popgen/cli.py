@@ -57,6 +57,41 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--num-layers", type=_positive_int, default=2)
     tr.add_argument("--dropout", type=float, default=0.2)
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--optimizer", choices=["adam", "adamw", "rmsprop"], default="adam")
+    tr.add_argument(
+        "--lr-schedule", choices=["constant", "exponential", "cosine"], default="exponential"
+    )
+    tr.add_argument(
+        "--lr-decay",
+        type=float,
+        default=0.1,
+        help="exponential schedule: the rate ends at lr * this",
+    )
+    tr.add_argument("--warmup-steps", type=int, default=0)
+    tr.add_argument("--weight-decay", type=float, default=0.0, help="adamw only")
+    tr.add_argument("--clip-norm", type=float, default=1.0, help="0 turns clipping off")
+    tr.add_argument(
+        "--valid-fraction", type=float, default=0.1, help="share of songs held out for validation"
+    )
+    tr.add_argument(
+        "--patience",
+        type=_positive_int,
+        help="stop after this many epochs without a better validation loss",
+    )
+    tr.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        help="also checkpoint every N steps (default: every epoch)",
+    )
+    tr.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    tr.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="RUN",
+        help="fine-tune: start from this run's parameters, tokenizer and model",
+    )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     gen = sub.add_parser("generate", help="generate songs from a trained run")
@@ -141,6 +176,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from popgen.checkpoint import load_run
     from popgen.models.lstm import LSTMModel
     from popgen.tokenizers.base import get_tokenizer
     from popgen.training import train
@@ -152,26 +188,51 @@ def _train(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         epochs=args.epochs,
         max_steps=args.max_steps,
+        optimizer=args.optimizer,
         learning_rate=args.lr,
+        lr_schedule=args.lr_schedule,
+        lr_decay=args.lr_decay,
+        warmup_steps=args.warmup_steps,
+        weight_decay=args.weight_decay,
+        clip_norm=args.clip_norm,
+        valid_fraction=args.valid_fraction,
+        patience=args.patience,
+        checkpoint_every=args.checkpoint_every,
         seed=args.seed,
     )
-    tokenizer = get_tokenizer(args.tokenizer)
     corpus = _read_corpus(args)
     print(f"corpus: {corpus.describe()}")
-    tokenizer.fit(corpus)
-    model = LSTMModel(
-        vocab_size=tokenizer.vocab_size,
-        embed_dim=args.embed_dim,
-        hidden_size=args.hidden_size,
-        num_layers=args.num_layers,
-        dropout=args.dropout,
+    base = args.out if args.resume else args.init_from
+    if base is not None:  # the run's own tokenizer and model (and, to resume, config)
+        previous = load_run(base)
+        tokenizer, model = previous.tokenizer, previous.model
+        if args.resume and previous.config is not None:
+            config = previous.config
+    else:
+        tokenizer = get_tokenizer(args.tokenizer).fit(corpus)
+        model = LSTMModel(
+            vocab_size=tokenizer.vocab_size,
+            embed_dim=args.embed_dim,
+            hidden_size=args.hidden_size,
+            num_layers=args.num_layers,
+            dropout=args.dropout,
+        )
+    run = train(
+        model,
+        tokenizer,
+        corpus,
+        config,
+        out=args.out,
+        resume=args.resume,
+        init_from=args.init_from,
+        progress=not args.quiet,
     )
-    run = train(model, tokenizer, corpus, config, out=args.out, progress=not args.quiet)
     last = run.history[-1]
+    stopped = " (stopped early)" if run.state.get("stopped_early") else ""
     print(
-        f"saved {args.out}: train loss {last['train_loss']:.3f}, "
+        f"saved {args.out}{stopped}: train loss {last['train_loss']:.3f}, "
         f"valid loss {last.get('valid_loss', float('nan')):.3f}, "
-        f"{last['tokens_per_s']:,.0f} tokens/s"
+        f"{last['tokens_per_s'] or 0:,.0f} tokens/s"
     )
 
 

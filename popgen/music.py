@@ -346,6 +346,18 @@ class Song:
 
         return read_midi(path)
 
+    def write_musicxml(self, path: str | os.PathLike[str]) -> None:
+        """Write MusicXML through music21 (see :func:`popgen.scores.write_musicxml`)."""
+        from popgen.scores import write_musicxml
+
+        write_musicxml(self, path)
+
+    def write_wav(self, path: str | os.PathLike[str], **options: Any) -> None:
+        """Render audio with FluidSynth (see :func:`popgen.render.write_wav`)."""
+        from popgen.render import write_wav
+
+        write_wav(self, path, **options)
+
     def write_png(self, path: str | os.PathLike[str]) -> None:
         """Draw a piano roll to a PNG file (see :func:`popgen.render.piano_roll`)."""
         from popgen.render import piano_roll

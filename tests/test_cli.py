@@ -168,3 +168,37 @@ def test_corpus_command_describes_and_names_skipped_files(
     assert "3 songs" in out.out and "1 skipped" in out.out
     assert "tracks: " in out.out and "broken.mid" in out.out
     assert "popgen: warning: skipping" in out.err and "broken.mid" in out.err
+
+
+def test_train_resume_and_init_from(trained_run: Path, tmp_path: Path, midi_dir: Path) -> None:
+    common = [str(midi_dir), "--quiet", "--workers", "1"]
+    assert main(["train", *common, "--out", str(trained_run), "--resume"]) == 0
+    fine = tmp_path / "fine"
+    code = main(
+        [
+            "train",
+            *common,
+            "--out",
+            str(fine),
+            "--init-from",
+            str(trained_run),
+            "--epochs",
+            "1",
+            "--seq-len",
+            "16",
+            "--batch-size",
+            "4",
+            "--patience",
+            "1",
+            "--lr-schedule",
+            "cosine",
+            "--optimizer",
+            "adamw",
+            "--checkpoint-every",
+            "2",
+        ]
+    )
+    assert code == 0
+    import popgen
+
+    assert popgen.load_run(fine).tokenizer.vocab == popgen.load_run(trained_run).tokenizer.vocab
