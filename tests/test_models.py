@@ -75,3 +75,17 @@ def test_bad_config_is_named(field: str, value: object, message: str) -> None:
 def test_config_rebuilds_the_model() -> None:
     model = tiny(dropout=0.25)
     assert LSTMModel(**model.config()) == model
+
+
+def test_make_step_equals_the_model_step() -> None:
+    from popgen.models import make_step
+
+    model = tiny(num_layers=3)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    tokens = jax.random.randint(jax.random.key(4), (2, 6), 0, 11)
+    fast = jax.jit(make_step(model, params))
+    a = b = model.init_carry(2)
+    for t in range(6):
+        slow, a = model.apply(params, a, tokens[:, t], method=LSTMModel.step)
+        quick, b = fast(b, tokens[:, t])
+        np.testing.assert_allclose(quick, slow, atol=1e-5)

@@ -1,5 +1,5 @@
 """Neural network models."""
 
-from popgen.models.lstm import Carry, LSTMModel, lstm_cell
+from popgen.models.lstm import Carry, LSTMModel, lstm_cell, lstm_update, make_step
 
-__all__ = ["Carry", "LSTMModel", "lstm_cell"]
+__all__ = ["Carry", "LSTMModel", "lstm_cell", "lstm_update", "make_step"]

@@ -9,16 +9,34 @@ the same cell function, so they cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Carry", "LSTMModel", "lstm_cell"]
+__all__ = ["Carry", "LSTMModel", "lstm_cell", "lstm_update", "make_step"]
 
 #: One (h, c) pair per layer, each ``float32[batch, hidden_size]``.
 Carry = tuple[tuple[jax.Array, jax.Array], ...]
+
+
+def lstm_update(gates: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The gate arithmetic of one LSTM step, shared by every way of running the model.
+
+    Args:
+        gates: ``float32[batch, 4*hidden]``, ``x @ W_in + h @ W_h + b``, in the
+            order input, forget, cell, output.
+        c: ``float32[batch, hidden]``, the previous cell state.
+
+    Returns:
+        The new ``(h, c)``.
+    """
+    i, f, g, o = jnp.split(gates, 4, axis=-1)
+    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+    h = jax.nn.sigmoid(o) * jnp.tanh(c)
+    return h, c
 
 
 def lstm_cell(
@@ -33,14 +51,9 @@ def lstm_cell(
 
     Returns:
         The new ``(h, c)``. Gate order is input, forget, cell, output.
-
     """
     h, c = state
-    gates = gates_in + h @ w_h
-    i, f, g, o = jnp.split(gates, 4, axis=-1)
-    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-    h = jax.nn.sigmoid(o) * jnp.tanh(c)
-    return h, c
+    return lstm_update(gates_in + h @ w_h, c)
 
 
 def _forget_bias_init(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.float32) -> Any:
@@ -169,3 +182,44 @@ class LSTMModel(nn.Module):
             x, state = layer.step(x, state)
             new.append(state)
         return self.head(x), tuple(new)
+
+
+def make_step(
+    model: LSTMModel, params: Any
+) -> Callable[[Carry, jax.Array], tuple[jax.Array, Carry]]:
+    """A fast pure step function for generation, equal to ``LSTMModel.step``.
+
+    Work that does not depend on the step is done once, here: the first
+    layer's input projection of every token becomes a table
+    (``embedding @ W_in + b``, ``float32[vocab, 4*hidden]``), so reading a
+    token is a row lookup; every further layer multiplies ``[x, h]`` by its
+    stacked ``[W_in; W_h]`` in one product. Call it inside ``jax.jit`` so the
+    table is built once per call, outside the generation loop. The gate
+    arithmetic is :func:`lstm_update`, as in training.
+
+    Args:
+        model: the model.
+        params: its parameters (``{"params": ...}`` as from ``model.init``).
+
+    Returns:
+        ``step(carry, token: int32[batch]) -> (logits: float32[batch, vocab], carry)``.
+    """
+    p = params["params"]
+    first = p["layers_0"]
+    table = p["embed"]["embedding"] @ first["w_in"] + first["b"]
+    stacked = []
+    for i in range(1, model.num_layers):
+        layer = p[f"layers_{i}"]
+        stacked.append((jnp.concatenate([layer["w_in"], layer["w_h"]]), layer["b"]))
+    head_w, head_b = p["head"]["kernel"], p["head"]["bias"]
+
+    def step(carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
+        h, c = lstm_cell(table[token], carry[0], first["w_h"])
+        new = [(h, c)]
+        for (w, b), (h_prev, c_prev) in zip(stacked, carry[1:], strict=True):
+            h, c = lstm_update(jnp.concatenate([h, h_prev], axis=-1) @ w + b, c_prev)
+            new.append((h, c))
+        logits: jax.Array = h @ head_w + head_b
+        return logits, tuple(new)
+
+    return step

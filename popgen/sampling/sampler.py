@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from popgen.checkpoint import Run, load_run
 from popgen.errors import VocabularyError
-from popgen.models.lstm import LSTMModel
+from popgen.models.lstm import LSTMModel, make_step
 from popgen.music import Song, Track
 from popgen.sampling.beam import beam_search
 from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
@@ -219,13 +219,7 @@ class Sampler:
         return cls(run.model, run.params, run.tokenizer, strategy, **options)
 
     def _step(self, params: Any) -> StepFn:
-        def step(carry: Any, token: jax.Array) -> tuple[jax.Array, Any]:
-            out: tuple[jax.Array, Any] = self.model.apply(
-                params, carry, token, method=LSTMModel.step
-            )
-            return out
-
-        return step
+        return make_step(self.model, params)
 
     def _run(
         self, params: Any, prompt: jax.Array, key: jax.Array, num_tokens: int
