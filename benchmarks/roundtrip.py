@@ -28,18 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _encodings import ENCODINGS  # benchmarks/_encodings.py, beside this script
 
 import popgen
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ENCODINGS: dict[str, dict[str, Any]] = {
-    "note": {"name": "note"},
-    "chord": {"name": "chord"},
-    "chord (music21 names)": {"name": "chord", "names": "music21"},
-    "event": {"name": "event"},
-    "remi": {"name": "remi"},
-    "remi + tempo + chord tokens": {"name": "remi", "tempos": True, "chords": True},
-}
 
 
 def note_keys(song: popgen.Song, fields: int) -> Counter[tuple[Any, ...]]:

@@ -27,19 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _encodings import ENCODINGS  # benchmarks/_encodings.py, beside this script
 
 import popgen
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
-
-ENCODINGS: dict[str, dict[str, Any]] = {
-    "note": {"name": "note"},
-    "chord": {"name": "chord"},
-    "chord (music21 names)": {"name": "chord", "names": "music21"},
-    "event": {"name": "event"},
-    "remi": {"name": "remi"},
-    "remi + tempo + chord tokens": {"name": "remi", "tempos": True, "chords": True},
-}
 
 
 def best_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
