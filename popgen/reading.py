@@ -11,8 +11,11 @@ from __future__ import annotations
 import glob
 import multiprocessing
 import os
+import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -211,10 +214,36 @@ def _parse(
     if workers <= 1 or len(todo) < _MIN_PARALLEL:
         yield from map(_read_task, tasks)
         return
-    # spawn, not fork: the caller may hold JAX's threads, which fork cannot copy safely
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
-        yield from pool.map(_read_task, tasks, chunksize=max(1, len(tasks) // (workers * 8)))
+    done = 0
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), mp_context=_start_method()
+        ) as pool:
+            chunk = max(1, len(tasks) // (workers * 8))
+            for result in pool.map(_read_task, tasks, chunksize=chunk):
+                done += 1
+                yield result
+    except BrokenProcessPool:
+        # typically a script without `if __name__ == "__main__":` that imported JAX
+        # before reading: spawned workers re-run it and die. Read the rest here.
+        warnings.warn(
+            "reading in worker processes failed, reading in this process instead; "
+            "to read in parallel, put your script's code under "
+            '`if __name__ == "__main__":`',
+            stacklevel=4,
+        )
+        yield from map(_read_task, tasks[done:])
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    """``fork`` while JAX is not loaded (fast, and scripts need no main guard), else ``spawn``.
+
+    Forking a process that holds JAX's threads is unsafe, so once JAX is loaded
+    workers are spawned.
+    """
+    if "jax" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _source(path: Path, cached: str) -> str:

@@ -140,3 +140,23 @@ def test_mutated_and_truncated_midi_raise_only_midi_error(data: st.DataObject) -
             assert str(path) in str(exc)
         else:
             assert song.num_notes > 0 and np.isfinite(song.notes["start"]).all()
+
+
+def test_unguarded_script_with_jax_loaded_still_reads(tmp_path: Path, make_midi: Any) -> None:
+    import subprocess
+    import sys
+
+    many_songs(tmp_path / "m", make_midi)
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import jax  # loaded first: workers must be spawned, and re-run this file\n"
+        "import popgen\n"
+        f"corpus = popgen.Corpus.from_paths([{str(tmp_path / 'm')!r}], cache_dir=None)\n"
+        "print(len(corpus))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "20"
+    assert "if __name__" in proc.stderr  # the warning says how to read in parallel
