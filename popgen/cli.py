@@ -145,7 +145,7 @@ def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
 def _read_corpus(args: argparse.Namespace) -> Any:
     from popgen.corpus import DEFAULT_CACHE, Corpus
 
-    corpus = Corpus.from_sources(
+    return Corpus.from_sources(
         args.sources,
         tracks=args.tracks,
         transpose_to=args.transpose_to,
@@ -155,7 +155,6 @@ def _read_corpus(args: argparse.Namespace) -> Any:
         progress=True,
         drums=args.drums,
     )
-    return corpus
 
 
 def _corpus(args: argparse.Namespace) -> None:

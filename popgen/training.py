@@ -102,9 +102,8 @@ def epoch_batches(
 
 def _encode(tokenizer: Tokenizer, songs: Sequence[Song], what: str) -> list[NDArray[np.int32]]:
     """Encode songs, reporting songs with tokens outside the vocabulary once."""
-    out = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # one summary below instead of a warning per song
         out = [tokenizer.encode(s) for s in songs]
     unknown = [int((ids == UNK).sum()) for ids in out]
     if any(unknown):
