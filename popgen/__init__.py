@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from popgen import sampling
+    from popgen import metrics, sampling
     from popgen.checkpoint import Run, load_run, save_run
     from popgen.corpus import Corpus
     from popgen.errors import (
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 #: Where each public name lives; modules are imported on first use, so that
 #: ``import popgen`` (and worker processes reading MIDI) need not load JAX.
 _LAZY = {
+    "metrics": "popgen.metrics",
     "sampling": "popgen.sampling",
     "Run": "popgen.checkpoint",
     "load_run": "popgen.checkpoint",
@@ -111,6 +112,7 @@ __all__ = [
     "load_run",
     "load_tokenizer",
     "make_notes",
+    "metrics",
     "read_midi",
     "register_tokenizer",
     "sampling",

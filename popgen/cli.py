@@ -122,6 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--wav", action="store_true", help="also write WAV (needs FluidSynth and a soundfont)"
     )
+    ev = sub.add_parser("evaluate", help="measure a run's songs against real songs")
+    ev.add_argument("run", type=Path, help="run directory written by 'popgen train'")
+    ev.add_argument(
+        "--reference",
+        nargs="+",
+        required=True,
+        metavar="SOURCE",
+        help="real songs, read as for training (the run's training songs among them)",
+    )
+    _corpus_arguments(ev)
+    ev.add_argument("--samples", type=_positive_int, default=32, help="songs to generate")
+    ev.add_argument("--tokens", type=_positive_int, default=512, help="tokens per song")
+    ev.add_argument("--strategy", default="", help="sampling strategy, as for 'generate'")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument(
+        "--track", help="multitrack reference songs: a track index, a track name or 'merge'"
+    )
+    ev.add_argument("--ngram-order", type=_positive_int, default=4, help="n-gram baseline order")
+    ev.add_argument("--json", type=Path, help="also write every figure as JSON")
+    ev.add_argument("--png", type=Path, help="also write metric histograms as PNG")
+
+    sw = sub.add_parser("sweep", help="train and evaluate a grid of runs from a TOML file")
+    sw.add_argument("config", type=Path, help="sweep file (see examples/sweep-pop909.toml)")
+    sw.add_argument("--out", type=Path, required=True, help="folder of the runs and results")
+    sw.add_argument("--report", type=Path, help="also write a Markdown results page")
+    sw.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 
@@ -305,6 +331,48 @@ def _generate(args: argparse.Namespace) -> None:
         print(f"wrote {names} ({song.num_notes} notes, {song.end:.1f} beats)")
 
 
+def _evaluate(args: argparse.Namespace) -> None:
+    from popgen.checkpoint import load_run
+    from popgen.evaluate import EvaluationConfig, evaluate
+
+    track: int | str | None = args.track
+    if isinstance(track, str) and track.isdigit():
+        track = int(track)
+    config = EvaluationConfig(
+        samples=args.samples,
+        tokens=args.tokens,
+        seed=args.seed,
+        strategy=args.strategy,
+        ngram_order=args.ngram_order,
+        track=track,
+    )
+    run = load_run(args.run)  # a bad run fails before reading the reference
+    args.sources = args.reference
+    report = evaluate(run, list(_read_corpus(args)), config)
+    print(report.table())
+    if args.json:
+        report.write_json(args.json)
+        print(f"wrote {args.json}")
+    if args.png:
+        report.write_png(args.png)
+        print(f"wrote {args.png}")
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from popgen.sweep import SweepConfig, run_sweep
+    from popgen.sweep_report import write_report
+
+    config = SweepConfig.from_toml(args.config)
+    results = run_sweep(config, args.out, progress=not args.quiet)
+    for result in results:
+        lik = result["evaluation"]["likelihood"]
+        lstm = (lik["lstm"] or {}).get("per_note")
+        print(f"{result['name']}: held-out NLL per note {lstm if lstm is None else round(lstm, 3)}")
+    print(f"wrote {args.out / 'results.json'}")
+    if args.report:
+        print(f"wrote {write_report(results, args.report)}")
+
+
 def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
     print(f"popgen: warning: {message}", file=sys.stderr)
 
@@ -312,7 +380,14 @@ def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> No
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    commands = {"corpus": _corpus, "demo": _demo, "train": _train, "generate": _generate}
+    commands = {
+        "corpus": _corpus,
+        "demo": _demo,
+        "train": _train,
+        "generate": _generate,
+        "evaluate": _evaluate,
+        "sweep": _sweep,
+    }
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     with warnings.catch_warnings():
         warnings.simplefilter("always", UserWarning)

@@ -9,13 +9,18 @@ shorter than a window is padded with ``PAD``, which the loss ignores.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from popgen.tokenizers.base import PAD
 
-__all__ = ["batches", "make_windows", "split_by_song"]
+if TYPE_CHECKING:
+    from popgen.music import Song
+
+__all__ = ["batches", "make_windows", "song_key", "split_by_song"]
 
 
 def make_windows(
@@ -101,3 +106,21 @@ def split_by_song(
     if valid_fraction > 0 and num_songs >= 2:
         n_valid = min(max(n_valid, 1), num_songs - 1)
     return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+
+def song_key(song: Song) -> str:
+    """A name that finds a song again in another reading of its source.
+
+    The file name of the song's source (with a ``#n`` part for one of several
+    songs in a file), or its title when it has no source. Runs record the keys
+    of their training and validation songs, so that :mod:`popgen.evaluate`
+    can tell held-out songs from training songs.
+
+    >>> from popgen.music import Song, make_notes
+    >>> song_key(Song(make_notes([60], [0], [1]), source="/data/pop909/001/001.mid"))
+    '001.mid'
+    >>> song_key(Song(make_notes([60], [0], [1]), source="music21:essenFolksong/kinder0.abc#2"))
+    'kinder0.abc#2'
+
+    """
+    return PurePath(song.source).name if song.source else song.title

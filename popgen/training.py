@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
 from popgen.checkpoint import Run, load_run, load_train_state, save_run
-from popgen.data import batches, make_windows, split_by_song
+from popgen.data import batches, make_windows, song_key, split_by_song
 from popgen.errors import CorpusError, RunError, TrainingError
 from popgen.history import plot_history
 from popgen.models.lstm import LSTMModel
@@ -194,6 +194,10 @@ def train(
     if resume:
         run, opt_state = _resume(out, model, tokenizer, config, opt_state)
         params = run.params
+    run.state["songs"] = {  # which songs trained and which validated, for evaluation
+        "train": sorted({song_key(s) for s in songs}),
+        "valid": sorted({song_key(s) for s in valid}),
+    }
     params, opt_state = jax.device_put((params, opt_state), replicated)
 
     @partial(jax.jit, donate_argnums=(0, 1))

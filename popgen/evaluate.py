@@ -1,0 +1,368 @@
+"""Evaluate a run: does it make music like the corpus, without copying it.
+
+:func:`evaluate` draws songs from a run and measures them against real songs
+in three ways:
+
+* **music**: every metric of :mod:`popgen.metrics.music` on the generated
+  songs beside the reference songs' 5th-95th percentile range, the share of
+  generated songs inside it, and Yang & Lerch's overlap area and KL
+  divergence between the two sets;
+* **likelihood**: held-out negative log-likelihood per token and per note
+  under the run and under an interpolated Kneser-Ney n-gram model fitted on
+  the run's own training songs;
+* **copying**: the share of generated 8-grams (pitch + duration) found in the
+  training songs and the longest copied passage, beside the same figures for
+  held-out real songs, the level a model should not exceed.
+
+The reference songs are split into the run's training and held-out songs by
+the song keys the run recorded (:func:`popgen.data.song_key`); songs the run
+never saw count as held out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from popgen.data import song_key, split_by_song
+from popgen.metrics.copying import CopyIndex, CopyReport
+from popgen.metrics.likelihood import Likelihood, encode_songs, ngram_likelihood, run_likelihood
+from popgen.metrics.music import Selection, prepare
+from popgen.metrics.ngram import KneserNey
+from popgen.metrics.sets import SetComparison, compare_sets, inside_share, metric_table
+from popgen.metrics.sets import reference_ranges as percentile_ranges
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from popgen.checkpoint import Run
+    from popgen.music import Song
+
+__all__ = ["GOAL_METRICS", "Evaluation", "EvaluationConfig", "evaluate", "split_reference"]
+
+#: The metrics of the musical goal: a good sample lies inside the reference range of each.
+GOAL_METRICS = (
+    "longest_pitch_run",
+    "distinct_4gram_ratio",
+    "pitch_class_entropy",
+    "scale_consistency",
+)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How :func:`evaluate` samples and measures.
+
+    >>> EvaluationConfig(samples=8).ngram_order
+    4
+
+    """
+
+    samples: int = 32  # generated songs
+    tokens: int | None = None  # new tokens per song; None: the held-out songs' median length
+    seed: int = 0  # sampling seed
+    strategy: str = ""  # sampling strategy spec, as for `popgen generate --strategy`
+    ngram_order: int = 4  # order of the Kneser-Ney baseline
+    copy_n: int = 8  # length of the (pitch, duration) n-grams of the copying check
+    track: Selection = None  # which track of multitrack reference songs: index, name or "merge"
+
+    def __post_init__(self) -> None:
+        for name in ("samples", "tokens", "ngram_order", "copy_n"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` measured; ``to_dict()`` for JSON, ``table()`` for people.
+
+    Attributes:
+        config: the settings used.
+        ranges: each metric's 5th-95th percentile over the reference songs.
+        generated: each metric's value per generated song.
+        held_out: each metric's value per held-out real song.
+        comparisons: overlap area and KL divergence, generated against reference.
+        lstm: held-out likelihood under the run (``None`` without held-out songs).
+        ngram: the same under the n-gram baseline fitted on the training songs.
+        copying: ``"generated"`` and ``"held_out"`` copying reports.
+        songs: the generated songs.
+    """
+
+    config: EvaluationConfig
+    ranges: dict[str, tuple[float, float]]
+    generated: dict[str, NDArray[np.float64]]
+    held_out: dict[str, NDArray[np.float64]]
+    reference: dict[str, NDArray[np.float64]]
+    comparisons: dict[str, SetComparison]
+    lstm: Likelihood | None
+    ngram: Likelihood | None
+    copying: dict[str, CopyReport | None]
+    songs: list[Song] = field(default_factory=list, repr=False)
+
+    @property
+    def inside(self) -> dict[str, float]:
+        """Per metric, the share of generated songs inside the reference range."""
+        return inside_share(self.generated, self.ranges)
+
+    @property
+    def goal_share(self) -> float:
+        """Share of generated songs inside the reference range of every goal metric."""
+        ok = np.ones(len(self.songs), dtype=bool)
+        for name in GOAL_METRICS:
+            low, high = self.ranges[name]
+            values = self.generated[name]
+            ok &= (values >= low) & (values <= high)
+        return float(ok.mean()) if len(ok) else math.nan
+
+    @property
+    def nll_gain(self) -> float:
+        """How much lower the run's held-out NLL per token is than the n-gram's (0.2 = 20 %)."""
+        if self.lstm is None or self.ngram is None:
+            return math.nan
+        return 1.0 - self.lstm.per_token / self.ngram.per_token
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure as JSON-ready values (no song data)."""
+        inside = self.inside
+        return {
+            "config": asdict(self.config),
+            "metrics": {
+                name: {
+                    "generated_median": _median(values),
+                    "held_out_median": _median(self.held_out.get(name)),
+                    "reference_range": list(self.ranges[name]),
+                    "inside": inside[name],
+                    "overlap_area": self.comparisons[name].overlap_area
+                    if name in self.comparisons
+                    else None,
+                    "kl_divergence": self.comparisons[name].kl_divergence
+                    if name in self.comparisons
+                    else None,
+                }
+                for name, values in self.generated.items()
+            },
+            "histograms": {
+                name: asdict(c) for name, c in self.comparisons.items() if name not in self.ranges
+            },
+            "goal_share": self.goal_share,
+            "likelihood": {
+                "lstm": self.lstm.to_dict() if self.lstm else None,
+                "ngram": self.ngram.to_dict() if self.ngram else None,
+                "ngram_order": self.config.ngram_order,
+                "gain": self.nll_gain,
+            },
+            "copying": {
+                name: _copy_dict(report) for name, report in self.copying.items()
+            },
+        }
+
+    def write_json(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_dict` to ``path``."""
+        Path(path).write_text(json.dumps(json_ready(self.to_dict()), indent=1))
+
+    def table(self) -> str:
+        """A plain-text report: metrics beside reference ranges, likelihood, copying."""
+        inside = self.inside
+        lines = [
+            f"{'metric':<26}{'generated':>10}{'held-out':>10}{'reference 5-95%':>20}"
+            f"{'inside':>8}{'overlap':>9}{'KL':>7}"
+        ]
+        for name, values in self.generated.items():
+            low, high = self.ranges[name]
+            comp = self.comparisons.get(name)
+            lines.append(
+                f"{name:<26}{_median(values):>10.3g}{_median(self.held_out.get(name)):>10.3g}"
+                f"{f'{low:.3g} .. {high:.3g}':>20}{inside[name]:>8.0%}"
+                f"{comp.overlap_area if comp else math.nan:>9.2f}"
+                f"{comp.kl_divergence if comp else math.nan:>7.2f}"
+            )
+        lines.append(
+            f"samples inside the reference range of {', '.join(GOAL_METRICS)}: "
+            f"{self.goal_share:.0%}"
+        )
+        if self.lstm is not None and self.ngram is not None:
+            lines.append(
+                f"held-out NLL per token: run {self.lstm.per_token:.3f}, "
+                f"{self.config.ngram_order}-gram {self.ngram.per_token:.3f} "
+                f"({self.nll_gain:+.1%} better); per note: run {self.lstm.per_note:.3f}, "
+                f"{self.config.ngram_order}-gram {self.ngram.per_note:.3f}"
+            )
+        for name, report in self.copying.items():
+            if report is None:
+                continue
+            longest = report.longest
+            where = f" from {longest.song!r}" if longest is not None else ""
+            lines.append(
+                f"copying, {name.replace('_', '-')} songs: {report.copied_share:.1%} of "
+                f"{self.config.copy_n}-grams in the training songs, longest copied passage "
+                f"{longest.length if longest else 0} notes{where}"
+            )
+        return "\n".join(lines)
+
+    def write_png(self, path: str | os.PathLike[str]) -> None:
+        """Histograms of each metric: generated songs against the reference songs."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        names = list(self.generated)
+        cols = 4
+        rows = math.ceil(len(names) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+        for ax, name in zip(axes.flat, names, strict=False):
+            ref = _finite_values(self.reference[name])
+            gen = _finite_values(self.generated[name])
+            both = np.concatenate([ref, gen])
+            bins = np.histogram_bin_edges(both, bins=20) if len(both) else 10
+            ax.hist(ref, bins=bins, density=True, alpha=0.5, label="reference")
+            ax.hist(gen, bins=bins, density=True, alpha=0.5, label="generated")
+            for edge in self.ranges[name]:
+                ax.axvline(edge, color="k", lw=0.6, ls="--")
+            ax.set_title(name, fontsize=8)
+            ax.tick_params(labelsize=6)
+        for ax in list(axes.flat)[len(names) :]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=6)
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+
+
+def split_reference(run: Run, songs: Sequence[Song]) -> tuple[list[Song], list[Song]]:
+    """Split reference songs into the run's training songs and held-out songs.
+
+    Uses the song keys the run recorded while training; a run that recorded
+    none (or matches no song) is split as :func:`popgen.train` splits a corpus
+    itself: by its config's seed and validation fraction.
+
+    Returns:
+        ``(training songs, held-out songs)``; songs the run never saw are held out.
+    """
+    recorded = run.state.get("songs") or {}
+    trained = set(recorded.get("train", ()))
+    if trained and any(song_key(s) in trained for s in songs):
+        train = [s for s in songs if song_key(s) in trained]
+        held = [s for s in songs if song_key(s) not in trained]
+        return train, held
+    if run.config is None:
+        return [], list(songs)
+    warnings.warn(
+        "the run recorded none of these songs as training songs; splitting them by the "
+        f"run's seed ({run.config.seed}) and validation fraction ({run.config.valid_fraction})",
+        stacklevel=2,
+    )
+    train_idx, valid_idx = split_by_song(len(songs), run.config.valid_fraction, run.config.seed)
+    return [songs[i] for i in train_idx], [songs[i] for i in valid_idx]
+
+
+def evaluate(
+    run: Run,
+    reference: Sequence[Song],
+    config: EvaluationConfig | None = None,
+    *,
+    train_songs: Sequence[Song] | None = None,
+    held_out: Sequence[Song] | None = None,
+) -> Evaluation:
+    """Generate songs from ``run`` and measure them against ``reference`` songs.
+
+    Args:
+        run: a trained run.
+        reference: real songs, read as the run's training songs were; their
+            metrics give the reference ranges.
+        config: sampling and measuring settings.
+        train_songs: the run's training songs; by default found among
+            ``reference`` with :func:`split_reference`.
+        held_out: real songs the run never trained on; by default the rest of
+            ``reference``.
+
+    Returns:
+        The :class:`Evaluation`.
+    """
+    from popgen.sampling import Sampler, parse_strategy
+
+    config = config or EvaluationConfig()
+    reference = [prepare(s, config.track) for s in reference]
+    if not reference:
+        raise ValueError("evaluate needs at least one reference song")
+    if train_songs is None or held_out is None:
+        found_train, found_held = split_reference(run, reference)
+        train_songs = found_train if train_songs is None else train_songs
+        held_out = found_held if held_out is None else held_out
+    train_songs = [prepare(s, config.track) for s in train_songs]
+    held_out = [prepare(s, config.track) for s in held_out]
+
+    encoded = encode_songs(run.tokenizer, held_out or reference)
+    tokens = config.tokens or max(1, int(np.median([len(ids) - 2 for ids in encoded.ids])))
+    sampler = Sampler.from_run(run, parse_strategy(config.strategy, run.tokenizer))
+    songs = sampler.generate(tokens, batch_size=config.samples, seed=config.seed)
+    generated = metric_table(songs, "merge")
+    ref_table = metric_table(reference)
+    lstm = ngram = None
+    if held_out and train_songs:
+        lstm = run_likelihood(run, encoded)
+        baseline = KneserNey(config.ngram_order, vocab_size=run.tokenizer.vocab_size)
+        baseline.fit(encode_songs(run.tokenizer, train_songs).ids)
+        ngram = ngram_likelihood(baseline, encoded)
+    copying: dict[str, CopyReport | None] = {"generated": None, "held_out": None}
+    if train_songs:
+        index = CopyIndex(train_songs, n=config.copy_n)
+        copying["generated"] = index.report(songs)
+        copying["held_out"] = index.report(held_out) if held_out else None
+    return Evaluation(
+        config=config,
+        ranges=percentile_ranges(ref_table),
+        generated=generated,
+        held_out=metric_table(held_out) if held_out else {k: np.array([]) for k in ref_table},
+        reference=ref_table,
+        comparisons=compare_sets([s.merge_tracks() for s in songs], reference, "merge"),
+        lstm=lstm,
+        ngram=ngram,
+        copying=copying,
+        songs=songs,
+    )
+
+
+def _median(values: NDArray[np.float64] | None) -> float:
+    finite = _finite_values(values) if values is not None else np.array([])
+    return float(np.median(finite)) if len(finite) else math.nan
+
+
+def _finite_values(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    values = np.asarray(values, dtype=np.float64)
+    return values[np.isfinite(values)]
+
+
+def _copy_dict(report: CopyReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    longest = report.longest
+    return {
+        "copied_share": report.copied_share,
+        "longest_notes": longest.length if longest else 0,
+        "longest_from": longest.song if longest else None,
+    }
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with non-finite floats replaced by ``None`` (JSON has no NaN).
+
+    >>> json_ready({"a": [1.0, float("nan")]})
+    {'a': [1.0, None]}
+
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value

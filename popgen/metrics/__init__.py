@@ -1,0 +1,118 @@
+"""Measure music: metrics of songs and comparisons of song sets.
+
+* :mod:`popgen.metrics.music`: one song's pitch, rhythm, texture and dynamics
+  metrics (:data:`METRICS`, :func:`song_metrics`) and histogram features
+  (:data:`HISTOGRAMS`), on a track chosen with :func:`prepare`;
+* :mod:`popgen.metrics.sets`: metric tables over sets, reference ranges
+  (5th-95th percentile), and Yang & Lerch's overlap area and KL divergence
+  between a generated and a reference set (:func:`compare_sets`);
+* :mod:`popgen.metrics.likelihood`: held-out negative log-likelihood per token
+  and per note of a run (:func:`run_likelihood`) or of an n-gram model;
+* :mod:`popgen.metrics.ngram`: the interpolated Kneser-Ney baseline
+  (:class:`KneserNey`);
+* :mod:`popgen.metrics.copying`: generated n-grams and passages found in the
+  training songs (:class:`CopyIndex`).
+
+:func:`popgen.evaluate.evaluate` puts them together. Importing this package
+needs only numpy (JAX is loaded when a run is scored).
+
+>>> from popgen.music import Song, make_notes
+>>> song = Song(make_notes([60, 64, 67, 72], [0, 1, 2, 3], [1, 1, 1, 1]))
+>>> song_metrics(song)["pitch_range"]
+12.0
+"""
+
+from __future__ import annotations
+
+from popgen.metrics.copying import Copy, CopyIndex, CopyReport, note_line
+from popgen.metrics.likelihood import (
+    EncodedSongs,
+    Likelihood,
+    encode_songs,
+    ngram_likelihood,
+    run_likelihood,
+)
+from popgen.metrics.music import (
+    DURATION_BINS,
+    DURATION_EDGES,
+    HISTOGRAMS,
+    METRICS,
+    ONSET_TOLERANCE,
+    Selection,
+    distinct_4gram_ratio,
+    distinct_ngram_ratio,
+    empty_beat_rate,
+    groove_consistency,
+    inter_onset_histogram,
+    longest_pitch_run,
+    mean_interval,
+    note_length_histogram,
+    notes_per_bar,
+    pitch_class_entropy,
+    pitch_class_entropy_1bar,
+    pitch_class_entropy_4bar,
+    pitch_class_histogram,
+    pitch_range,
+    pitches_used,
+    polyphony,
+    polyphony_rate,
+    prepare,
+    repeated_note_ratio,
+    scale_consistency,
+    song_metrics,
+    velocity_spread,
+)
+from popgen.metrics.ngram import KneserNey
+from popgen.metrics.sets import (
+    SetComparison,
+    compare_sets,
+    inside_share,
+    metric_table,
+    reference_ranges,
+)
+
+__all__ = [
+    "Copy",
+    "CopyIndex",
+    "CopyReport",
+    "EncodedSongs",
+    "KneserNey",
+    "Likelihood",
+    "encode_songs",
+    "ngram_likelihood",
+    "note_line",
+    "run_likelihood",
+    "DURATION_BINS",
+    "DURATION_EDGES",
+    "HISTOGRAMS",
+    "METRICS",
+    "ONSET_TOLERANCE",
+    "Selection",
+    "SetComparison",
+    "compare_sets",
+    "distinct_4gram_ratio",
+    "distinct_ngram_ratio",
+    "empty_beat_rate",
+    "groove_consistency",
+    "inside_share",
+    "inter_onset_histogram",
+    "longest_pitch_run",
+    "mean_interval",
+    "metric_table",
+    "note_length_histogram",
+    "notes_per_bar",
+    "pitch_class_entropy",
+    "pitch_class_entropy_1bar",
+    "pitch_class_entropy_4bar",
+    "pitch_class_histogram",
+    "pitch_range",
+    "pitches_used",
+    "polyphony",
+    "polyphony_rate",
+    "prepare",
+    "reference_ranges",
+    "repeated_note_ratio",
+    "scale_consistency",
+    "song_metrics",
+    "velocity_spread",
+]
