@@ -147,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("config", type=Path, help="sweep file (see examples/sweep-pop909.toml)")
     sw.add_argument("--out", type=Path, required=True, help="folder of the runs and results")
     sw.add_argument("--report", type=Path, help="also write a Markdown results page")
+    sw.add_argument(
+        "--reevaluate",
+        action="store_true",
+        help="evaluate finished runs again (after changing the [evaluate] settings)",
+    )
     sw.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -363,7 +368,7 @@ def _sweep(args: argparse.Namespace) -> None:
     from popgen.sweep_report import write_report
 
     config = SweepConfig.from_toml(args.config)
-    results = run_sweep(config, args.out, progress=not args.quiet)
+    results = run_sweep(config, args.out, progress=not args.quiet, reevaluate=args.reevaluate)
     for result in results:
         lik = result["evaluation"]["likelihood"]
         lstm = (lik["lstm"] or {}).get("per_note")

@@ -34,7 +34,13 @@ import numpy as np
 
 from popgen.data import song_key, split_by_song
 from popgen.metrics.copying import CopyIndex, CopyReport
-from popgen.metrics.likelihood import Likelihood, encode_songs, ngram_likelihood, run_likelihood
+from popgen.metrics.likelihood import (
+    EncodedSongs,
+    Likelihood,
+    encode_songs,
+    ngram_likelihood,
+    run_likelihood,
+)
 from popgen.metrics.music import Selection, prepare
 from popgen.metrics.ngram import KneserNey
 from popgen.metrics.sets import SetComparison, compare_sets, inside_share, metric_table
@@ -159,9 +165,7 @@ class Evaluation:
                 "ngram_order": self.config.ngram_order,
                 "gain": self.nll_gain,
             },
-            "copying": {
-                name: _copy_dict(report) for name, report in self.copying.items()
-            },
+            "copying": {name: _copy_dict(report) for name, report in self.copying.items()},
         }
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
@@ -192,7 +196,9 @@ class Evaluation:
             lines.append(
                 f"held-out NLL per token: run {self.lstm.per_token:.3f}, "
                 f"{self.config.ngram_order}-gram {self.ngram.per_token:.3f} "
-                f"({self.nll_gain:+.1%} better); per note: run {self.lstm.per_note:.3f}, "
+                f"(the run's is {abs(self.nll_gain):.1%} "
+                f"{'lower' if self.nll_gain >= 0 else 'higher'}); "
+                f"per note: run {self.lstm.per_note:.3f}, "
                 f"{self.config.ngram_order}-gram {self.ngram.per_note:.3f}"
             )
         for name, report in self.copying.items():
@@ -307,16 +313,19 @@ def evaluate(
     generated = metric_table(songs, "merge")
     ref_table = metric_table(reference)
     lstm = ngram = None
-    if held_out and train_songs:
+    seen = encode_songs(run.tokenizer, train_songs) if train_songs else None
+    if held_out and seen is not None:
         lstm = run_likelihood(run, encoded)
         baseline = KneserNey(config.ngram_order, vocab_size=run.tokenizer.vocab_size)
-        baseline.fit(encode_songs(run.tokenizer, train_songs).ids)
+        baseline.fit(seen.ids)
         ngram = ngram_likelihood(baseline, encoded)
     copying: dict[str, CopyReport | None] = {"generated": None, "held_out": None}
-    if train_songs:
-        index = CopyIndex(train_songs, n=config.copy_n)
+    if seen is not None:
+        # compare songs as the model sees them: after the encoding's loss (grid, bins)
+        index = CopyIndex(_as_encoded(run, seen), n=config.copy_n)
         copying["generated"] = index.report(songs)
-        copying["held_out"] = index.report(held_out) if held_out else None
+        if held_out:
+            copying["held_out"] = index.report(_as_encoded(run, encoded))
     return Evaluation(
         config=config,
         ranges=percentile_ranges(ref_table),
@@ -329,6 +338,15 @@ def evaluate(
         copying=copying,
         songs=songs,
     )
+
+
+def _as_encoded(run: Run, encoded: EncodedSongs) -> list[Song]:
+    """The encoded songs decoded again, titled as before (so that copies name them)."""
+    names = encoded.names or ("",) * len(encoded.ids)
+    return [
+        run.tokenizer.decode(ids).replace(title=name)
+        for ids, name in zip(encoded.ids, names, strict=True)
+    ]
 
 
 def _median(values: NDArray[np.float64] | None) -> float:

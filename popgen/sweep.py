@@ -173,13 +173,22 @@ def run_sweep(
     out: str | os.PathLike[str],
     *,
     progress: bool = True,
+    reevaluate: bool = False,
 ) -> list[dict[str, Any]]:
     """Train and evaluate every run of ``config`` in ``out``; resumes an interrupted sweep.
+
+    Args:
+        config: the sweep.
+        out: its folder: ``runs/NAME/`` for each run and ``results.json``.
+        progress: show progress bars while training.
+        reevaluate: evaluate the finished runs again (after a change of the
+            ``[evaluate]`` settings) instead of skipping them.
 
     Returns:
         One result per run (its settings, training figures and evaluation),
         also kept in ``out/results.json``.
     """
+    from popgen.checkpoint import load_run
     from popgen.corpus import Corpus
     from popgen.data import split_by_song
 
@@ -196,10 +205,23 @@ def run_sweep(
     train_songs = [songs[i] for i in train_idx]
     valid_songs = [songs[i] for i in valid_idx]
     for name, settings in plan(config):
+        folder = out / "runs" / _folder(name)
+        if name in done and not reevaluate:
+            continue
         if name in done:
+            entry = next(r for r in results if r["name"] == name)
+            report = evaluate(
+                load_run(folder),
+                songs,
+                config.evaluation,
+                train_songs=train_songs,
+                held_out=valid_songs,
+            )
+            entry["evaluation"] = report.to_dict()
+            _write_results(results_path, results)
             continue
         started = time.perf_counter()
-        run = _train_one(settings, train_songs, valid_songs, out / "runs" / _folder(name), progress)
+        run = _train_one(settings, train_songs, valid_songs, folder, progress)
         trained = time.perf_counter() - started
         report = evaluate(
             run, songs, config.evaluation, train_songs=train_songs, held_out=valid_songs
@@ -216,10 +238,15 @@ def run_sweep(
                 "evaluation": report.to_dict(),
             }
         )
-        tmp = results_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(json_ready({"runs": results}), indent=1))
-        os.replace(tmp, results_path)
+        _write_results(results_path, results)
     return results
+
+
+def _write_results(path: Path, results: list[dict[str, Any]]) -> None:
+    """Replace ``results.json`` atomically: a kill never leaves half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(json_ready({"runs": results}), indent=1))
+    os.replace(tmp, path)
 
 
 def _train_one(

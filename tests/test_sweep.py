@@ -94,6 +94,19 @@ def test_sweep_trains_evaluates_resumes_and_reports(
     again = json.loads((out / "results.json").read_text())["runs"]
     assert [r["name"] for r in again] == [r["name"] for r in results]
 
+    # new [evaluate] settings: every finished run is evaluated again, none retrained
+    trained.clear()
+    text = sweep_file.read_text()
+    sweep_file.write_text(text.replace("samples = 2", "samples = 3"))
+    try:
+        assert main([*args, "--reevaluate"]) == 0
+    finally:
+        sweep_file.write_text(text)
+    assert trained == []
+    rerun = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["evaluation"]["config"]["samples"] for r in rerun] == [3, 3, 3, 3]
+    assert [r["train_seconds"] for r in rerun] == [r["train_seconds"] for r in again]
+
 
 @pytest.mark.parametrize(
     ("text", "message"),

@@ -107,6 +107,7 @@ class EncodedSongs:
 
     ids: tuple[NDArray[np.int32], ...]
     notes: tuple[int, ...]
+    names: tuple[str, ...] = ()  # each song's title (or source), when known
 
     @property
     def targets(self) -> int:
@@ -133,12 +134,14 @@ def encode_songs(tokenizer: Tokenizer, songs: Iterable[Song]) -> EncodedSongs:
     """
     ids: list[NDArray[np.int32]] = []
     notes: list[int] = []
+    names: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # one summary below instead of one per song
         for song in songs:
             tokens = tokenizer.encode(song)
             ids.append(tokens)
             notes.append(tokenizer.decode(tokens).num_notes)
+            names.append(song.title or song.source)
     unknown = sum(1 for t in ids if (t == UNK).any())
     if unknown:
         warnings.warn(
@@ -146,7 +149,7 @@ def encode_songs(tokenizer: Tokenizer, songs: Iterable[Song]) -> EncodedSongs:
             f"tokenizer {tokenizer.name!r}; they are scored as UNK",
             stacklevel=2,
         )
-    return EncodedSongs(tuple(ids), tuple(notes))
+    return EncodedSongs(tuple(ids), tuple(notes), tuple(names))
 
 
 def run_likelihood(
