@@ -9,9 +9,15 @@ parameters (speed does not depend on training).
 (b) the 2017 baseline's way: for every new token, re-run the network over the
     last 100 tokens (popgen's own ``LSTMModel.__call__``, jitted on a
     ``[1, 100]`` window) and take the argmax.
-(c) 64 songs x 500 tokens in one batch, wall time after compilation.
+(c) the 2017 baseline's own code: ``predict.py``'s loop (``model.predict`` on
+    the last 100 notes, argmax) on its Keras model (``keras_baseline.py``
+    beside this script, Keras 3 on the JAX backend; only when keras is
+    installed), 500 notes after a warm-up; as the script has it
+    (``recurrent_dropout=0.3``) and without ``recurrent_dropout``.
+(d) 64 songs x 500 tokens in one batch, wall time after compilation.
 
-    python benchmarks/generate_speed.py [--baseline-tokens 100] [--repeats 3] [--no-cache]
+    python benchmarks/generate_speed.py [--baseline-tokens 100] [--keras-notes 500]
+                                        [--no-keras] [--repeats 3] [--no-cache]
 
 JAX's persistent compilation cache is on (``~/.cache/popgen/jax``) unless
 ``--no-cache``: a second run then loads the compiled programs from disk.
@@ -29,6 +35,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import keras_baseline  # benchmarks/keras_baseline.py, beside this script
+
 VOCAB, EMBED, HIDDEN, LAYERS = 512, 256, 512, 3
 TOKENS, WINDOW, BATCH = 500, 100, 64
 
@@ -36,7 +44,9 @@ TOKENS, WINDOW, BATCH = 500, 100, 64
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-tokens", type=int, default=100, help="tokens timed for (b)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats of (a) and (c)")
+    parser.add_argument("--keras-notes", type=int, default=TOKENS, help="notes timed for (c)")
+    parser.add_argument("--no-keras", action="store_true", help="skip (c), the Keras script")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats of (a) and (d)")
     parser.add_argument("--no-cache", action="store_true", help="no persistent compile cache")
     args = parser.parse_args()
 
@@ -102,7 +112,13 @@ def main() -> None:
     )
     print(f"    ratio: popgen is {base_per_token / per_token:.0f}x faster per token")
 
-    # (c) 64 songs at once
+    # (c) the 2017 script's own Keras predict loop
+    if keras_baseline.available() and not args.no_keras:
+        _compare_keras(per_token, args.keras_notes)
+    elif not args.no_keras:
+        print("(c) the 2017 Keras script: keras not installed, skipped (pip install keras)")
+
+    # (d) 64 songs at once
     t0 = time.perf_counter()
     sampler.generate_ids(TOKENS, batch_size=BATCH, seed=0)
     first = time.perf_counter() - t0
@@ -111,9 +127,29 @@ def main() -> None:
     ]
     wall = statistics.median(runs)
     print(
-        f"(c) {BATCH} songs x {TOKENS} tokens: {wall:.2f} s "
+        f"(d) {BATCH} songs x {TOKENS} tokens: {wall:.2f} s "
         f"({BATCH * TOKENS / wall:,.0f} tokens/s; first call {first:.2f} s with compilation)"
     )
+
+
+def _compare_keras(popgen_per_token: float, notes: int) -> None:
+    """(c): ``predict.py``'s loop on the 2017 Keras model, beside popgen's per-token time."""
+    print(f"(c) the 2017 script's Keras predict loop ({keras_baseline.describe()}), {notes} notes:")
+    variants = {
+        "as the script": keras_baseline.RECURRENT_DROPOUT,
+        "no recurrent_dropout": 0.0,
+    }
+    for label, dropout in variants.items():
+        ms, warmup_s = keras_baseline.generate_ms_per_note(
+            VOCAB, notes=notes, seq_len=WINDOW, recurrent_dropout=dropout
+        )
+        ratio = popgen_per_token * 1e3 / ms
+        print(
+            f"    {label} (recurrent_dropout {dropout}): {ms:.1f} ms/note = "
+            f"{ms * TOKENS / 1e3:.1f} s per {TOKENS} notes (warm-up incl. compile "
+            f"{warmup_s:.1f} s); popgen ms/token / Keras ms/note = {ratio:.4f}: "
+            f"popgen is {1 / ratio:.0f}x faster per token"
+        )
 
 
 def _tokenizer() -> Any:

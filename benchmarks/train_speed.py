@@ -6,7 +6,12 @@ an embedding -> N x LSTM -> logits model, for:
 * ``popgen``: :class:`popgen.LSTMModel` (input projection of all steps as one
   matrix product, only the recurrence scanned), jit-compiled, buffers donated;
 * ``flax-rnn``: the stock Flax way, ``nn.RNN(nn.OptimizedLSTMCell)`` layers;
-* ``torch``: PyTorch ``nn.LSTM`` (only when torch is installed).
+* ``torch``: PyTorch ``nn.LSTM`` (only when torch is installed);
+* ``keras-2017``: the 2017 baseline's own Keras model (``keras_baseline.py``
+  beside this script; only when keras is installed), which learns one target
+  per ``--seq``-step window at its batch of 128, so it is reported in
+  targets/s, with popgen's tokens/s divided by it; as the script has it
+  (``recurrent_dropout=0.3``) and without ``recurrent_dropout``.
 
 Usage::
 
@@ -28,6 +33,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import keras_baseline  # benchmarks/keras_baseline.py, beside this script
 import numpy as np
 import optax
 
@@ -129,6 +135,7 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=100)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--ff-piano", action="store_true", help="also time an ff-piano epoch")
+    parser.add_argument("--no-keras", action="store_true", help="skip the 2017 Keras baseline")
     args = parser.parse_args()
 
     batch = np.random.default_rng(0).integers(0, args.vocab, (args.batch, args.seq + 1))
@@ -167,9 +174,35 @@ def main() -> None:
         if name != "popgen":
             print(f"popgen / {name}: {results['popgen'] / rate:.2f}x")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory of this process (all three models): {peak:,.0f} MB")
+    print(f"peak memory of this process (the models above): {peak:,.0f} MB")
+    if not args.no_keras:
+        compare_keras(args, results["popgen"])
     if args.ff_piano:
         ff_piano_epoch(args)
+
+
+def compare_keras(args: argparse.Namespace, popgen_rate: float) -> None:
+    """The 2017 script's Keras model beside popgen: its targets/s and popgen's tokens/s over it."""
+    if not keras_baseline.available():
+        print("keras-2017: keras not installed, skipped (pip install keras)")
+        return
+    print(
+        f"keras-2017: {keras_baseline.describe()}; the 2017 script's model at vocab "
+        f"{args.vocab}, batch {keras_baseline.BATCH}, one target per {args.seq}-step window"
+    )
+    variants = {
+        "as the script": keras_baseline.RECURRENT_DROPOUT,
+        "no recurrent_dropout": 0.0,
+    }
+    for label, dropout in variants.items():
+        rate, first_s = keras_baseline.train_targets_per_s(
+            args.vocab, steps=args.steps, seq_len=args.seq, recurrent_dropout=dropout
+        )
+        print(
+            f"{'keras-2017':>9}: {rate:10,.1f} targets/s  {label} (recurrent_dropout {dropout}; "
+            f"first batch incl. compile {first_s:.1f} s)"
+        )
+        print(f"popgen tokens/s / keras-2017 targets/s ({label}): {popgen_rate / rate:,.0f}x")
 
 
 def ff_piano_epoch(args: argparse.Namespace) -> None:

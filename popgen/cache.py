@@ -39,7 +39,13 @@ CACHE_FORMAT_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """``$POPGEN_CACHE_DIR``, else the user cache folder (``~/.cache/popgen/songs`` on Linux)."""
+    """``$POPGEN_CACHE_DIR``, else the user cache folder (``~/.cache/popgen/songs`` on Linux).
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"POPGEN_CACHE_DIR": "/data/popgen-cache"}):
+    ...     default_cache_dir().as_posix()
+    '/data/popgen-cache'
+    """
     env = os.environ.get("POPGEN_CACHE_DIR")
     if env:
         return Path(env)
@@ -78,7 +84,13 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
 
 
 def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
-    """Inverse of :func:`encode_songs`; raises ``ValueError`` on anything unexpected."""
+    """Inverse of :func:`encode_songs`; raises ``ValueError`` on anything unexpected.
+
+    >>> from popgen.music import make_notes
+    >>> song = Song(make_notes([60, 64], [0, 1], [1, 1]), key="E minor", title="a")
+    >>> [(s.title, s.key, s.notes["pitch"].tolist()) for s in decode_songs(encode_songs([song]))]
+    [('a', 'E minor', [60, 64])]
+    """
     meta = json.loads(str(arrays["meta"][()]))
     if meta.get("format") != "popgen.songs" or meta.get("version") != CACHE_FORMAT_VERSION:
         raise ValueError("not a popgen song entry of this version")
@@ -106,6 +118,15 @@ class SongCache:
 
     Args:
         root: the cache folder (created on first write).
+
+    >>> import tempfile
+    >>> from popgen.music import make_notes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     cache = SongCache(tmp)
+    ...     key = cache.key(b"the file's bytes", {"reader": "midi"})
+    ...     cache.put(key, [Song(make_notes([60], [0], [1]), title="a")])
+    ...     [s.title for s in cache.get(key)]
+    ['a']
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -113,7 +134,14 @@ class SongCache:
         self._warned = False
 
     def key(self, data: bytes, settings: Mapping[str, Any]) -> str:
-        """The entry name for a file's bytes read with ``settings``."""
+        """The entry name for a file's bytes read with ``settings``.
+
+        Any change to the bytes or the settings gives another name:
+
+        >>> cache = SongCache("unused")
+        >>> cache.key(b"MThd", {"keys": "auto"}) == cache.key(b"MThd", {"keys": "file"})
+        False
+        """
         h = hashlib.sha256()
         h.update(json.dumps([CACHE_FORMAT_VERSION, dict(settings)], sort_keys=True).encode())
         h.update(data)
@@ -123,7 +151,13 @@ class SongCache:
         return self.root / key[:2] / f"{key}.npz"
 
     def get(self, key: str) -> list[Song] | None:
-        """The songs stored under ``key``, or ``None`` when missing or damaged."""
+        """The songs stored under ``key``, or ``None`` when missing or damaged.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     print(SongCache(tmp).get("0" * 64))
+        None
+        """
         path = self._path(key)
         try:
             with np.load(path, allow_pickle=False) as npz:
@@ -134,7 +168,15 @@ class SongCache:
             return None  # damaged or foreign: re-read from the source
 
     def put(self, key: str, songs: Sequence[Song]) -> None:
-        """Store songs under ``key`` atomically; a cache that cannot be written is skipped."""
+        """Store songs under ``key`` atomically; a cache that cannot be written is skipped.
+
+        >>> import tempfile
+        >>> from popgen.music import make_notes
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     SongCache(tmp).put("ab12", [Song(make_notes([60], [0], [1]))])
+        ...     sorted(p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*.npz"))
+        ['ab/ab12.npz']
+        """
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,15 @@ class Run:
             ``train_loss``, ``valid_loss``, ``tokens_per_s``, ...).
         path: the run directory, once saved or loaded.
         state: where training stands (``step``, ``best_valid_loss``, ...), for resuming.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> tok = get_tokenizer("chord")
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> run = Run(model, tok, params)  # an untrained model: no config, no history yet
+    >>> run.config, run.history, run.path
+    (None, [], None)
     """
 
     model: LSTMModel
@@ -98,6 +107,16 @@ def save_run(
         best: whether these parameters become the ``best`` ones that
             :func:`load_run` returns (training passes ``False`` when the
             validation loss did not improve).
+
+    >>> import jax, jax.numpy as jnp, tempfile
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> tok = get_tokenizer("chord")
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_run(Run(model, tok, params, state={"step": 120}), f"{tmp}/run")
+    ...     sorted(p.name for p in path.iterdir()), [p.name for p in path.glob("checkpoints/*")]
+    (['checkpoints', 'popgen.json'], ['step_00000120'])
     """
     import orbax.checkpoint as ocp
 
@@ -146,7 +165,19 @@ def _pointers(path: Path) -> dict[str, str]:
 
 
 def read_run_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a run directory's ``popgen.json``."""
+    """Read and check a run directory's ``popgen.json``.
+
+    >>> import jax, jax.numpy as jnp, tempfile
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> tok = get_tokenizer("chord")
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     meta = read_run_meta(save_run(Run(model, tok, params), f"{tmp}/run"))
+    >>> meta["model"], meta["checkpoints"]
+    ({'class': 'LSTMModel', 'config': {'vocab_size': 132, 'embed_dim': 8, 'hidden_size': 16,
+     'num_layers': 1, 'dropout': 0.0}}, {'last': 'step_00000000', 'best': 'step_00000000'})
+    """
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"{path}: no such run directory")
@@ -192,6 +223,17 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
     Raises:
         RunError: the directory is missing, has no ``popgen.json``, is of
             another format version, or its parameters do not fit its model.
+
+    >>> import jax, jax.numpy as jnp, tempfile
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> tok = get_tokenizer("chord")
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_run(Run(model, tok, params, history=[{"epoch": 1, "train_loss": 3.5}]), tmp)
+    ...     run = load_run(tmp)  # needs nothing but the directory
+    >>> run.model == model, run.tokenizer.name, run.history
+    (True, 'chord', [{'epoch': 1, 'train_loss': 3.5}])
     """
     if which not in ("best", "last"):
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")
@@ -224,6 +266,19 @@ def load_train_state(path: str | os.PathLike[str], opt_abstract: Any) -> tuple[R
         path: the run directory.
         opt_abstract: the optimizer state's structure (``jax.eval_shape`` of
             ``optimizer.init``), to restore into.
+
+    >>> import jax, jax.numpy as jnp, tempfile
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> tok = get_tokenizer("chord")
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> import optax
+    >>> optimizer = optax.adam(1e-3)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_run(Run(model, tok, params), tmp, opt_state=optimizer.init(params))
+    ...     run, opt_state = load_train_state(tmp, jax.eval_shape(optimizer.init, params))
+    >>> int(opt_state[0].count)  # adam's step count, restored
+    0
     """
     run = load_run(path, which="last")
     name = read_run_meta(path)["checkpoints"]["last"]

@@ -18,6 +18,10 @@ from popgen.errors import PopgenError
 __all__ = ["build_parser", "main"]
 
 
+#: popgen.sampling.DEFAULT_STRATEGY, spelled out so that building the parser needs no JAX
+_RECIPE = "temperature=0.9,repeat_melody(4, 4.0),max_same_pitch_run=6"
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -26,7 +30,13 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+    """The argument parser of every subcommand.
+
+    >>> args = build_parser().parse_args(["generate", "run/", "--out", "song.mid"])
+    >>> args.command, args.tokens, args.batch_size
+    ('generate', 400, 1)
+
+    """
     parser = argparse.ArgumentParser(
         prog="popgen", description="Train LSTM music models and generate songs."
     )
@@ -104,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--top-p", type=float, help="keep the nucleus of this probability")
     gen.add_argument(
         "--strategy",
-        default="",
         help="strategy chain applied after the flags above, e.g. "
         "'temperature=0.9,top_p=0.95,repetition_penalty=1.2' or 'in_key=C,pitch_range(48, 84),"
-        "top_p=0.9' (constraints before truncations)",
+        "top_p=0.9' (constraints before truncations); '' samples plainly; default: without "
+        f"the flags above, the recipe of docs/experiments.md, '{_RECIPE}'",
     )
     gen.add_argument("--best-of", type=int, default=1, help="draw N per song, keep the likeliest")
     gen.add_argument("--beam-size", type=int, help="beam search instead of sampling (one song)")
@@ -134,7 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     _corpus_arguments(ev)
     ev.add_argument("--samples", type=_positive_int, default=32, help="songs to generate")
     ev.add_argument("--tokens", type=_positive_int, default=512, help="tokens per song")
-    ev.add_argument("--strategy", default="", help="sampling strategy, as for 'generate'")
+    ev.add_argument(
+        "--strategy",
+        help=f"sampling strategy, as for 'generate' (default: '{_RECIPE}'; '' samples plainly)",
+    )
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument(
         "--track", help="multitrack reference songs: a track index, a track name or 'merge'"
@@ -147,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("config", type=Path, help="sweep file (see examples/sweep-pop909.toml)")
     sw.add_argument("--out", type=Path, required=True, help="folder of the runs and results")
     sw.add_argument("--report", type=Path, help="also write a Markdown results page")
+    sw.add_argument(
+        "--report-block",
+        default="results",
+        help="which generated block of the page to write (default: results)",
+    )
     sw.add_argument(
         "--reevaluate",
         action="store_true",
@@ -273,6 +291,7 @@ def _generate(args: argparse.Namespace) -> None:
     from popgen.midi import read_midi
     from popgen.render import find_fluidsynth, write_wav
     from popgen.sampling import (
+        DEFAULT_STRATEGY,
         Sampler,
         Strategy,
         chain,
@@ -298,7 +317,8 @@ def _generate(args: argparse.Namespace) -> None:
         parts.append(top_p(args.top_p))
     primer = read_midi(args.primer) if args.primer else None
     run = load_run(args.run)
-    sampler = Sampler.from_run(run, chain(*parts, parse_strategy(args.strategy, run.tokenizer)))
+    spec = args.strategy if args.strategy is not None else ("" if parts else DEFAULT_STRATEGY)
+    sampler = Sampler.from_run(run, chain(*parts, parse_strategy(spec, run.tokenizer)))
     keep = not args.continuation_only
     if args.beam_size is not None:
         beams = sampler.beam_search(
@@ -339,6 +359,7 @@ def _generate(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from popgen.checkpoint import load_run
     from popgen.evaluate import EvaluationConfig, evaluate
+    from popgen.sampling import DEFAULT_STRATEGY
 
     track: int | str | None = args.track
     if isinstance(track, str) and track.isdigit():
@@ -347,7 +368,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         samples=args.samples,
         tokens=args.tokens,
         seed=args.seed,
-        strategy=args.strategy,
+        strategy=args.strategy if args.strategy is not None else DEFAULT_STRATEGY,
         ngram_order=args.ngram_order,
         track=track,
     )
@@ -375,7 +396,7 @@ def _sweep(args: argparse.Namespace) -> None:
         print(f"{result['name']}: held-out NLL per note {lstm if lstm is None else round(lstm, 3)}")
     print(f"wrote {args.out / 'results.json'}")
     if args.report:
-        print(f"wrote {write_report(results, args.report)}")
+        print(f"wrote {write_report(results, args.report, block=args.report_block)}")
 
 
 def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
@@ -383,7 +404,14 @@ def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Bad input prints one ``popgen: error: ...`` line on stderr and returns 1.
+
+    >>> main(["corpus", "no/such/folder"])
+    1
+
+    """
     args = build_parser().parse_args(argv)
     commands = {
         "corpus": _corpus,

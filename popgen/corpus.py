@@ -112,6 +112,17 @@ class Corpus(Sequence[Song]):
 
         Raises:
             CorpusError: a missing path, an empty folder, or no readable song.
+
+        >>> import tempfile
+        >>> from popgen.music import make_notes
+        >>> c_major = Song(make_notes([60, 64], [0, 1], [1, 1]), key="C")
+        >>> a_minor = Song(make_notes([69, 72, 76], [0, 1, 2], [1, 1, 1]), key="Am")
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     c_major.write_midi(f"{tmp}/a.mid")
+        ...     a_minor.write_midi(f"{tmp}/b.mid")
+        ...     corpus = Corpus.from_paths([tmp], transpose_to="D", cache_dir=None)
+        >>> corpus, [s.key for s in corpus]
+        (Corpus(2 songs, 5 notes, 0 skipped), ['D major', 'B minor'])
         """
         files = expand_paths(paths)
         sel = _Selection(tracks, programs, drums, quantize, transpose_to)
@@ -150,6 +161,10 @@ class Corpus(Sequence[Song]):
             cache_dir: as in :meth:`from_paths`.
             workers: as in :meth:`from_paths`.
             progress: as in :meth:`from_paths`.
+
+        >>> corpus = Corpus.from_music21("bach/bwv66.6", tracks=["Soprano"], cache_dir=None)
+        >>> corpus, corpus[0].source
+        (Corpus(1 songs, 36 notes, 0 skipped), 'music21:bach/bwv66.6.mxl')
         """
         from popgen.scores import corpus_paths, music21_root
 
@@ -173,6 +188,14 @@ class Corpus(Sequence[Song]):
         ``options`` are the keyword arguments that :meth:`from_paths` and
         :meth:`from_music21` share (``tracks``, ``quantize``, ``transpose_to``,
         ``cache_dir``, ``workers``, ``progress``, ...).
+
+        >>> import tempfile
+        >>> from popgen.music import make_notes
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     Song(make_notes([60, 64], [0, 1], [1, 1])).write_midi(f"{tmp}/a.mid")
+        ...     corpus = Corpus.from_sources([tmp, "music21:bach/bwv66.6"], cache_dir=None)
+        >>> [s.source.rsplit("/", 1)[-1] for s in corpus]
+        ['bwv66.6.mxl', 'a.mid']
         """
         music21 = [s[len(_MUSIC21_PREFIX) :] for s in sources if s.startswith(_MUSIC21_PREFIX)]
         paths = [s for s in sources if not s.startswith(_MUSIC21_PREFIX)]
@@ -187,7 +210,14 @@ class Corpus(Sequence[Song]):
 
     @classmethod
     def concatenate(cls, corpora: Iterable[Corpus]) -> Corpus:
-        """One corpus holding the songs and skipped files of several, in order."""
+        """One corpus holding the songs and skipped files of several, in order.
+
+        >>> from popgen.music import make_notes
+        >>> a = Corpus([Song(make_notes([60], [0], [1]))], skipped=[("x.mid", "x.mid: no notes")])
+        >>> b = Corpus([Song(make_notes([62, 64], [0, 1], [1, 1]))])
+        >>> Corpus.concatenate([a, b])
+        Corpus(2 songs, 3 notes, 1 skipped)
+        """
         corpora = list(corpora)
         return cls([s for c in corpora for s in c], skipped=[x for c in corpora for x in c.skipped])
 
@@ -254,13 +284,26 @@ class Corpus(Sequence[Song]):
     # ---------------------------------------------------------------- tools
     @property
     def num_notes(self) -> int:
-        """Notes over all songs."""
+        """Notes over all songs.
+
+        >>> from popgen.music import make_notes
+        >>> songs = [Song(make_notes([60], [0], [1])), Song(make_notes([62, 64], [0, 1], [1, 1]))]
+        >>> Corpus(songs).num_notes
+        3
+        """
         return sum(s.num_notes for s in self.songs)
 
     def split(
         self, valid: float = 0.1, test: float = 0.0, *, seed: int = 0
     ) -> tuple[Corpus, Corpus, Corpus]:
-        """Split by song into (train, valid, test); no song is in two parts."""
+        """Split by song into (train, valid, test); no song is in two parts.
+
+        >>> from popgen.music import make_notes
+        >>> corpus = Corpus(Song(make_notes([60 + i], [0], [1]), title=f"s{i}") for i in range(10))
+        >>> train, valid, test = corpus.split(valid=0.2, test=0.1, seed=0)
+        >>> len(train), [s.title for s in valid], [s.title for s in test]
+        (7, ['s4', 's6'], ['s2'])
+        """
         if valid < 0 or test < 0 or valid + test >= 1:
             raise ValueError(f"valid and test must be >= 0 with a sum < 1, got {valid}, {test}")
         rest, held = split_by_song(len(self), valid + test, seed)
@@ -278,6 +321,11 @@ class Corpus(Sequence[Song]):
         Meant for the training split only: split first, then augment, so no
         transposed copy of a validation song is trained on. Drum tracks do not
         move; notes pushed out of 0..127 are dropped.
+
+        >>> from popgen.music import make_notes
+        >>> corpus = Corpus([Song(make_notes([60], [0], [1])), Song(make_notes([67], [0], [1]))])
+        >>> [int(s.notes["pitch"][0]) for s in corpus.augmented([-1, 0, 1])]
+        [59, 60, 61, 66, 67, 68]
         """
         shifts = list(dict.fromkeys(shifts))
         songs = [s.transpose(k) for s in self.songs for k in shifts]
@@ -288,6 +336,13 @@ class Corpus(Sequence[Song]):
 
         Each song moves by the smallest interval (-5..+6 semitones). Songs
         without a key get one from music21's key analysis.
+
+        >>> from popgen.music import make_notes
+        >>> d_major = Song(make_notes([62, 66, 69], [0, 1, 2], [1, 1, 2]), key="D major")
+        >>> e_minor = Song(make_notes([64, 67, 71], [0, 1, 2], [1, 1, 2]), key="E minor")
+        >>> corpus = Corpus([d_major, e_minor]).transposed_to("C")
+        >>> [(s.key, s.notes["pitch"].tolist()) for s in corpus]
+        [('C major', [60, 64, 67]), ('A minor', [69, 72, 76])]
         """
         tonic, mode = parse_key(key)
         major_tonic = tonic if mode == "major" else (tonic + 3) % 12
@@ -308,6 +363,12 @@ class Corpus(Sequence[Song]):
 
         With ``details``, further lines list the track names and every skipped
         file with its reason.
+
+        >>> from popgen.music import Track, make_notes
+        >>> song = Song(make_notes([62, 66, 69], [0, 1, 2], [1, 1, 2]), (Track("Flute"),), key="D")
+        >>> print(Corpus([song]).describe(details=True))
+        1 songs, 3 notes, 0.00 hours, pitch D4..A4, keys: D major (1); 0 skipped
+        tracks: Flute (1)
         """
         if not self.songs:
             return "0 songs"

@@ -72,6 +72,12 @@ def batches(
 
     The last batch is padded with all-``PAD`` rows (which carry no loss) so
     every batch has the same shape and the train step compiles once.
+
+    >>> windows = np.arange(15, dtype=np.int32).reshape(5, 3)  # five windows of seq_len 2
+    >>> [batch[:, 0].tolist() for batch in batches(windows, 2)]  # each row's first token
+    [[0, 3], [6, 9], [12, 0]]
+    >>> [batch[:, 0].tolist() for batch in batches(windows, 2, rng=np.random.default_rng(0))]
+    [[6, 12], [9, 0], [3, 0]]
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -45,6 +45,7 @@ from popgen.metrics.music import Selection, prepare
 from popgen.metrics.ngram import KneserNey
 from popgen.metrics.sets import SetComparison, compare_sets, inside_share, metric_table
 from popgen.metrics.sets import reference_ranges as percentile_ranges
+from popgen.sampling.spec import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -75,7 +76,7 @@ class EvaluationConfig:
     samples: int = 32  # generated songs
     tokens: int | None = None  # new tokens per song; None: the held-out songs' median length
     seed: int = 0  # sampling seed
-    strategy: str = ""  # sampling strategy spec, as for `popgen generate --strategy`
+    strategy: str = DEFAULT_STRATEGY  # sampling strategy spec ("" = plain sampling)
     ngram_order: int = 4  # order of the Kneser-Ney baseline
     copy_n: int = 8  # length of the (pitch, duration) n-grams of the copying check
     track: Selection = None  # which track of multitrack reference songs: index, name or "merge"
@@ -89,6 +90,17 @@ class EvaluationConfig:
 @dataclass
 class Evaluation:
     """What :func:`evaluate` measured; ``to_dict()`` for JSON, ``table()`` for people.
+
+    Made by :func:`evaluate`; its properties summarise it:
+
+    ```python
+    report = evaluate(run, songs)
+    print(report.table())                # the terminal report
+    report.goal_share                    # 0.88: share of songs inside every goal range
+    report.nll_gain                      # 0.24: NLL 24 % below the n-gram's
+    report.write_json("evaluation.json")
+    report.write_png("evaluation.png")
+    ```
 
     Attributes:
         config: the settings used.
@@ -115,12 +127,25 @@ class Evaluation:
 
     @property
     def inside(self) -> dict[str, float]:
-        """Per metric, the share of generated songs inside the reference range."""
+        """Per metric, the share of generated songs inside the reference range.
+
+        ```python
+        report.inside["longest_pitch_run"]  # 0.97: 97 % of the songs lie in the range
+        ```
+        """
         return inside_share(self.generated, self.ranges)
 
     @property
     def goal_share(self) -> float:
-        """Share of generated songs inside the reference range of every goal metric."""
+        """Share of generated songs inside the reference range of every goal metric.
+
+        The goal metrics are :data:`GOAL_METRICS`; a song counts when all four
+        of its values lie in their ranges.
+
+        ```python
+        report.goal_share  # 0.88
+        ```
+        """
         ok = np.ones(len(self.songs), dtype=bool)
         for name in GOAL_METRICS:
             low, high = self.ranges[name]
@@ -130,13 +155,23 @@ class Evaluation:
 
     @property
     def nll_gain(self) -> float:
-        """How much lower the run's held-out NLL per token is than the n-gram's (0.2 = 20 %)."""
+        """How much lower the run's held-out NLL per token is than the n-gram's (0.2 = 20 %).
+
+        ```python
+        report.nll_gain  # 0.24; negative when the n-gram predicts better
+        ```
+        """
         if self.lstm is None or self.ngram is None:
             return math.nan
         return 1.0 - self.lstm.per_token / self.ngram.per_token
 
     def to_dict(self) -> dict[str, Any]:
-        """Every figure as JSON-ready values (no song data)."""
+        """Every figure as JSON-ready values (no song data).
+
+        ```python
+        report.to_dict()["likelihood"]["lstm"]["per_note"]  # 5.27 nats per note
+        ```
+        """
         inside = self.inside
         return {
             "config": asdict(self.config),
@@ -169,11 +204,21 @@ class Evaluation:
         }
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
-        """Write :meth:`to_dict` to ``path``."""
+        """Write :meth:`to_dict` to ``path`` (non-finite numbers become ``null``).
+
+        ```python
+        report.write_json("evaluation.json")
+        ```
+        """
         Path(path).write_text(json.dumps(json_ready(self.to_dict()), indent=1))
 
     def table(self) -> str:
-        """A plain-text report: metrics beside reference ranges, likelihood, copying."""
+        """A plain-text report: metrics beside reference ranges, likelihood, copying.
+
+        ```python
+        print(report.table())  # what `popgen evaluate` prints
+        ```
+        """
         inside = self.inside
         lines = [
             f"{'metric':<26}{'generated':>10}{'held-out':>10}{'reference 5-95%':>20}"
@@ -214,7 +259,14 @@ class Evaluation:
         return "\n".join(lines)
 
     def write_png(self, path: str | os.PathLike[str]) -> None:
-        """Histograms of each metric: generated songs against the reference songs."""
+        """Histograms of each metric: generated songs against the reference songs.
+
+        The dashed lines mark the reference range (5th and 95th percentile).
+
+        ```python
+        report.write_png("evaluation.png")
+        ```
+        """
         import matplotlib
 
         matplotlib.use("Agg")
@@ -252,6 +304,13 @@ def split_reference(run: Run, songs: Sequence[Song]) -> tuple[list[Song], list[S
 
     Returns:
         ``(training songs, held-out songs)``; songs the run never saw are held out.
+
+    >>> from popgen import Run, Song, get_tokenizer, make_notes
+    >>> songs = [Song(make_notes([60 + i], [0], [1]), source=f"{i}.mid") for i in range(3)]
+    >>> run = Run(None, get_tokenizer("chord"), None, state={"songs": {"train": ["0.mid"]}})
+    >>> [[s.source for s in part] for part in split_reference(run, songs)]
+    [['0.mid'], ['1.mid', '2.mid']]
+
     """
     recorded = run.state.get("songs") or {}
     trained = set(recorded.get("train", ()))
@@ -292,6 +351,19 @@ def evaluate(
 
     Returns:
         The :class:`Evaluation`.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from popgen import LSTMModel, Run, Song, get_tokenizer, make_notes
+    >>> songs = [Song(make_notes([60, 62, 64, 62] * 4, range(16), [1] * 16), title=t)
+    ...          for t in ("a", "b", "c")]
+    >>> tok = get_tokenizer("chord").fit(songs)
+    >>> model = LSTMModel(vocab_size=tok.vocab_size, embed_dim=4, hidden_size=8, num_layers=1)
+    >>> run = Run(model, tok, model.init(jax.random.key(0), jnp.zeros((1, 4), jnp.int32)))
+    >>> report = evaluate(run, songs[:2], EvaluationConfig(samples=2, tokens=16),
+    ...                   train_songs=songs[:2], held_out=songs[2:])
+    >>> len(report.songs), report.ranges["pitch_range"], report.lstm.tokens
+    (2, (4.0, 4.0), 17)
+
     """
     from popgen.sampling import Sampler, parse_strategy
 

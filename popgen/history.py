@@ -16,6 +16,15 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | os.PathLike[str]
         history: ``Run.history``: dicts with ``epoch``, ``train_loss`` and,
             when there was validation, ``valid_loss``.
         path: the PNG file to write.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> history = [{"epoch": 1, "train_loss": 3.1, "valid_loss": 2.9},
+    ...            {"epoch": 2, "train_loss": 2.4, "valid_loss": 2.7}]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     plot_history(history, f"{tmp}/loss.png")
+    ...     Path(tmp, "loss.png").read_bytes()[1:4]
+    b'PNG'
     """
     from matplotlib.figure import Figure
 

@@ -69,6 +69,14 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
         MidiError: the file is missing, is not a MIDI file mido can parse, or
             has no notes. The message starts with the path.
 
+    >>> import os, tempfile
+    >>> from popgen.music import make_notes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_midi(Song(make_notes([60, 64], [0, 1], [1, 1]), key="Am"), f"{tmp}/tune.mid")
+    ...     song = read_midi(f"{tmp}/tune.mid")
+    >>> song.title, song.key, song.notes["pitch"].tolist()
+    ('tune', 'A minor', [60, 64])
+
     """
     if not os.path.exists(path):
         raise MidiError(f"{path}: no such file")
@@ -93,6 +101,11 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
 
     Raises:
         MidiError: the file uses SMPTE time or has no notes.
+
+    >>> from popgen.music import make_notes
+    >>> mid = song_to_midifile(Song(make_notes([60, 64], [0, 1], [1, 1])))
+    >>> song_from_midifile(mid, source="built.mid").notes[["pitch", "start"]].tolist()
+    [(60, 0.0), (64, 1.0)]
 
     """
     where = source or "<MidiFile>"
@@ -271,6 +284,11 @@ def song_to_midifile(song: Song, *, ticks_per_beat: int = 480) -> mido.MidiFile:
         MidiError: a track's program is outside 0..127, or a time signature's
             denominator is not a power of two.
 
+    >>> from popgen.music import make_notes
+    >>> mid = song_to_midifile(Song(make_notes([60], [0], [1])), ticks_per_beat=96)
+    >>> len(mid.tracks), [m for m in mid.tracks[1] if m.type == "note_on"]
+    (2, [Message('note_on', channel=0, note=60, velocity=80, time=0)])
+
     """
     if not 1 <= ticks_per_beat <= 32767:
         raise ValueError(f"ticks_per_beat must be in 1..32767, got {ticks_per_beat}")
@@ -308,6 +326,13 @@ def write_midi(song: Song, path: str | os.PathLike[str], *, ticks_per_beat: int 
         song: the song to write.
         path: the destination; its folder must exist.
         ticks_per_beat: the file's resolution, pulses per quarter note.
+
+    >>> import os, tempfile
+    >>> from popgen.music import make_notes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_midi(Song(make_notes([60, 64], [0, 1], [1, 1])), os.path.join(tmp, "a.mid"))
+    ...     os.listdir(tmp)
+    ['a.mid']
 
     """
     mid = song_to_midifile(song, ticks_per_beat=ticks_per_beat)

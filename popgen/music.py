@@ -52,14 +52,24 @@ _FLATS = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10, "Cb": 11, "Fb": 4, "E#":
 
 
 class TempoChange(NamedTuple):
-    """A tempo that holds from ``beat`` until the next change."""
+    """A tempo that holds from ``beat`` until the next change.
+
+    >>> song = Song(make_notes([60], [0], [4]), tempos=[TempoChange(0, 60), TempoChange(2, 120)])
+    >>> song.seconds()  # two beats at 60 bpm, two at 120
+    3.0
+    """
 
     beat: float
     bpm: float
 
 
 class TimeSignature(NamedTuple):
-    """A time signature that holds from ``beat`` until the next change."""
+    """A time signature that holds from ``beat`` until the next change.
+
+    >>> waltz = Song(make_notes([60], [0], [3]), time_signatures=[TimeSignature(0, 3, 4)])
+    >>> waltz.time_signatures[0].numerator
+    3
+    """
 
     beat: float
     numerator: int
@@ -68,7 +78,13 @@ class TimeSignature(NamedTuple):
 
 @dataclass(frozen=True)
 class Track:
-    """One instrument part: a name, a General MIDI program and a drum flag."""
+    """One instrument part: a name, a General MIDI program and a drum flag.
+
+    >>> tracks = (Track("Bass", program=33), Track("Drums", is_drum=True))
+    >>> song = Song(make_notes([40, 36], [0, 0], [1, 1], track=[0, 1]), tracks=tracks)
+    >>> song.drop_drums().tracks
+    (Track(name='Bass', program=33, is_drum=False),)
+    """
 
     name: str = ""
     program: int = 0  # General MIDI program 0..127 (0 = acoustic grand piano)
@@ -141,7 +157,11 @@ def parse_key(key: str) -> tuple[int, str]:
 
 
 def key_tonic(key: str) -> str:
-    """Normalise a key name to ``"<Tonic> <mode>"`` with sharps, e.g. ``"A# minor"``."""
+    """Normalise a key name to ``"<Tonic> <mode>"`` with sharps, e.g. ``"A# minor"``.
+
+    >>> key_tonic("Bbm"), key_tonic("f#"), key_tonic("C")
+    ('A# minor', 'F# minor', 'C major')
+    """
     pc, mode = parse_key(key)
     return f"{PITCH_CLASSES[pc]} {mode}"
 
@@ -213,27 +233,47 @@ class Song:
     # ----------------------------------------------------------------- queries
     @property
     def num_notes(self) -> int:
-        """Number of notes."""
+        """Number of notes.
+
+        >>> Song(make_notes([60, 64, 67], [0, 0, 0], [1, 1, 1])).num_notes
+        3
+        """
         return len(self.notes)
 
     @property
     def end(self) -> float:
-        """Beat at which the last note ends (0.0 for an empty song)."""
+        """Beat at which the last note ends (0.0 for an empty song).
+
+        >>> Song(make_notes([60, 62], [0, 1], [4, 1])).end
+        4.0
+        """
         if not len(self.notes):
             return 0.0
         return float((self.notes["start"] + self.notes["duration"]).max())
 
     @property
     def bpm(self) -> float:
-        """The initial tempo in beats per minute."""
+        """The initial tempo in beats per minute.
+
+        >>> Song(make_notes([60], [0], [1]), tempos=[TempoChange(0, 96)]).bpm
+        96.0
+        """
         return self.tempos[0].bpm if self.tempos else 120.0
 
     def seconds(self) -> float:
-        """Length in seconds, following the tempo map."""
+        """Length in seconds, following the tempo map.
+
+        >>> Song(make_notes([60], [0], [4]), tempos=[TempoChange(0, 90)]).seconds()  # 4 beats
+        2.666...
+        """
         return beats_to_seconds(self.end, self.tempos)
 
     def replace(self, **changes: Any) -> Song:
-        """Return a copy with some fields replaced (``dataclasses.replace``)."""
+        """Return a copy with some fields replaced (``dataclasses.replace``).
+
+        >>> Song(make_notes([60], [0], [1])).replace(title="one note").title
+        'one note'
+        """
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------ transforms
@@ -241,6 +281,10 @@ class Song:
         """Shift every non-drum note by ``semitones``; pitches leaving 0..127 are dropped.
 
         The key moves with the notes.
+
+        >>> song = Song(make_notes([60, 64], [0, 1], [1, 1]), key="C major").transpose(2)
+        >>> song.notes["pitch"].tolist(), song.key
+        ([62, 66], 'D major')
         """
         if semitones == 0:
             return self
@@ -262,6 +306,10 @@ class Song:
         Notes of one pitch on one track that then overlap are resolved: the
         earlier note is cut at the later one's onset, and of two notes with the
         same onset the longer is kept.
+
+        >>> song = Song(make_notes([60, 62], [0.1, 0.9], [0.4, 1.2])).quantize(2)
+        >>> song.notes[["start", "duration"]].tolist()
+        [(0.0, 0.5), (1.0, 1.0)]
         """
         if steps_per_beat < 1:
             raise ValueError(f"steps_per_beat must be >= 1, got {steps_per_beat}")
@@ -274,7 +322,14 @@ class Song:
         return self.replace(notes=notes)
 
     def select_tracks(self, keep: Sequence[int]) -> Song:
-        """Keep only the tracks whose indices are in ``keep`` (renumbered in that order)."""
+        """Keep only the tracks whose indices are in ``keep`` (renumbered in that order).
+
+        >>> tracks = (Track("Piano"), Track("Bass", program=33))
+        >>> song = Song(make_notes([60, 36], [0, 0], [1, 1], track=[0, 1]), tracks=tracks)
+        >>> bass = song.select_tracks([1])
+        >>> bass.tracks[0].name, bass.notes["pitch"].tolist(), bass.notes["track"].tolist()
+        ('Bass', [36], [0])
+        """
         for i in keep:
             if not 0 <= i < len(self.tracks):
                 raise ValueError(f"{self._where()}no track {i}; the song has {len(self.tracks)}")
@@ -286,19 +341,39 @@ class Song:
         return self.replace(notes=notes, tracks=tracks)
 
     def drop_drums(self) -> Song:
-        """Remove drum tracks."""
+        """Remove drum tracks.
+
+        >>> tracks = (Track("Piano"), Track("Drums", is_drum=True))
+        >>> song = Song(make_notes([60, 36], [0, 0], [1, 1], track=[0, 1]), tracks=tracks)
+        >>> song.drop_drums().notes["pitch"].tolist()
+        [60]
+        """
         keep = [i for i, t in enumerate(self.tracks) if not t.is_drum]
         return self.select_tracks(keep)
 
     def merge_tracks(self, track: Track | None = None) -> Song:
-        """Put every note on one track (drum notes included, so drop drums first)."""
+        """Put every note on one track (drum notes included, so drop drums first).
+
+        >>> tracks = (Track("Right hand"), Track("Left hand"))
+        >>> song = Song(make_notes([72, 48], [0, 0], [1, 1], track=[0, 1]), tracks=tracks)
+        >>> merged = song.merge_tracks(Track("Piano"))
+        >>> [t.name for t in merged.tracks], merged.notes["track"].tolist()
+        (['Piano'], [0, 0])
+        """
         notes = self.notes.copy()
         notes["track"] = 0
         merged = track or Track(name=self.tracks[0].name if self.tracks else "")
         return self.replace(notes=resolve_overlaps(notes), tracks=(merged,))
 
     def slice(self, start: float, stop: float) -> Song:
-        """Notes whose onsets lie in ``[start, stop)``, moved so ``start`` becomes beat 0."""
+        """Notes whose onsets lie in ``[start, stop)``, moved so ``start`` becomes beat 0.
+
+        Notes still sounding at ``stop`` are cut there.
+
+        >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
+        >>> song.slice(1, 3).notes[["pitch", "start", "duration"]].tolist()
+        [(62, 0.0, 1.0), (64, 1.0, 1.0)]
+        """
         if stop < start:
             raise ValueError(f"slice stop {stop} is before start {start}")
         mask = (self.notes["start"] >= start) & (self.notes["start"] < stop)
@@ -334,32 +409,64 @@ class Song:
 
     # -------------------------------------------------------------- writers
     def write_midi(self, path: str | os.PathLike[str]) -> None:
-        """Write a standard MIDI file (see :func:`popgen.midi.write_midi`)."""
+        """Write a standard MIDI file (see :func:`popgen.midi.write_midi`).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     Song(make_notes([60, 64], [0, 1], [1, 1])).write_midi(os.path.join(tmp, "a.mid"))
+        ...     Song.from_midi(os.path.join(tmp, "a.mid")).num_notes
+        2
+        """
         from popgen.midi import write_midi
 
         write_midi(self, path)
 
     @classmethod
     def from_midi(cls, path: str | os.PathLike[str]) -> Song:
-        """Read a MIDI file (see :func:`popgen.midi.read_midi`)."""
+        """Read a MIDI file (see :func:`popgen.midi.read_midi`).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     Song(make_notes([60, 64], [0, 1], [1, 1])).write_midi(os.path.join(tmp, "a.mid"))
+        ...     Song.from_midi(os.path.join(tmp, "a.mid")).notes["pitch"].tolist()
+        [60, 64]
+        """
         from popgen.midi import read_midi
 
         return read_midi(path)
 
     def write_musicxml(self, path: str | os.PathLike[str]) -> None:
-        """Write MusicXML through music21 (see :func:`popgen.scores.write_musicxml`)."""
+        """Write MusicXML through music21 (see :func:`popgen.scores.write_musicxml`).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     song = Song(make_notes([60, 64], [0, 1], [1, 1]))
+        ...     song.write_musicxml(os.path.join(tmp, "a.xml"))
+        ...     os.listdir(tmp)
+        ['a.xml']
+        """
         from popgen.scores import write_musicxml
 
         write_musicxml(self, path)
 
     def write_wav(self, path: str | os.PathLike[str], **options: Any) -> None:
-        """Render audio with FluidSynth (see :func:`popgen.render.write_wav`)."""
+        """Render audio with FluidSynth (see :func:`popgen.render.write_wav`).
+
+        >>> Song(make_notes([60, 64], [0, 1], [1, 1])).write_wav("a.wav")  # doctest: +SKIP
+        """
         from popgen.render import write_wav
 
         write_wav(self, path, **options)
 
     def write_png(self, path: str | os.PathLike[str]) -> None:
-        """Draw a piano roll to a PNG file (see :func:`popgen.render.piano_roll`)."""
+        """Draw a piano roll to a PNG file (see :func:`popgen.render.piano_roll`).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     Song(make_notes([60, 64], [0, 1], [1, 1])).write_png(os.path.join(tmp, "a.png"))
+        ...     os.listdir(tmp)
+        ['a.png']
+        """
         from popgen.render import piano_roll
 
         piano_roll(self, path)

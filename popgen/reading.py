@@ -46,7 +46,16 @@ _MIN_PARALLEL = 16
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """Settings that change what a file reads as (and so are part of the cache key)."""
+    """Settings that change what a file reads as (and so are part of the cache key).
+
+    >>> import tempfile
+    >>> from popgen.music import make_notes
+    >>> g_major = Song(make_notes([67, 71, 74, 78, 79], range(5), [1] * 5), key="C")
+    >>> with tempfile.TemporaryDirectory() as tmp:  # a G major tune in a file marked C major
+    ...     g_major.write_midi(f"{tmp}/g.mid")
+    ...     [read_file(Path(tmp, "g.mid"), ReadOptions(keys=k))[0].key for k in ("auto", "file")]
+    ['G major', 'C major']
+    """
 
     accents: bool = True  # scores without dynamics get metric-accent velocities
     # Where a song's key comes from: "auto" (the file's key when music21's key
@@ -69,6 +78,13 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     Raises:
         CorpusError: a path that does not exist, or a folder or pattern with
             no MIDI or score files.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("b.mid", "a.mid", "notes.txt"):
+    ...         _ = Path(tmp, name).write_bytes(b"")
+    ...     [p.name for p in expand_paths([tmp])], [p.name for p in expand_paths([f"{tmp}/b*"])]
+    (['a.mid', 'b.mid'], ['b.mid'])
     """
     files: list[Path] = []
     suffixes = MIDI_SUFFIXES | SCORE_SUFFIXES
@@ -102,6 +118,13 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> list[Song]:
     Raises:
         MidiError: a MIDI file that cannot be read.
         CorpusError: a score music21 cannot read, or an unknown kind of file.
+
+    >>> import tempfile
+    >>> from popgen.music import make_notes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     Song(make_notes([60, 62, 64, 65, 67], range(5), [1] * 5)).write_midi(f"{tmp}/c.mid")
+    ...     [(s.title, s.num_notes, s.key) for s in read_file(Path(tmp, "c.mid"))]
+    [('c', 5, 'C major')]
     """
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
@@ -169,6 +192,16 @@ def read_files(
         cache: where parsed songs are kept between runs; ``None`` reads everything.
         workers: parsing processes; ``None`` uses every core, 1 parses here.
         progress: show a progress bar.
+
+    >>> import tempfile
+    >>> from popgen.music import make_notes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     Song(make_notes([60, 64], [0, 1], [1, 1])).write_midi(f"{tmp}/a.mid")
+    ...     _ = Path(tmp, "bad.mid").write_bytes(b"not midi")
+    ...     for path, result in read_files(expand_paths([tmp])):
+    ...         print(path.name, len(result) if isinstance(result, list) else result)
+    a.mid 1
+    bad.mid .../bad.mid: not a valid MIDI file (...)
     """
     keys: dict[Path, str] = {}
     done: dict[Path, list[Song] | str] = {}

@@ -42,7 +42,15 @@ class Registry(Generic[T]):
         self._plugins_loaded = False
 
     def add(self, name: str, obj: T, *, replace: bool = False) -> None:
-        """Register ``obj`` as ``name``; an existing name needs ``replace=True``."""
+        """Register ``obj`` as ``name``; an existing name needs ``replace=True``.
+
+        >>> reg: Registry[str] = Registry("colour", group="popgen.examples")
+        >>> reg.add("red", "#f00")
+        >>> reg.add("red", "#e00")
+        Traceback (most recent call last):
+        ValueError: colour 'red' is already registered; pass replace=True to overwrite it
+        >>> reg.add("red", "#e00", replace=True)
+        """
         if not name or not isinstance(name, str):
             raise ValueError(f"a {self.kind} name must be a non-empty string, got {name!r}")
         if name in self._entries and not replace:
@@ -52,7 +60,15 @@ class Registry(Generic[T]):
         self._entries[name] = obj
 
     def register(self, name: str, *, replace: bool = False) -> Callable[[T], T]:
-        """Decorator form of :meth:`add`; returns the object unchanged."""
+        """Decorator form of :meth:`add`; returns the object unchanged.
+
+        >>> reg: Registry[object] = Registry("greeting", group="popgen.examples")
+        >>> @reg.register("hello")
+        ... def hello() -> str:
+        ...     return "hello!"
+        >>> reg.get("hello")()
+        'hello!'
+        """
 
         def decorate(obj: T) -> T:
             self.add(name, obj, replace=replace)
@@ -67,6 +83,12 @@ class Registry(Generic[T]):
             UnknownNameError: unknown name (a ``KeyError``); the message lists the
                 known ones.
 
+        >>> reg: Registry[int] = Registry("number", group="popgen.examples")
+        >>> reg.add("one", 1)
+        >>> reg.get("two")
+        Traceback (most recent call last):
+        popgen.errors.UnknownNameError: unknown number 'two'; known: one
+
         """
         if name not in self._entries:
             self._load_plugins()
@@ -77,7 +99,14 @@ class Registry(Generic[T]):
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def names(self) -> list[str]:
-        """Every registered name, plugins included, sorted."""
+        """Every registered name, plugins included, sorted.
+
+        >>> reg: Registry[int] = Registry("number", group="popgen.examples")
+        >>> reg.add("two", 2)
+        >>> reg.add("one", 1)
+        >>> reg.names()
+        ['one', 'two']
+        """
         self._load_plugins()
         return sorted(self._entries)
 
@@ -86,6 +115,11 @@ class Registry(Generic[T]):
 
         Names already registered are kept; a plugin that fails to import warns
         again.
+
+        >>> from popgen.tokenizers.base import TOKENIZERS
+        >>> TOKENIZERS.reload_plugins()  # after `pip install my-popgen-encoding`
+        >>> "note" in TOKENIZERS.names()
+        True
         """
         self._plugins_loaded = False
         self._load_plugins()

@@ -55,6 +55,14 @@ def piano_roll(song: Song, path: str | os.PathLike[str], *, title: str | None = 
         path: the PNG file to write.
         title: the figure's title; defaults to the song's title, or its source.
 
+    >>> import tempfile
+    >>> from popgen.music import Song, make_notes
+    >>> song = Song(make_notes([60, 64, 67, 72], [0, 1, 2, 3], [1, 1, 1, 2]), title="arpeggio")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     piano_roll(song, f"{tmp}/roll.png")
+    ...     Path(tmp, "roll.png").read_bytes()[1:4]
+    b'PNG'
+
     """
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -123,6 +131,10 @@ def write_wav(
             missing; the message says how to install them.
         OSError: FluidSynth failed (its last message is included).
 
+    >>> from popgen.music import Song, make_notes
+    >>> song = Song(make_notes([60, 64, 67], [0, 1, 2], [1, 1, 2]))
+    >>> write_wav(song, "arpeggio.wav", sample_rate=22050)  # doctest: +SKIP
+
     """
     program, font = find_fluidsynth(soundfont)
     target = Path(path)
@@ -149,6 +161,9 @@ def find_fluidsynth(soundfont: str | os.PathLike[str] | None = None) -> tuple[st
 
     Raises:
         FileNotFoundError: either is missing; the message says how to install them.
+
+    >>> find_fluidsynth()  # doctest: +SKIP
+    ('/usr/bin/fluidsynth', PosixPath('/usr/share/sounds/sf2/FluidR3_GM.sf2'))
 
     """
     program = shutil.which("fluidsynth")

@@ -97,6 +97,10 @@ def read_score(
         CorpusError: the file is missing, music21 cannot parse it, or it has no
             notes. The message starts with the path.
 
+    >>> [chorale] = read_score(music21_root() / "bach" / "bwv66.6.mxl")
+    >>> chorale.title, chorale.num_notes, chorale.key
+    ('bwv66.6', 163, 'F# minor')
+
     """
     from music21 import converter, stream
 
@@ -120,7 +124,11 @@ def read_score(
 
 
 def music21_root() -> Path:
-    """The folder of music21's bundled corpus."""
+    """The folder of music21's bundled corpus.
+
+    >>> (music21_root() / "bach" / "bwv66.6.mxl").is_file()
+    True
+    """
     from music21 import common
 
     return Path(common.getCorpusFilePath())
@@ -140,6 +148,10 @@ def load_music21_corpus(name: str, *, limit: int | None = None) -> list[Song]:
 
     Raises:
         CorpusError: the name is unknown or a file cannot be parsed.
+
+    >>> [song] = load_music21_corpus("bach/bwv66.6")
+    >>> song.source, [t.name for t in song.tracks]
+    ('music21:bach/bwv66.6.mxl', ['Soprano', 'Alto', 'Tenor', 'Bass'])
 
     """
     root = music21_root()
@@ -188,6 +200,11 @@ def score_to_song(
 
     Returns:
         The song (possibly without notes, when the score has none).
+
+    >>> from music21 import meter, note, stream
+    >>> part = stream.Part([meter.TimeSignature("4/4"), *map(note.Note, ["C4", "D4", "E4"])])
+    >>> score_to_song(part).notes[["pitch", "start", "velocity"]].tolist()
+    [(60, 0.0, 103), (62, 1.0, 63), (64, 2.0, 76)]
 
     """
     from music21 import dynamics, instrument, stream
@@ -361,6 +378,10 @@ def analyze_key(song: Song) -> str:
     Raises:
         ValueError: the song has no pitched notes.
 
+    >>> from popgen.music import make_notes
+    >>> analyze_key(Song(make_notes([57, 60, 64, 69, 64, 57], range(6), [1, 1, 1, 1, 1, 2])))
+    'A minor'
+
     """
     from music21 import note, stream
 
@@ -392,6 +413,11 @@ def song_to_score(song: Song) -> music21.stream.Score:
 
     Returns:
         A ``music21.stream.Score``.
+
+    >>> from popgen.music import make_notes
+    >>> score = song_to_score(Song(make_notes([60, 64, 67, 72], [0, 0, 0, 1], [1, 1, 1, 1])))
+    >>> [type(n).__name__ for n in score.recurse().notes]
+    ['Chord', 'Note']
 
     """
     from music21 import chord, instrument, key, metadata, meter, note, stream, tempo
@@ -441,6 +467,13 @@ def write_musicxml(song: Song, path: str | os.PathLike[str]) -> None:
     Args:
         song: the song to write (see :func:`song_to_score`).
         path: the destination; its folder must exist.
+
+    >>> import os, tempfile
+    >>> from popgen.music import make_notes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_musicxml(Song(make_notes([60, 62], [0, 1], [1, 1])), os.path.join(tmp, "a.mxl"))
+    ...     read_score(os.path.join(tmp, "a.mxl"))[0].notes["pitch"].tolist()
+    [60, 62]
 
     """
     target = Path(path)

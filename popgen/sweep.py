@@ -96,11 +96,21 @@ class SweepConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> SweepConfig:
-        """Read a sweep file; relative ``sources`` are relative to the file.
+        r"""Read a sweep file; relative ``sources`` are relative to the file.
 
         Raises:
             ValueError: an unknown section or setting, or an impossible value
                 (the message names the file).
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "sweep.toml"
+        ...     _ = path.write_text('[data]\nsources = ["songs"]\n[grid]\nseq_len = [32]\n')
+        ...     config = SweepConfig.from_toml(path)
+        ...     config.sources[0] == str(Path(folder) / "songs"), config.mode
+        (True, 'one-at-a-time')
+
         """
         path = Path(path)
         try:
@@ -183,6 +193,12 @@ def run_sweep(
         progress: show progress bars while training.
         reevaluate: evaluate the finished runs again (after a change of the
             ``[evaluate]`` settings) instead of skipping them.
+
+    ```python
+    config = SweepConfig.from_toml("examples/sweep-pop909.toml")
+    results = run_sweep(config, "sweeps/pop909")  # kill it and call again: it goes on
+    best = min(results, key=lambda r: r["evaluation"]["likelihood"]["lstm"]["per_note"])
+    ```
 
     Returns:
         One result per run (its settings, training figures and evaluation),

@@ -64,5 +64,9 @@ class TrainConfig:
 
     @property
     def stride_or_default(self) -> int:
-        """The stride actually used: ``stride`` or, when unset, ``seq_len``."""
+        """The stride actually used: ``stride`` or, when unset, ``seq_len``.
+
+        >>> [TrainConfig(seq_len=32, stride=stride).stride_or_default for stride in (None, 8)]
+        [32, 8]
+        """
         return self.stride if self.stride is not None else self.seq_len

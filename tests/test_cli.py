@@ -202,3 +202,10 @@ def test_train_resume_and_init_from(trained_run: Path, tmp_path: Path, midi_dir:
     import popgen
 
     assert popgen.load_run(fine).tokenizer.vocab == popgen.load_run(trained_run).tokenizer.vocab
+
+
+def test_the_cli_names_the_default_strategy_without_loading_jax() -> None:
+    from popgen import cli
+    from popgen.sampling import DEFAULT_STRATEGY
+
+    assert cli._RECIPE == DEFAULT_STRATEGY

@@ -9,6 +9,7 @@ import pytest
 from conftest import MIDI_DIR_FILES, make_midi
 
 import popgen
+import popgen.render
 from popgen.cli import main
 
 
@@ -87,6 +88,7 @@ def test_wav_through_fluidsynth(setup, tmp_path: Path, monkeypatch, capsys) -> N
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("POPGEN_SOUNDFONT", str(tmp_path / "missing.sf2"))
+    monkeypatch.setattr(popgen.render, "SOUNDFONT_PATHS", ())  # a system soundfont must not count
     assert generate(run, tmp_path / "a.mid", "--wav") == 1
     assert "no General MIDI soundfont found" in capsys.readouterr().err
     (tmp_path / "gm.sf2").write_bytes(b"sfbk")

@@ -28,6 +28,8 @@ from popgen.sampling import (
     parse_strategy,
     pitch_range,
     register_strategy,
+    repeat_melody,
+    repeat_motifs,
     repetition_penalty,
     temperature,
     top_k,
@@ -96,6 +98,31 @@ def test_no_repeat_ngram_bans_completing_a_seen_ngram() -> None:
     # the ngram being completed right now does not count (position, not buffer length)
     out, _ = s.apply(jnp.zeros((1, 9)), (), hist(5, 6, 7, 5, 6, position=3))
     assert all(finite(out))
+
+
+def test_repeat_motifs_boosts_what_followed_the_context_before() -> None:
+    s = repeat_motifs(3, boost=2.0)
+    # history 5 6 7 5 6 4 5 6: "5 6" was followed by 7 and by 4
+    out, _ = s.apply(jnp.zeros((1, 9)), (), hist(5, 6, 7, 5, 6, 4, 5, 6))
+    assert out[0].tolist() == [0, 0, 0, 0, 2, 0, 0, 2, 0]
+    # a context never seen before boosts nothing; neither does a too-short history
+    assert not s.apply(jnp.zeros((1, 9)), (), hist(5, 6, 7, 8))[0].any()
+    assert not s.apply(jnp.zeros((1, 9)), (), hist(5, 6, 7, 5, 6, position=1))[0].any()
+
+
+def test_repeat_melody_follows_pitches_across_other_tokens() -> None:
+    s = repeat_melody(3, 4.0, PITCHES)  # tokens 2..9 are pitches 57..72; 0 and 1 are not
+    # pitches 60 62 64 | 60 62 with non-pitch tokens between: 64 followed "60 62"
+    out, _ = s.apply(jnp.zeros((1, 10)), (), hist(4, 1, 6, 0, 7, 1, 4, 6, 1, length=16))
+    assert out[0].tolist() == [0.0] * 7 + [4.0, 0.0, 0.0]
+    # the same context with a different pitch after it in two places boosts both
+    out, _ = s.apply(jnp.zeros((1, 10)), (), hist(4, 6, 7, 4, 6, 9, 4, 6, length=16))
+    assert np.flatnonzero(np.asarray(out[0])).tolist() == [7, 9]
+    # rows are independent
+    two = History(jnp.asarray(np.array([[4, 6, 7, 4, 6, 0], [4, 6, 9, 4, 6, 0]])), jnp.asarray(5))
+    out, _ = s.apply(jnp.zeros((2, 10)), (), two)
+    assert np.flatnonzero(np.asarray(out[0])).tolist() == [7]
+    assert np.flatnonzero(np.asarray(out[1])).tolist() == [9]
 
 
 def test_pitch_range_bans_pitches_outside_only() -> None:
@@ -176,6 +203,8 @@ def all_strategies() -> dict[str, Strategy]:
         "max_same_pitch_run": max_same_pitch_run(2, PITCHES),
         "pitch_range": pitch_range(58, 64, PITCHES),
         "in_key": in_key("G major", PITCHES),
+        "repeat_motifs": repeat_motifs(2, 1.5),
+        "repeat_melody": repeat_melody(2, 1.5, PITCHES),
     }
 
 
@@ -201,6 +230,8 @@ def test_jit_and_eager_give_the_same_logits(name: str) -> None:
         "temperature",
         "identity",
         "repetition_penalty",
+        "repeat_motifs",  # these two raise logits, never ban
+        "repeat_melody",
     }
 
 
@@ -244,6 +275,10 @@ def test_chain_of_stateful_strategies_equals_applying_them_by_hand() -> None:
         (lambda: in_key(5, PITCHES), "in_key needs a key name"),
         (lambda: in_key("C", PITCHES, extra=["x"]), "extra must be semitones"),
         (lambda: temperature(-1), "temperature must be > 0"),
+        (lambda: repeat_motifs(1), "repeat_motifs must be an integer >= 2, got 1"),
+        (lambda: repeat_motifs(3, -1.0), "repeat_motifs boost must be >= 0"),
+        (lambda: repeat_melody(1, 1.0, PITCHES), "repeat_melody must be an integer >= 2"),
+        (lambda: repeat_melody(3, float("nan"), PITCHES), "repeat_melody boost must be >= 0"),
         (lambda: top_k(True), "top_k must be an integer >= 1"),
         (lambda: top_p(float("nan")), r"top_p must be in \(0, 1\]"),
     ],
@@ -355,6 +390,8 @@ POOL = [
     "pitch_range(55, 70)",
     "pitch_range(60, 60)",
     "in_key=F# minor",
+    "repeat_motifs(4, 3.0)",
+    "repeat_melody(3, 5.0)",
     "greedy",
 ]
 

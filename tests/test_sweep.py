@@ -11,7 +11,7 @@ from test_evaluate import tune
 import popgen.sweep
 from popgen.cli import main
 from popgen.sweep import SweepConfig, plan
-from popgen.sweep_report import BEGIN, END
+from popgen.sweep_report import markers
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,8 @@ def test_sweep_trains_evaluates_resumes_and_reports(
     out = tmp_path / "out"
     page = tmp_path / "docs" / "experiments.md"
     page.parent.mkdir()
-    page.write_text(f"# Experiments\n\nWhat we learned.\n\n{BEGIN}\nold\n{END}\n\nMore prose.\n")
+    begin, end = markers("results")
+    page.write_text(f"# Experiments\n\nWhat we learned.\n\n{begin}\nold\n{end}\n\nMore prose.\n")
     args = ["sweep", str(sweep_file), "--out", str(out), "--report", str(page), "--quiet"]
     assert main(args) == 0
     results = json.loads((out / "results.json").read_text())["runs"]
@@ -77,7 +78,7 @@ def test_sweep_trains_evaluates_resumes_and_reports(
     text = page.read_text()
     assert "What we learned." in text and "More prose." in text and "\nold\n" not in text
     assert "`tokenizer=chord`" in text and "reference 5th-95th percentile" in text
-    assert (page.parent / "img" / "experiments-nll.png").exists()
+    assert (page.parent / "img" / "experiments-results-nll.png").exists()
 
     # an interrupted sweep: one result lost, its run folder left behind
     (out / "results.json").write_text(json.dumps({"runs": results[:3]}))

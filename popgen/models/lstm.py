@@ -32,6 +32,13 @@ def lstm_update(gates: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
 
     Returns:
         The new ``(h, c)``.
+
+    With all gates at 0 every gate is half open, so ``c`` halves:
+
+    >>> import jax.numpy as jnp
+    >>> h, c = lstm_update(jnp.zeros((1, 8)), jnp.ones((1, 2)))
+    >>> print(c, h)
+    [[0.5 0.5]] [[0.231... 0.231...]]
     """
     i, f, g, o = jnp.split(gates, 4, axis=-1)
     c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
@@ -51,6 +58,13 @@ def lstm_cell(
 
     Returns:
         The new ``(h, c)``. Gate order is input, forget, cell, output.
+
+    >>> import jax.numpy as jnp
+    >>> batch, hidden = 3, 2
+    >>> state = (jnp.zeros((batch, hidden)), jnp.ones((batch, hidden)))
+    >>> h, c = lstm_cell(jnp.zeros((batch, 4 * hidden)), state, jnp.zeros((hidden, 4 * hidden)))
+    >>> h.shape, c.shape
+    ((3, 2), (3, 2))
     """
     h, c = state
     return lstm_update(gates_in + h @ w_h, c)
@@ -118,7 +132,15 @@ class LSTMModel(nn.Module):
     dropout: float = 0.0  # dropout rate after the embedding and after each layer (training only)
 
     def setup(self) -> None:
-        """Check the configuration and build the submodules."""
+        """Check the configuration and build the submodules.
+
+        Flax calls it when the model is first used, so a bad field fails there:
+
+        >>> import jax, jax.numpy as jnp
+        >>> LSTMModel(vocab_size=10, num_layers=0).init(jax.random.key(0), jnp.zeros((1, 1), int))
+        Traceback (most recent call last):
+        ValueError: num_layers must be >= 1, got 0...
+        """
         if self.vocab_size < 1 or self.embed_dim < 1 or self.hidden_size < 1:
             raise ValueError(
                 f"vocab_size, embed_dim and hidden_size must be >= 1, got "
@@ -135,7 +157,11 @@ class LSTMModel(nn.Module):
         self.head = nn.Dense(self.vocab_size)
 
     def config(self) -> dict[str, Any]:
-        """The fields that rebuild this model: ``LSTMModel(**model.config())``."""
+        """The fields that rebuild this model: ``LSTMModel(**model.config())``.
+
+        >>> LSTMModel(vocab_size=10, hidden_size=16, num_layers=1).config()
+        {'vocab_size': 10, 'embed_dim': 128, 'hidden_size': 16, 'num_layers': 1, 'dropout': 0.0}
+        """
         return {
             "vocab_size": self.vocab_size,
             "embed_dim": self.embed_dim,
@@ -145,7 +171,12 @@ class LSTMModel(nn.Module):
         }
 
     def init_carry(self, batch_size: int) -> Carry:
-        """Zero state for every layer. Needs no parameters: ``model.init_carry(4)``."""
+        """Zero state for every layer. Needs no parameters: ``model.init_carry(4)``.
+
+        >>> carry = LSTMModel(vocab_size=10, hidden_size=16, num_layers=2).init_carry(4)
+        >>> [(h.shape, c.shape) for h, c in carry]  # one (h, c) per layer
+        [((4, 16), (4, 16)), ((4, 16), (4, 16))]
+        """
         zeros = jnp.zeros((batch_size, self.hidden_size), jnp.float32)
         return tuple((zeros, zeros) for _ in range(self.num_layers))
 
@@ -165,7 +196,19 @@ class LSTMModel(nn.Module):
     def run(
         self, tokens: jax.Array, carry: Carry, *, deterministic: bool = True
     ) -> tuple[jax.Array, Carry]:
-        """Like ``__call__`` but from a given state, also returning the final state."""
+        """Like ``__call__`` but from a given state, also returning the final state.
+
+        So a sequence can be read in pieces:
+
+        >>> import jax, jax.numpy as jnp
+        >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
+        >>> tokens = jnp.array([[1, 5, 6, 7, 2]])
+        >>> params = model.init(jax.random.key(0), tokens)
+        >>> first, carry = model.apply(params, tokens[:, :2], model.init_carry(1), method="run")
+        >>> rest, _ = model.apply(params, tokens[:, 2:], carry, method="run")
+        >>> bool(jnp.allclose(jnp.concatenate([first, rest], 1), model.apply(params, tokens)))
+        True
+        """
         x = self.drop(self.embed(tokens), deterministic=deterministic)
         new: list[tuple[jax.Array, jax.Array]] = []
         for layer, state in zip(self.layers, carry, strict=True):
@@ -175,7 +218,16 @@ class LSTMModel(nn.Module):
         return self.head(x), tuple(new)
 
     def step(self, carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
-        """One generation step: ``int32[batch]`` -> (``float32[batch, vocab]``, new carry)."""
+        """One generation step: ``int32[batch]`` -> (``float32[batch, vocab]``, new carry).
+
+        >>> import jax, jax.numpy as jnp
+        >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
+        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 5), jnp.int32))
+        >>> carry = model.init_carry(3)
+        >>> logits, carry = model.apply(params, carry, jnp.array([1, 1, 2]), method="step")
+        >>> logits.shape, [h.shape for h, c in carry]
+        ((3, 10), [(3, 16), (3, 16)])
+        """
         x = self.embed(token)
         new: list[tuple[jax.Array, jax.Array]] = []
         for layer, state in zip(self.layers, carry, strict=True):
@@ -203,6 +255,14 @@ def make_step(
 
     Returns:
         ``step(carry, token: int32[batch]) -> (logits: float32[batch, vocab], carry)``.
+
+    >>> import jax, jax.numpy as jnp
+    >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 5), jnp.int32))
+    >>> logits, carry = make_step(model, params)(model.init_carry(2), jnp.array([1, 1]))
+    >>> slow, _ = model.apply(params, model.init_carry(2), jnp.array([1, 1]), method="step")
+    >>> bool(jnp.allclose(logits, slow, atol=1e-5)), logits.shape
+    (True, (2, 10))
     """
     p = params["params"]
     first = p["layers_0"]

@@ -11,11 +11,14 @@ from popgen.sampling.constraints import (
     in_key,
     no_repeat_ngram,
     pitch_range,
+    repeat_melody,
+    repeat_motifs,
     repetition_penalty,
 )
 from popgen.sampling.primers import primer_from_corpus
 from popgen.sampling.sampler import Sampler, StepFn, generate_ids, generate_scored
 from popgen.sampling.spec import (
+    DEFAULT_STRATEGY,
     STRATEGIES,
     VOCABULARY_ARGUMENTS,
     get_strategy,
@@ -40,6 +43,7 @@ from popgen.sampling.strategies import (
 )
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "SCALES",
     "STRATEGIES",
     "VOCABULARY_ARGUMENTS",
@@ -62,6 +66,8 @@ __all__ = [
     "max_same_pitch_run",
     "min_p",
     "no_repeat_ngram",
+    "repeat_melody",
+    "repeat_motifs",
     "parse_strategy",
     "pitch_range",
     "primer_from_corpus",

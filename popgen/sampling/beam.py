@@ -37,6 +37,13 @@ class BeamResult(NamedTuple):
             tokens divided by ``length ** length_penalty`` (``-inf`` for a beam
             that never found an allowed token).
 
+    >>> import jax.numpy as jnp
+    >>> table = jnp.log(jnp.array([[0.1, 0.5, 0.4], [0.4, 0.3, 0.3], [0.05, 0.9, 0.05]]))
+    >>> step = lambda carry, token: (table[token], carry)
+    >>> out = beam_search(step, (), jnp.zeros((1, 1), jnp.int32), 2, beam_size=2)
+    >>> out.tokens.tolist(), [round(float(s), 3) for s in out.scores[0]]  # log(.4 * .9) / 2, ...
+    ([[[0, 2, 1], [0, 1, 0]]], [-0.511, -0.805])
+
     """
 
     tokens: jax.Array

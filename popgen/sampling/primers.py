@@ -33,6 +33,15 @@ def primer_from_corpus(
         length: tokens in the window, ``>= 1``.
         seed: picks the song and the window.
 
+    >>> from popgen.music import TempoChange, make_notes
+    >>> from popgen.tokenizers import get_tokenizer
+    >>> tempo = [TempoChange(0, 90)]
+    >>> song = Song(make_notes(range(60, 66), range(6), [1] * 6), tempos=tempo, title="scale")
+    >>> tok = get_tokenizer("note").fit([song])
+    >>> primer = primer_from_corpus([song], tok, length=6, seed=0)  # two notes of 3 tokens
+    >>> primer.notes["pitch"].tolist(), primer.bpm, primer.title
+    ([64, 65], 90.0, 'primer from scale')
+
     """
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         raise ValueError(f"length must be an integer >= 1, got {length!r}")

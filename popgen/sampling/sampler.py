@@ -71,6 +71,14 @@ def generate_scored(
         draws) and ``float32[batch]``, the mean log-probability of the drawn
         tokens under ``step``'s logits (before banning and strategy).
 
+    >>> import jax, jax.numpy as jnp
+    >>> from popgen.sampling import identity
+    >>> step = lambda carry, token: (jnp.log(jnp.full((len(token), 2), 0.5)), carry)  # a coin
+    >>> ids, scores = generate_scored(step, (), jnp.zeros((3, 1), jnp.int32), 4, identity(),
+    ...                               jax.random.key(0))
+    >>> ids.shape, [round(float(s), 3) for s in scores]  # log(0.5) per token
+    ((3, 5), [-0.693, -0.693, -0.693])
+
     """
     batch, prompt_len = prompt.shape
     if prompt_len < 1:
@@ -144,7 +152,16 @@ def generate_ids(
     *,
     banned: jax.Array | None = None,
 ) -> jax.Array:
-    """:func:`generate_scored` without the scores: ``int32[batch, prompt_len + num_tokens]``."""
+    """:func:`generate_scored` without the scores: ``int32[batch, prompt_len + num_tokens]``.
+
+    A step function that always favours the token after the last one:
+
+    >>> import jax, jax.numpy as jnp
+    >>> from popgen.sampling import greedy
+    >>> step = lambda carry, token: (10.0 * jax.nn.one_hot((token + 1) % 4, 4), carry)
+    >>> generate_ids(step, (), jnp.array([[0], [2]]), 5, greedy(), jax.random.key(0)).tolist()
+    [[0, 1, 2, 3, 0, 1], [2, 3, 0, 1, 2, 3]]
+    """
     return generate_scored(step, carry, prompt, num_tokens, strategy, key, banned=banned)[0]
 
 
@@ -164,9 +181,18 @@ class Sampler:
         min_duration: the shortest note written, in beats (see
             :meth:`popgen.Song.cleaned`).
 
-    >>> sampler = Sampler.from_run("run/", strategy=chain(temperature(0.9), top_k(20)))
-    ... # doctest: +SKIP
-    >>> songs = sampler.generate(num_tokens=400, batch_size=4, seed=0)  # doctest: +SKIP
+    >>> import jax, jax.numpy as jnp
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> from popgen.sampling import chain, temperature, top_k
+    >>> tok = get_tokenizer("chord")  # one note per token
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+    >>> sampler = Sampler(model, params, tok, strategy=chain(temperature(0.9), top_k(20)))
+    >>> songs = sampler.generate(num_tokens=8, batch_size=2, seed=0)
+    >>> [(song.title, song.num_notes, song.end) for song in songs]  # 8 tokens of half a beat
+    [('popgen sample 0', 8, 4.0), ('popgen sample 1', 8, 4.0)]
+
+    For a trained model, ``Sampler.from_run("runs/folk", strategy=...)``.
 
     """
 
@@ -213,7 +239,17 @@ class Sampler:
         strategy: Strategy | None = None,
         **options: Any,
     ) -> Sampler:
-        """A sampler for a :class:`popgen.Run` or a run directory; options as for ``Sampler``."""
+        """A sampler for a :class:`popgen.Run` or a run directory; options as for ``Sampler``.
+
+        >>> import jax, jax.numpy as jnp
+        >>> from popgen import LSTMModel, get_tokenizer
+        >>> tok = get_tokenizer("chord")  # one note per token
+        >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> sampler = Sampler.from_run(Run(model, tok, params), min_duration=0.25)
+        >>> sampler.generate(num_tokens=8)[0].num_notes
+        8
+        """
         if not isinstance(run, Run):
             run = load_run(run)
         return cls(run.model, run.params, run.tokenizer, strategy, **options)
@@ -249,6 +285,16 @@ class Sampler:
         Raises:
             VocabularyError: a Song primer has tokens the vocabulary lacks (they
                 are named), or ids outside the vocabulary.
+
+        >>> import jax, jax.numpy as jnp
+        >>> from popgen import LSTMModel, Song, get_tokenizer, make_notes
+        >>> tok = get_tokenizer("chord")  # one note per token
+        >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> sampler = Sampler(model, params, tok)
+        >>> primer = Song(make_notes([60, 64], [0, 1], [1, 1]))
+        >>> sampler.prompt_ids(None).tolist(), sampler.prompt_ids(primer).tolist()
+        ([1], [1, 64, 68])
 
         """
         if primer is None:
@@ -289,7 +335,17 @@ class Sampler:
     def generate_ids(
         self, num_tokens: int, *, batch_size: int = 1, seed: int = 0, primer: _Primer = None
     ) -> NDArray[np.int32]:
-        """``int32[batch_size, prompt_len + num_tokens]``: prompt (with BOS) and new tokens."""
+        """``int32[batch_size, prompt_len + num_tokens]``: prompt (with BOS) and new tokens.
+
+        >>> import jax, jax.numpy as jnp
+        >>> from popgen import LSTMModel, get_tokenizer
+        >>> tok = get_tokenizer("chord")  # one note per token
+        >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> ids = Sampler(model, params, tok).generate_ids(8, batch_size=2, primer=[64, 68])
+        >>> ids.shape, ids[:, :3].tolist()  # BOS and the primer start every row
+        ((2, 11), [[1, 64, 68], [1, 64, 68]])
+        """
         return self._draw(num_tokens, batch_size, seed, primer)[0]
 
     def generate(
@@ -317,6 +373,18 @@ class Sampler:
         Returns:
             One :class:`popgen.Song` per batch member, cleaned for playback.
 
+        >>> import jax, jax.numpy as jnp
+        >>> from popgen import LSTMModel, Song, get_tokenizer, make_notes
+        >>> from popgen.sampling import chain, temperature, top_k
+        >>> tok = get_tokenizer("chord")  # one note per token
+        >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> sampler = Sampler(model, params, tok, strategy=chain(temperature(0.9), top_k(20)))
+        >>> primer = Song(make_notes([60, 64], [0, 1], [1, 1]), key="C major")
+        >>> songs = sampler.generate(num_tokens=8, batch_size=2, primer=primer, best_of=2)
+        >>> [(song.num_notes, song.key) for song in songs]  # 2 primer notes + 8 new ones
+        [(10, 'C major'), (10, 'C major')]
+
         """
         if isinstance(best_of, bool) or not isinstance(best_of, int) or best_of < 1:
             raise ValueError(f"best_of must be an integer >= 1, got {best_of!r}")
@@ -342,6 +410,15 @@ class Sampler:
         they are ranked by the model's log-probability divided by
         ``length ** length_penalty`` (see :func:`popgen.sampling.beam.beam_search`).
         Deterministic: there is no seed.
+
+        >>> import jax, jax.numpy as jnp
+        >>> from popgen import LSTMModel, get_tokenizer
+        >>> tok = get_tokenizer("chord")  # one note per token
+        >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> songs = Sampler(model, params, tok).beam_search(num_tokens=6, beam_size=3)
+        >>> [song.num_notes for song in songs]  # three beams, best first
+        [6, 6, 6]
         """
         if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
             raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")

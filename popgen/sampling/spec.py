@@ -28,7 +28,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from popgen.registry import Registry
-from popgen.sampling.constraints import in_key, no_repeat_ngram, pitch_range, repetition_penalty
+from popgen.sampling.constraints import (
+    in_key,
+    no_repeat_ngram,
+    pitch_range,
+    repeat_melody,
+    repeat_motifs,
+    repetition_penalty,
+)
 from popgen.sampling.strategies import (
     Strategy,
     chain,
@@ -46,6 +53,7 @@ if TYPE_CHECKING:
     from popgen.tokenizers.base import Tokenizer
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "STRATEGIES",
     "VOCABULARY_ARGUMENTS",
     "get_strategy",
@@ -53,6 +61,12 @@ __all__ = [
     "parse_strategy",
     "register_strategy",
 ]
+
+#: The sampling recipe of ``docs/experiments.md``, used by ``popgen generate`` and
+#: ``popgen evaluate`` unless told otherwise: a slightly cooled distribution, pop
+#: melodies' habit of coming back to their own phrases, and no note repeated
+#: more than six times in a row. ``""`` is plain sampling.
+DEFAULT_STRATEGY = "temperature=0.9,repeat_melody(4, 4.0),max_same_pitch_run=6"
 
 #: Strategy factories by name (plugins: entry-point group ``popgen.strategies``).
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", group="popgen.strategies")
@@ -64,6 +78,8 @@ for _factory in (
     min_p,
     no_repeat_ngram,
     pitch_range,
+    repeat_melody,
+    repeat_motifs,
     repetition_penalty,
     temperature,
     top_k,
@@ -84,20 +100,38 @@ VOCABULARY_ARGUMENTS: dict[str, Callable[[Tokenizer], Any]] = {"pitches": _token
 def register_strategy(name: str, *, replace: bool = False) -> Callable[[Any], Any]:
     """Decorator registering a strategy factory under ``name``.
 
-    >>> @register_strategy("flat")  # doctest: +SKIP
-    ... def flat() -> Strategy:
-    ...     return temperature(2.0)
+    >>> import jax.numpy as jnp
+    >>> from popgen.sampling import History, Strategy, temperature
+    >>> @register_strategy("soft")
+    ... def soft(amount: float = 2.0) -> Strategy:
+    ...     return temperature(amount)
+    >>> s = parse_strategy("soft=4,top_k=2")
+    >>> s.apply(jnp.array([[4.0, 8.0, 0.0]]), s.init(1), History.empty(1, 1))[0].tolist()
+    [[1.0, 2.0, -inf]]
     """
     return STRATEGIES.register(name, replace=replace)
 
 
 def get_strategy(name: str, *args: Any, **kwargs: Any) -> Strategy:
-    """Build the strategy registered as ``name``: ``get_strategy("top_k", 20)``."""
+    """Build the strategy registered as ``name``: ``get_strategy("top_k", 20)``.
+
+    >>> import jax.numpy as jnp
+    >>> from popgen.sampling import History
+    >>> s = get_strategy("top_k", 2)
+    >>> s.apply(jnp.array([[1.0, 3.0, 2.0]]), s.init(1), History.empty(1, 1))[0].tolist()
+    [[-inf, 3.0, 2.0]]
+    """
     return STRATEGIES.get(name)(*args, **kwargs)
 
 
 def list_strategies() -> list[str]:
-    """Names of every registered strategy factory, plugins included."""
+    """Names of every registered strategy factory, plugins included.
+
+    >>> list_strategies()
+    ['greedy', 'identity', 'in_key', 'max_same_pitch_run', 'min_p', 'no_repeat_ngram',
+     'pitch_range', 'repeat_melody', 'repeat_motifs', 'repetition_penalty', 'temperature',
+     'top_k', 'top_p', 'typical']
+    """
     return STRATEGIES.names()
 
 

@@ -59,6 +59,11 @@ class History(NamedTuple):
             at or after ``position`` hold ``PAD``.
         position: ``int32[]``: index of the token being chosen now.
 
+    >>> import jax.numpy as jnp
+    >>> history = History(jnp.array([[1, 7, 7, 0]]), jnp.asarray(3, jnp.int32))
+    >>> history.tokens[:, history.position - 1].tolist()  # each row's last token
+    [7]
+
     """
 
     tokens: jax.Array
@@ -66,7 +71,12 @@ class History(NamedTuple):
 
     @staticmethod
     def empty(batch_size: int, length: int) -> History:
-        """A history with no tokens yet (for tests and direct use)."""
+        """A history with no tokens yet (for tests and direct use).
+
+        >>> history = History.empty(2, 5)
+        >>> history.tokens.shape, int(history.position)
+        ((2, 5), 0)
+        """
         return History(jnp.zeros((batch_size, length), jnp.int32), jnp.asarray(0, jnp.int32))
 
 
@@ -75,6 +85,17 @@ class Strategy(NamedTuple):
 
     ``logits`` are ``float32[batch, vocab]``; ``apply`` returns the new logits
     (``-inf`` marks forbidden tokens) and the new state.
+
+    A strategy that bans token 0 and counts the steps it has seen:
+
+    >>> import jax.numpy as jnp
+    >>> no_zero = Strategy(
+    ...     init=lambda batch_size: jnp.zeros((), jnp.int32),
+    ...     apply=lambda logits, steps, history: (logits.at[:, 0].set(-jnp.inf), steps + 1),
+    ... )
+    >>> logits, steps = no_zero.apply(jnp.zeros((1, 3)), no_zero.init(1), History.empty(1, 4))
+    >>> logits.tolist(), int(steps)
+    ([[-inf, 0.0, 0.0]], 1)
     """
 
     init: Callable[[int], Any]

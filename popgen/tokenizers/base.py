@@ -68,6 +68,15 @@ class Tokenizer(abc.ABC):
             :meth:`fit` is called.
         **options: fields of ``config_class``, when ``config`` is omitted.
 
+    >>> from popgen.music import make_notes
+    >>> song = Song(make_notes([60, 64], [0, 1], [1, 1], velocity=88))
+    >>> tok = get_tokenizer("note", steps_per_beat=4).fit([song])
+    >>> ids = tok.encode(song)
+    >>> [tok.token_name(i) for i in ids]
+    ['BOS', 'PITCH_60', 'DUR_1', 'VEL_88', 'PITCH_64', 'DUR_1', 'VEL_88', 'EOS']
+    >>> tok.decode(ids).notes[["pitch", "start"]].tolist()
+    [(60, 0.0), (64, 1.0)]
+
     """
 
     #: Registry name, set by :func:`register_tokenizer`.
@@ -95,18 +104,37 @@ class Tokenizer(abc.ABC):
     # ---------------------------------------------------------------- hooks
     @abc.abstractmethod
     def song_to_names(self, song: Song) -> list[str]:
-        """Turn a song into token names (the encoding's documented loss applies)."""
+        """Turn a song into token names (the encoding's documented loss applies).
+
+        >>> from popgen.music import make_notes
+        >>> get_tokenizer("note").song_to_names(Song(make_notes([60, 64], [0, 0], [1, 1], 88)))
+        ['PITCH_60', 'DUR_1', 'VEL_88', 'AND', 'PITCH_64', 'DUR_1', 'VEL_88']
+        """
 
     @abc.abstractmethod
     def names_to_song(self, names: Sequence[str]) -> Song:
-        """Turn token names back into a song; malformed fragments are skipped."""
+        """Turn token names back into a song; malformed fragments are skipped.
+
+        >>> names = ["PITCH_60", "DUR_1/2", "VEL_88", "PITCH_62", "DUR_1"]  # the last is cut off
+        >>> get_tokenizer("note").names_to_song(names).notes[["pitch", "duration"]].tolist()
+        [(60, 0.5)]
+        """
 
     def base_vocabulary(self) -> list[str]:
-        """Names that are always in the vocabulary, fitted or not."""
+        """Names that are always in the vocabulary, fitted or not.
+
+        >>> get_tokenizer("note").base_vocabulary()[:3]
+        ['AND', 'PITCH_0', 'PITCH_1']
+        """
         return []
 
     def pitch_of(self, name: str) -> int | None:
-        """The MIDI pitch a token names, or ``None`` for tokens that are not one pitch."""
+        """The MIDI pitch a token names, or ``None`` for tokens that are not one pitch.
+
+        >>> tok = get_tokenizer("note")
+        >>> tok.pitch_of("PITCH_60"), tok.pitch_of("DUR_1")
+        (60, None)
+        """
         return None
 
     def grammar_rules(self) -> tuple[str, GrammarRules] | None:
@@ -114,11 +142,26 @@ class Tokenizer(abc.ABC):
 
         See :mod:`popgen.tokenizers.grammar`. The sampler enforces the grammar,
         so every generated sequence decodes without a skipped token.
+
+        >>> start, rules = get_tokenizer("note").grammar_rules()
+        >>> start, rules["pitch"], rules["dur"]  # after PITCH comes DUR, after DUR comes VEL
+        ('start', {'DUR': 'dur'}, {'VEL': 'note'})
+        >>> print(get_tokenizer("chord").grammar_rules())
+        None
         """
         return None
 
     def grammar(self) -> Grammar | None:
-        """The grammar as a transition table over this vocabulary, or ``None``."""
+        """The grammar as a transition table over this vocabulary, or ``None``.
+
+        >>> from popgen.music import make_notes
+        >>> tok = get_tokenizer("note").fit([Song(make_notes([60], [0], [1], velocity=88))])
+        >>> grammar = tok.grammar()
+        >>> grammar.accepts([tok.token_id(n) for n in ["PITCH_60", "DUR_1", "VEL_88"]])
+        True
+        >>> grammar.accepts([tok.token_id("DUR_1")])  # a duration before any pitch
+        False
+        """
         rules = self.grammar_rules()
         if rules is None:
             return None
@@ -132,26 +175,52 @@ class Tokenizer(abc.ABC):
 
     @property
     def vocab(self) -> list[str]:
-        """Token names indexed by id, special tokens first."""
+        """Token names indexed by id, special tokens first.
+
+        >>> get_tokenizer("note").vocab[:6]
+        ['PAD', 'BOS', 'EOS', 'UNK', 'AND', 'PITCH_0']
+        """
         return list(self._id_to_name)
 
     @property
     def vocab_size(self) -> int:
-        """Number of tokens, special tokens included."""
+        """Number of tokens, special tokens included.
+
+        >>> from popgen.music import make_notes
+        >>> tok = get_tokenizer("note")
+        >>> before = tok.vocab_size
+        >>> tok.fit([Song(make_notes([60], [0], [1]))]).vocab_size - before  # DUR_1 was added
+        1
+        """
         return len(self._id_to_name)
 
     def token_id(self, name: str) -> int:
-        """The id of a token name (``UNK`` when the name is not in the vocabulary)."""
+        """The id of a token name (``UNK`` when the name is not in the vocabulary).
+
+        >>> tok = get_tokenizer("note")
+        >>> tok.token_id("PITCH_60"), tok.token_id("PITCH_999") == UNK
+        (65, True)
+        """
         return self._name_to_id.get(name, UNK)
 
     def token_name(self, token: int) -> str:
-        """The name of a token id."""
+        """The name of a token id.
+
+        >>> tok = get_tokenizer("note")
+        >>> tok.token_name(BOS), tok.token_name(65)
+        ('BOS', 'PITCH_60')
+        """
         if not 0 <= token < len(self._id_to_name):
             raise VocabularyError(f"token id {token} outside the vocabulary of {self.vocab_size}")
         return self._id_to_name[token]
 
     def token_pitches(self) -> NDArray[np.int32]:
-        """``int32[vocab_size]``: each token's MIDI pitch, -1 where it names none."""
+        """``int32[vocab_size]``: each token's MIDI pitch, -1 where it names none.
+
+        >>> pitches = get_tokenizer("note").token_pitches()
+        >>> pitches[:7].tolist()  # PAD BOS EOS UNK AND PITCH_0 PITCH_1
+        [-1, -1, -1, -1, -1, 0, 1]
+        """
         return np.array(
             [-1 if (p := self.pitch_of(n)) is None else p for n in self._id_to_name],
             dtype=np.int32,
@@ -162,6 +231,14 @@ class Tokenizer(abc.ABC):
 
         Names are sorted by family and value (``DUR_1/4`` before ``DUR_1/2``),
         so the same corpus always gives the same ids. Returns ``self``.
+
+        >>> from popgen.music import make_notes
+        >>> tok = get_tokenizer("note", steps_per_beat=4)
+        >>> before = set(tok.vocab)
+        >>> tok.fit([Song(make_notes([60, 62], [0, 0.5], [0.5, 1.5]))])
+        NoteTokenizer(NoteConfig(steps_per_beat=4, ...), vocab_size=143)
+        >>> [name for name in tok.vocab if name not in before]
+        ['DUR_1/2', 'DUR_3/2']
         """
         seen: set[str] = set(self.base_vocabulary())
         count = 0
@@ -178,6 +255,15 @@ class Tokenizer(abc.ABC):
         """``int32[n]`` token ids of a song, framed by ``BOS``/``EOS``.
 
         Names missing from the vocabulary become ``UNK`` with one warning.
+
+        >>> from popgen.music import make_notes
+        >>> song = Song(make_notes([60], [0], [1], velocity=88))
+        >>> tok = get_tokenizer("note").fit([song])
+        >>> ids = tok.encode(song)
+        >>> ids.tolist(), [tok.token_name(i) for i in ids]
+        ([1, 66, 5, 139, 2], ['BOS', 'PITCH_60', 'DUR_1', 'VEL_88', 'EOS'])
+        >>> tok.encode(song, bos=False, eos=False).tolist()
+        [66, 5, 139]
         """
         names = self.song_to_names(song)
         ids = [self._name_to_id.get(n, UNK) for n in names]
@@ -192,7 +278,14 @@ class Tokenizer(abc.ABC):
         return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int32)
 
     def decode(self, tokens: Iterable[int] | NDArray[np.integer[Any]]) -> Song:
-        """Turn ids into a song. Stops at the first ``EOS``; skips PAD/BOS/UNK."""
+        """Turn ids into a song. Stops at the first ``EOS``; skips PAD/BOS/UNK.
+
+        >>> from popgen.music import make_notes
+        >>> tok = get_tokenizer("note").fit([Song(make_notes([60], [0], [1], velocity=88))])
+        >>> ids = [BOS, *(tok.token_id(n) for n in ["PITCH_60", "DUR_1", "VEL_88"]), EOS, 66]
+        >>> tok.decode(ids).notes[["pitch", "start", "duration", "velocity"]].tolist()
+        [(60, 0.0, 1.0, 88)]
+        """
         names: list[str] = []
         for t in np.asarray(tokens, dtype=np.int64).ravel():
             if t == EOS:
@@ -203,16 +296,34 @@ class Tokenizer(abc.ABC):
         return self.names_to_song(names)
 
     def encode_batch(self, songs: Iterable[Song]) -> list[NDArray[np.int32]]:
-        """:meth:`encode` for each song."""
+        """:meth:`encode` for each song.
+
+        >>> from popgen.music import make_notes
+        >>> songs = [Song(make_notes([60], [0], [1])), Song(make_notes([60, 64], [0, 1], [1, 1]))]
+        >>> [len(ids) for ids in get_tokenizer("note").fit(songs).encode_batch(songs)]
+        [5, 8]
+        """
         return [self.encode(s) for s in songs]
 
     def decode_batch(self, tokens: Iterable[Iterable[int]]) -> list[Song]:
-        """:meth:`decode` for each row of ids (e.g. ``int32[batch, steps]``)."""
+        """:meth:`decode` for each row of ids (e.g. ``int32[batch, steps]``).
+
+        >>> from popgen.music import make_notes
+        >>> songs = [Song(make_notes([60], [0], [1])), Song(make_notes([60, 64], [0, 1], [1, 1]))]
+        >>> tok = get_tokenizer("note").fit(songs)
+        >>> [song.notes["pitch"].tolist() for song in tok.decode_batch(tok.encode_batch(songs))]
+        [[60], [60, 64]]
+        """
         return [self.decode(row) for row in tokens]
 
     # ---------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description: encoding name, config, vocabulary, format version."""
+        """A JSON-ready description: encoding name, config, vocabulary, format version.
+
+        >>> data = get_tokenizer("chord", step=0.25).to_dict()
+        >>> data["encoding"], data["config"], data["vocab"][:2]
+        ('chord', {'step': 0.25, 'velocity': 90, 'names': 'pitches'}, ['NOTE_0', 'NOTE_1'])
+        """
         return {
             "format": "popgen.tokenizer",
             "version": FORMAT_VERSION,
@@ -227,6 +338,9 @@ class Tokenizer(abc.ABC):
 
         Called on the base class it builds the encoding the data names; called
         on a subclass it also checks that the data is of that encoding.
+
+        >>> Tokenizer.from_dict(get_tokenizer("chord", step=0.25).to_dict())
+        ChordTokenizer(ChordConfig(step=0.25, velocity=90, names='pitches'), vocab_size=132)
         """
         if not isinstance(data, dict) or data.get("format") != "popgen.tokenizer":
             raise VocabularyError(f"{source}: not a popgen tokenizer file")
@@ -245,7 +359,14 @@ class Tokenizer(abc.ABC):
         return klass(config, vocab=[str(v) for v in data.get("vocab", [])])
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the tokenizer as JSON (no pickle), atomically."""
+        """Write the tokenizer as JSON (no pickle), atomically.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     get_tokenizer("note", steps_per_beat=4).save(f"{tmp}/tokenizer.json")
+        ...     Tokenizer.load(f"{tmp}/tokenizer.json").config
+        NoteConfig(steps_per_beat=4, max_duration=8.0, velocity_bins=8)
+        """
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=1))
@@ -253,7 +374,18 @@ class Tokenizer(abc.ABC):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Tokenizer:
-        """Read a tokenizer written by :meth:`save`."""
+        """Read a tokenizer written by :meth:`save`.
+
+        Called on a subclass, it also checks the file's encoding:
+
+        >>> import tempfile
+        >>> from popgen.tokenizers import NoteTokenizer
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     get_tokenizer("chord").save(f"{tmp}/tokenizer.json")
+        ...     NoteTokenizer.load(f"{tmp}/tokenizer.json")
+        Traceback (most recent call last):
+        popgen.errors.VocabularyError: ...: vocabulary of encoding 'chord', expected 'note'
+        """
         try:
             data = json.loads(Path(path).read_text())
         except FileNotFoundError:
@@ -280,8 +412,18 @@ def _name_sort_key(name: str) -> tuple[str, float, str]:
 def register_tokenizer(name: str, *, replace: bool = False) -> Any:
     """Class decorator that registers an encoding under ``name``.
 
-    >>> @register_tokenizer("my-encoding")            # doctest: +SKIP
-    ... class MyTokenizer(Tokenizer): ...
+    >>> import dataclasses
+    >>> from popgen.music import make_notes
+    >>> @register_tokenizer("pitch-list")
+    ... class PitchList(Tokenizer):  # one token per note: its pitch, one beat each
+    ...     config_class = dataclasses.make_dataclass("PitchListConfig", [], frozen=True)
+    ...     def song_to_names(self, song):
+    ...         return [f"PITCH_{p}" for p in song.notes["pitch"]]
+    ...     def names_to_song(self, names):
+    ...         pitches = [int(n.removeprefix("PITCH_")) for n in names]
+    ...         return Song(make_notes(pitches, range(len(names)), [1] * len(names)))
+    >>> get_tokenizer("pitch-list").song_to_names(Song(make_notes([60, 64], [0, 2], [2, 1])))
+    ['PITCH_60', 'PITCH_64']
     """
 
     def decorate(cls: type[Tokenizer]) -> type[Tokenizer]:
@@ -306,6 +448,9 @@ def tokenizer_class(name: str) -> type[Tokenizer]:
 
     A class that came from an entry point without ``@register_tokenizer`` gets
     its entry point's name, so that it saves and loads under that name.
+
+    >>> tokenizer_class("remi")
+    <class 'popgen.tokenizers.remi.RemiTokenizer'>
     """
     cls = TOKENIZERS.get(name)
     if not cls.name:
@@ -314,10 +459,21 @@ def tokenizer_class(name: str) -> type[Tokenizer]:
 
 
 def list_tokenizers() -> list[str]:
-    """Names of every registered encoding, plugins included."""
+    """Names of every registered encoding, plugins included.
+
+    >>> list_tokenizers()
+    ['chord', 'event', 'note', 'remi']
+    """
     return TOKENIZERS.names()
 
 
 def load_tokenizer(path: str | os.PathLike[str]) -> Tokenizer:
-    """Read a tokenizer JSON file of any registered encoding."""
+    """Read a tokenizer JSON file of any registered encoding.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     get_tokenizer("remi").save(f"{tmp}/tokenizer.json")
+    ...     load_tokenizer(f"{tmp}/tokenizer.json").name
+    'remi'
+    """
     return Tokenizer.load(path)

@@ -48,7 +48,13 @@ _NAMINGS = ("pitches", "music21")
 
 @dataclass(frozen=True)
 class ChordConfig:
-    """Options of the ``chord`` encoding."""
+    """Options of the ``chord`` encoding.
+
+    >>> from popgen.music import make_notes
+    >>> song = Song(make_notes([64, 67, 71, 62], [0, 0, 0, 1], [1, 1, 1, 1]))
+    >>> ChordTokenizer(ChordConfig(names="music21")).song_to_names(song)  # the 2017 tokens
+    ['4.7.11', 'D4']
+    """
 
     step: float = 0.5  # beats between tokens; the baseline's offset increment
     velocity: int = 90  # velocity of every decoded note (the baseline has no dynamics)
@@ -77,13 +83,25 @@ class ChordTokenizer(Tokenizer):
     config: ChordConfig
 
     def base_vocabulary(self) -> list[str]:
-        """Every single pitch."""
+        """Every single pitch.
+
+        Chords come from :meth:`fit`.
+
+        >>> [ChordTokenizer(names=n).base_vocabulary()[60] for n in ("pitches", "music21")]
+        ['NOTE_60', 'C4']
+        """
         if self.config.names == "music21":
             return list(_music21_names())
         return [f"NOTE_{p}" for p in range(128)]
 
     def pitch_of(self, name: str) -> int | None:
-        """``NOTE_60 -> 60`` (``C4 -> 60`` with music21 names); chords name several, so ``None``."""
+        """``NOTE_60 -> 60`` (``C4 -> 60`` with music21 names); chords name several, so ``None``.
+
+        >>> ChordTokenizer().pitch_of("NOTE_60"), ChordTokenizer().pitch_of("CHORD_60.64")
+        (60, None)
+        >>> ChordTokenizer(names="music21").pitch_of("B-3")
+        58
+        """
         if self.config.names == "music21":
             return _music21_pitch(name)
         return int(name[5:]) if name.startswith("NOTE_") else None
@@ -98,7 +116,13 @@ class ChordTokenizer(Tokenizer):
         return slot, pitch, first
 
     def song_to_names(self, song: Song) -> list[str]:
-        """Encode onset groups in time order."""
+        """Encode onset groups in time order.
+
+        >>> from popgen.music import make_notes
+        >>> song = Song(make_notes([60, 64, 67, 72], [0, 0, 0.1, 3], [1, 1, 1, 1]))
+        >>> ChordTokenizer(step=0.5).song_to_names(song)  # onsets 0 and 0.1 share a step
+        ['CHORD_60.64.67', 'NOTE_72']
+        """
         _, pitch, first = self._groups(song)
         counts = np.diff(np.append(first, len(pitch))).tolist()
         if self.config.names == "music21":
@@ -115,7 +139,13 @@ class ChordTokenizer(Tokenizer):
         ]
 
     def prepare(self, song: Song) -> Song:
-        """The song ``decode(encode(song))`` gives, computed directly (the documented loss)."""
+        """The song ``decode(encode(song))`` gives, computed directly (the documented loss).
+
+        >>> from popgen.music import make_notes
+        >>> song = Song(make_notes([60, 64, 72], [0, 0, 3], [2, 2, 1]))
+        >>> ChordTokenizer(step=0.5).prepare(song).notes[["pitch", "start", "duration"]].tolist()
+        [(60, 0.0, 0.5), (64, 0.0, 0.5), (72, 0.5, 0.5)]
+        """
         _, pitch, first = self._groups(song)
         group = np.cumsum(np.isin(np.arange(len(pitch)), first)) - 1
         if self.config.names == "music21":  # chords: pitch classes in octave 4
@@ -128,7 +158,12 @@ class ChordTokenizer(Tokenizer):
         return Song(notes, tracks=(Track(),), title=song.title, source=song.source)
 
     def names_to_song(self, names: Sequence[str]) -> Song:
-        """Each token one step after the previous, lasting one step."""
+        """Each token one step after the previous, lasting one step.
+
+        >>> song = ChordTokenizer(step=0.5).names_to_song(["CHORD_60.64", "NOTE_67"])
+        >>> song.notes[["pitch", "start", "duration", "velocity"]].tolist()
+        [(60, 0.0, 0.5, 90), (64, 0.0, 0.5, 90), (67, 0.5, 0.5, 90)]
+        """
         step = self.config.step
         music21 = self.config.names == "music21"
         pitches: list[int] = []

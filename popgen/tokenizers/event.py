@@ -58,7 +58,13 @@ _DEFAULT_VELOCITY = 64  # of a NOTE-ON that no VELOCITY token precedes (sampled 
 
 @dataclass(frozen=True)
 class EventConfig:
-    """Options of the ``event`` encoding."""
+    """Options of the ``event`` encoding.
+
+    >>> from popgen.music import make_notes
+    >>> tok = EventTokenizer(EventConfig(steps_per_beat=4, max_shift=0.5, velocity_bins=1))
+    >>> tok.song_to_names(Song(make_notes([60], [0], [1])))  # a beat is two shifts of 1/2
+    ['VELOCITY_64', 'NOTE-ON_60', 'TIME-SHIFT_1/2', 'TIME-SHIFT_1/2', 'NOTE-OFF_60']
+    """
 
     steps_per_beat: int = 12  # time grid: 12 holds sixteenths and triplets
     max_shift: float = 1.0  # longest TIME-SHIFT in beats; longer gaps take several tokens
@@ -106,11 +112,21 @@ class EventTokenizer(Tokenizer):
         return np.array(names, dtype=object)
 
     def base_vocabulary(self) -> list[str]:
-        """Every event: the vocabulary is complete without fitting."""
+        """Every event: the vocabulary is complete without fitting.
+
+        >>> names = EventTokenizer(steps_per_beat=4, velocity_bins=8).base_vocabulary()
+        >>> len(names), names[0], names[128], names[256], names[-1]
+        (268, 'NOTE-ON_0', 'NOTE-OFF_0', 'TIME-SHIFT_1/4', 'VELOCITY_120')
+        """
         return [str(n) for n in self._table.tolist()]
 
     def pitch_of(self, name: str) -> int | None:
-        """``NOTE-ON_60 -> 60``; NOTE-OFFs and the other events start no pitch."""
+        """``NOTE-ON_60 -> 60``; NOTE-OFFs and the other events start no pitch.
+
+        >>> tok = EventTokenizer()
+        >>> tok.pitch_of("NOTE-ON_60"), tok.pitch_of("NOTE-OFF_60")
+        (60, None)
+        """
         return int(name[8:]) if name.startswith(_ON + "_") else None
 
     def grammar_rules(self) -> tuple[str, GrammarRules]:
@@ -122,6 +138,10 @@ class EventTokenizer(Tokenizer):
         takes effect, no NOTE-OFF comes before the first NOTE-ON, and every
         NOTE-ON gives a note except a repeat of a pitch already started at
         the same time.
+
+        >>> start, rules = EventTokenizer().grammar_rules()
+        >>> start, rules["velocity"], sorted(rules["start"])
+        ('start', {'NOTE-ON': 'playing'}, ['EOS', 'TIME-SHIFT', 'VELOCITY'])
         """
         playing = {_ON: "playing", _OFF: "playing", _SHIFT: "playing", _VELOCITY: "velocity"}
         return "start", {
@@ -135,6 +155,11 @@ class EventTokenizer(Tokenizer):
         """The song as this encoding sees it: no drums, one track, on the grid, binned velocities.
 
         ``decode(encode(song))`` has exactly these notes.
+
+        >>> from popgen.music import make_notes
+        >>> tok = EventTokenizer(steps_per_beat=4, velocity_bins=8)
+        >>> tok.prepare(Song(make_notes([60], [0.1], [0.3], 100))).notes.tolist()
+        [(60, 0.0, 0.25, 104, 0)]
         """
         song = song.drop_drums().merge_tracks(Track(name=_first_name(song)))
         song = song.quantize(self.config.steps_per_beat)
@@ -143,7 +168,14 @@ class EventTokenizer(Tokenizer):
         return Song(notes, tracks=song.tracks, title=song.title, source=song.source)
 
     def song_to_names(self, song: Song) -> list[str]:
-        """Encode a song: one event per note start and end, time shifts between (vectorised)."""
+        """Encode a song: one event per note start and end, time shifts between (vectorised).
+
+        >>> from popgen.music import make_notes
+        >>> song = Song(make_notes([60, 64], [0, 0.5], [1, 0.5], [88, 40]))
+        >>> EventTokenizer(steps_per_beat=4, velocity_bins=8).song_to_names(song)
+        ['VELOCITY_88', 'NOTE-ON_60', 'TIME-SHIFT_1/2', 'VELOCITY_40', 'NOTE-ON_64',
+         'TIME-SHIFT_1/2', 'NOTE-OFF_60', 'NOTE-OFF_64']
+        """
         spb = self.config.steps_per_beat
         notes = self.prepare(song).notes
         n = len(notes)
@@ -193,7 +225,13 @@ class EventTokenizer(Tokenizer):
         return out
 
     def names_to_song(self, names: Sequence[str]) -> Song:
-        """Decode events; tolerant of any order (see the module docstring)."""
+        """Decode events; tolerant of any order (see the module docstring).
+
+        >>> names = ["VELOCITY_86", "NOTE-ON_60", "TIME-SHIFT_1/2", "NOTE-OFF_60", "NOTE-OFF_62"]
+        >>> song = EventTokenizer().names_to_song(names)  # NOTE-OFF_62 ends nothing: skipped
+        >>> song.notes[["pitch", "start", "duration", "velocity"]].tolist()
+        [(60, 0.0, 0.5, 86)]
+        """
         parsed = self._parsed
         now = 0  # grid steps
         velocity = int(bin_velocities([_DEFAULT_VELOCITY], self.config.velocity_bins)[0])

@@ -30,6 +30,11 @@ class Grammar(NamedTuple):
         start: the state at the start of a song (after ``BOS``).
         states: state names, indexed like the table's rows.
 
+    >>> g = build_grammar(["PAD", "BOS", "EOS", "UNK", "A_1", "B_1"], "s",
+    ...                   {"s": {"A": "t"}, "t": {"B": "s", "EOS": "s"}})
+    >>> g.states, g.table[g.start].tolist()  # from "s" only A_1 may come, leading to "t"
+    (('s', 't'), [-1, 0, -1, -1, 1, -1])
+
     """
 
     table: NDArray[np.int32]
@@ -37,7 +42,13 @@ class Grammar(NamedTuple):
     states: tuple[str, ...]
 
     def accepts(self, tokens: Sequence[int]) -> bool:
-        """Whether the automaton reads ``tokens`` (ids after ``BOS``) without a forbidden one."""
+        """Whether the automaton reads ``tokens`` (ids after ``BOS``) without a forbidden one.
+
+        >>> g = build_grammar(["PAD", "BOS", "EOS", "UNK", "A_1", "B_1"], "s",
+        ...                   {"s": {"A": "t"}, "t": {"B": "s", "EOS": "s"}})
+        >>> g.accepts([4, 5, 4]), g.accepts([4, 4])  # A B A; A A
+        (True, False)
+        """
         state = self.start
         for t in tokens:
             state = int(self.table[state, int(t)])
@@ -47,7 +58,11 @@ class Grammar(NamedTuple):
 
 
 def family(name: str) -> str:
-    """The family of a token name: ``"PITCH_60" -> "PITCH"``, ``"AND" -> "AND"``."""
+    """The family of a token name: ``"PITCH_60" -> "PITCH"``, ``"AND" -> "AND"``.
+
+    >>> family("PITCH_60"), family("NOTE-ON_60"), family("AND")
+    ('PITCH', 'NOTE-ON', 'AND')
+    """
     return name.split("_", 1)[0]
 
 

@@ -39,7 +39,13 @@ __all__ = ["NoteConfig", "NoteTokenizer", "beats_name", "name_beats"]
 
 @dataclass(frozen=True)
 class NoteConfig:
-    """Options of the ``note`` encoding."""
+    """Options of the ``note`` encoding.
+
+    >>> from popgen.music import make_notes
+    >>> song = Song(make_notes([60, 62], [0, 1], [1, 1], velocity=[40, 120]))
+    >>> NoteTokenizer(NoteConfig(velocity_bins=1)).song_to_names(song)  # no dynamics
+    ['PITCH_60', 'DUR_1', 'VEL_64', 'PITCH_62', 'DUR_1', 'VEL_64']
+    """
 
     steps_per_beat: int = 12  # time grid: 12 holds sixteenths and triplets
     max_duration: float = 8.0  # longer notes are clipped; longer rests use several tokens
@@ -66,7 +72,11 @@ def beats_name(beats: float, steps_per_beat: int) -> str:
 
 
 def name_beats(value: str) -> float:
-    """Inverse of :func:`beats_name`: ``"3/2" -> 1.5``."""
+    """Inverse of :func:`beats_name`: ``"3/2" -> 1.5``.
+
+    >>> name_beats("3/2"), name_beats("1/12") == 1 / 12
+    (1.5, True)
+    """
     return float(Fraction(value))
 
 
@@ -84,17 +94,34 @@ class NoteTokenizer(Tokenizer):
     config: NoteConfig
 
     def base_vocabulary(self) -> list[str]:
-        """Every pitch, the ``AND`` token and every velocity bin."""
+        """Every pitch, the ``AND`` token and every velocity bin.
+
+        Durations, rests and shifts come from :meth:`fit`.
+
+        >>> names = NoteTokenizer(velocity_bins=4).base_vocabulary()
+        >>> len(names), names[:2], names[-4:]
+        (133, ['AND', 'PITCH_0'], ['VEL_16', 'VEL_48', 'VEL_80', 'VEL_112'])
+        """
         bins = self.config.velocity_bins
         vels = np.unique(bin_velocities(np.arange(1, 128), bins)).tolist()
         return ["AND", *(f"PITCH_{p}" for p in range(128)), *(f"VEL_{v}" for v in vels)]
 
     def pitch_of(self, name: str) -> int | None:
-        """``PITCH_60 -> 60``; other tokens name no pitch."""
+        """``PITCH_60 -> 60``; other tokens name no pitch.
+
+        >>> tok = NoteTokenizer()
+        >>> tok.pitch_of("PITCH_60"), tok.pitch_of("REST_1/2")
+        (60, None)
+        """
         return int(name[6:]) if name.startswith("PITCH_") else None
 
     def grammar_rules(self) -> tuple[str, GrammarRules]:
-        """Notes are ``PITCH DUR VEL``; ``AND``, ``REST`` and ``SHIFT`` come only between notes."""
+        """Notes are ``PITCH DUR VEL``; ``AND``, ``REST`` and ``SHIFT`` come only between notes.
+
+        >>> start, rules = NoteTokenizer().grammar_rules()
+        >>> sorted(rules["note"])  # what may follow a complete note
+        ['AND', 'EOS', 'PITCH', 'REST', 'SHIFT']
+        """
         between = {"PITCH": "pitch", "REST": "rest", "EOS": "start"}
         return "start", {
             "start": between,
@@ -107,7 +134,15 @@ class NoteTokenizer(Tokenizer):
         }
 
     def prepare(self, song: Song) -> Song:
-        """The song as this encoding sees it: no drums, one track, on the grid."""
+        """The song as this encoding sees it: no drums, one track, on the grid.
+
+        ``decode(encode(song))`` has exactly these notes.
+
+        >>> from popgen.music import make_notes
+        >>> tok = NoteTokenizer(steps_per_beat=4, velocity_bins=8)
+        >>> tok.prepare(Song(make_notes([60], [0.1], [0.3], 100))).notes.tolist()
+        [(60, 0.0, 0.25, 104, 0)]
+        """
         cfg = self.config
         song = song.drop_drums().merge_tracks(Track(name=_first_name(song)))
         song = song.quantize(cfg.steps_per_beat)
@@ -117,7 +152,14 @@ class NoteTokenizer(Tokenizer):
         return Song(notes, tracks=song.tracks, title=song.title, source=song.source)
 
     def song_to_names(self, song: Song) -> list[str]:
-        """Encode a song; see the module docstring for the grammar."""
+        """Encode a song; see the module docstring for the grammar.
+
+        >>> from popgen.music import make_notes
+        >>> song = Song(make_notes([60, 64, 67], [0, 0, 1.5], [1, 2, 1], 88))  # a chord, a rest
+        >>> NoteTokenizer(steps_per_beat=4).song_to_names(song)
+        ['PITCH_60', 'DUR_1', 'VEL_88', 'AND', 'PITCH_64', 'DUR_2', 'VEL_88',
+         'REST_1/2', 'PITCH_67', 'DUR_1', 'VEL_88']
+        """
         cfg = self.config
         spb = cfg.steps_per_beat
         notes = self.prepare(song).notes
@@ -146,7 +188,12 @@ class NoteTokenizer(Tokenizer):
         return names
 
     def names_to_song(self, names: Sequence[str]) -> Song:
-        """Decode names; incomplete notes and misplaced tokens are skipped."""
+        """Decode names; incomplete notes and misplaced tokens are skipped.
+
+        >>> names = ["PITCH_60", "DUR_1", "VEL_88", "SHIFT_1/2", "PITCH_64", "DUR_1", "VEL_88"]
+        >>> NoteTokenizer().names_to_song(names).notes[["pitch", "start", "duration"]].tolist()
+        [(60, 0.0, 1.0), (64, 0.5, 1.0)]
+        """
         pitches: list[int] = []
         starts: list[float] = []
         durs: list[float] = []

@@ -54,7 +54,13 @@ __all__ = ["RemiConfig", "RemiTokenizer"]
 
 @dataclass(frozen=True)
 class RemiConfig:
-    """Options of the ``remi`` encoding."""
+    """Options of the ``remi`` encoding.
+
+    >>> from popgen.music import make_notes
+    >>> tok = RemiTokenizer(RemiConfig(steps_per_beat=4, velocity_bins=8, chords=True))
+    >>> tok.song_to_names(Song(make_notes([60, 64, 67], [0, 0, 0], [1, 1, 1])))[:4]
+    ['BAR', 'POSITION_0', 'CHORD_C:maj', 'PITCH_60']
+    """
 
     steps_per_beat: int = 12  # positions per beat: 12 holds sixteenths and triplets
     max_duration: float = 8.0  # beats; longer notes are clipped
@@ -163,6 +169,10 @@ class RemiTokenizer(Tokenizer):
         """BAR, positions of a 4/4 bar, pitches, velocities, durations, and enabled options.
 
         Positions of longer bars and TIMESIG tokens come from :meth:`fit`.
+
+        >>> names = RemiTokenizer(steps_per_beat=4, velocity_bins=8).base_vocabulary()
+        >>> len(names), names[:2], names[16:18], names[-1]
+        (185, ['BAR', 'POSITION_0'], ['POSITION_15', 'PITCH_0'], 'DURATION_8')
         """
         cfg = self.config
         names = self._static_names
@@ -173,7 +183,12 @@ class RemiTokenizer(Tokenizer):
         return [names[0], *positions, *names[1:end], *names[end : end + n_tempo + n_chord]]
 
     def pitch_of(self, name: str) -> int | None:
-        """``PITCH_60 -> 60``; other tokens name no pitch."""
+        """``PITCH_60 -> 60``; other tokens name no pitch.
+
+        >>> tok = RemiTokenizer()
+        >>> tok.pitch_of("PITCH_60"), tok.pitch_of("POSITION_60")
+        (60, None)
+        """
         return int(name[6:]) if name.startswith("PITCH_") else None
 
     def grammar_rules(self) -> tuple[str, GrammarRules]:
@@ -182,6 +197,10 @@ class RemiTokenizer(Tokenizer):
         So every PITCH gives a note at a position after a bar line. What a
         family automaton cannot say: that positions rise within a bar and stay
         inside it; decoding reads them as they stand (see the module docstring).
+
+        >>> start, rules = RemiTokenizer().grammar_rules()
+        >>> rules["pitch"], rules["velocity"]  # a note is PITCH VELOCITY DURATION
+        ({'VELOCITY': 'velocity'}, {'DURATION': 'note'})
         """
         after_note = {"PITCH": "pitch", "POSITION": "position", "BAR": "bar", "EOS": "end"}
         return "start", {
@@ -239,6 +258,11 @@ class RemiTokenizer(Tokenizer):
 
         ``decode(encode(song))`` has exactly these notes, time signatures and
         (with ``tempos`` on) tempo changes.
+
+        >>> from popgen.music import make_notes
+        >>> tok = RemiTokenizer(steps_per_beat=4, velocity_bins=8, max_duration=8)
+        >>> tok.prepare(Song(make_notes([60], [4.1], [12], 100))).notes.tolist()  # clipped
+        [(60, 4.0, 8.0, 104, 0)]
         """
         lay = self._layout(song)
         spb = self.config.steps_per_beat
@@ -254,7 +278,16 @@ class RemiTokenizer(Tokenizer):
         return lay.song.replace(notes=notes, tempos=tempos, time_signatures=sigs, key=None)
 
     def song_to_names(self, song: Song) -> list[str]:
-        """Encode a song; one array operation per token kind, no loop over notes."""
+        """Encode a song; one array operation per token kind, no loop over notes.
+
+        >>> from popgen.music import TimeSignature, make_notes
+        >>> waltz = [TimeSignature(0, 3, 4)]
+        >>> song = Song(make_notes([60, 64, 72], [0, 0, 5], [1, 1, 1], 88), time_signatures=waltz)
+        >>> RemiTokenizer(steps_per_beat=4, velocity_bins=8).song_to_names(song)
+        ['BAR', 'TIMESIG_3/4', 'POSITION_0', 'PITCH_60', 'VELOCITY_88', 'DURATION_1',
+         'PITCH_64', 'VELOCITY_88', 'DURATION_1', 'BAR', 'POSITION_8', 'PITCH_72',
+         'VELOCITY_88', 'DURATION_1']
+        """
         lay = self._layout(song)
         cfg = self.config
         onset, n = lay.onset, len(lay.onset)
@@ -344,7 +377,15 @@ class RemiTokenizer(Tokenizer):
         return (kind, number, 0) if low <= number <= high else (-1, 0, 0)
 
     def names_to_song(self, names: Sequence[str]) -> Song:
-        """Decode names; tolerant of any order (see the module docstring)."""
+        """Decode names; tolerant of any order (see the module docstring).
+
+        >>> names = ["BAR", "POSITION_2", "PITCH_60", "VELOCITY_88", "DURATION_1",
+        ...          "BAR", "PITCH_62", "VELOCITY_88",  # no duration: skipped
+        ...          "POSITION_0", "PITCH_64", "VELOCITY_88", "DURATION_1/2"]
+        >>> tok = RemiTokenizer(steps_per_beat=4, velocity_bins=8)
+        >>> tok.names_to_song(names).notes[["pitch", "start", "duration"]].tolist()
+        [(60, 0.5, 1.0), (64, 4.0, 0.5)]
+        """
         spb = self.config.steps_per_beat
         parsed = self._parsed
         bar_start, bar_len, now = -1, _bar_steps(4, 4, spb), 0
