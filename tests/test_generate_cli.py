@@ -122,3 +122,23 @@ def test_impossible_settings_give_one_error_line(
     assert len(err) == 1 and err[0].startswith("popgen: error: ")
     assert message in err[0]
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_the_default_strategy_is_the_recipe_unless_flags_are_given(
+    setup, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import popgen.sampling
+
+    run, _, _ = setup
+    seen: list[str] = []
+    original = popgen.sampling.parse_strategy
+
+    def spy(spec, tokenizer=None):  # type: ignore[no-untyped-def]
+        seen.append(spec)
+        return original(spec, tokenizer)
+
+    monkeypatch.setattr(popgen.sampling, "parse_strategy", spy)
+    assert generate(run, tmp_path / "a.mid") == 0
+    assert generate(run, tmp_path / "b.mid", "--temperature", "0.8") == 0
+    assert generate(run, tmp_path / "c.mid", "--strategy", "") == 0
+    assert seen == [popgen.sampling.DEFAULT_STRATEGY, "", ""]
