@@ -1,0 +1,198 @@
+"""Rhythm, texture and dynamics metrics of one song, and its rhythm histograms.
+
+Notes per bar, empty beats, groove consistency, polyphony and velocity
+spread: each a function ``(song) -> float`` whose docstring starts with its
+one-line definition; and the inter-onset and note-length histograms over
+:data:`DURATION_BINS`, probability vectors. They follow the conventions
+stated in :mod:`popgen.metrics.music`, which lists them in its ``METRICS``
+and ``HISTOGRAMS`` and re-exports them.
+
+The examples assume ``from popgen.music import Song, make_notes``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from popgen.metrics._notes import EPS, beats_per_bar, num_bars, onsets
+from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
+
+__all__ = [
+    "DURATION_BINS",
+    "DURATION_EDGES",
+    "empty_beat_rate",
+    "groove_consistency",
+    "inter_onset_histogram",
+    "note_length_histogram",
+    "notes_per_bar",
+    "polyphony",
+    "polyphony_rate",
+    "velocity_spread",
+]
+
+#: Note values (in beats) of the rhythm histograms' bins, after Yang & Lerch
+#: (2020): 16th, 8th triplet, dotted 16th, 8th, quarter triplet, dotted 8th,
+#: quarter, half triplet, dotted quarter, half, dotted half, whole.
+DURATION_BINS = (1 / 4, 1 / 3, 3 / 8, 1 / 2, 2 / 3, 3 / 4, 1, 4 / 3, 3 / 2, 2, 3, 4)
+
+#: Bin edges in beats: 0, the geometric means of neighbouring
+#: :data:`DURATION_BINS`, and infinity. A value falls in the bin of the note
+#: value nearest to it on a log scale; shorter than a 16th counts as a 16th,
+#: longer than a whole note as a whole note.
+DURATION_EDGES = (
+    0.0,
+    *(math.sqrt(a * b) for a, b in itertools.pairwise(DURATION_BINS)),
+    math.inf,
+)
+
+_INNER_EDGES = np.array(DURATION_EDGES[1:-1])
+_STEPS_PER_BEAT = 4  # the grid of groove_consistency and polyphony_rate
+
+
+# -------------------------------------------------------------------- helpers
+def _coverage(
+    starts: NDArray[Any], ends: NDArray[Any]
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Cut time at every note boundary: each piece's length and how many notes sound in it."""
+    pos = np.concatenate([starts, ends]).astype(np.float64)
+    delta = np.concatenate([np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)])
+    order = np.argsort(pos, kind="stable")
+    return np.diff(pos[order]), np.cumsum(delta[order])[:-1]
+
+
+def _binned(values: NDArray[Any]) -> NDArray[np.float64]:
+    counts = np.bincount(
+        np.searchsorted(_INNER_EDGES, values, side="right"), minlength=len(DURATION_BINS)
+    ).astype(np.float64)
+    total = counts.sum()
+    return counts / total if total else counts
+
+
+# --------------------------------------------------------------------- rhythm
+def notes_per_bar(song: Song) -> float:
+    """Number of notes divided by the number of bars (0 for an empty song).
+
+    >>> notes_per_bar(Song(make_notes([60, 62, 64, 65, 67, 69], range(6), [1] * 6)))  # 2 bars
+    3.0
+    """
+    return song.num_notes / num_bars(song)
+
+
+def empty_beat_rate(song: Song) -> float:
+    """Share of the beats in ``[0, ceil(song.end))`` during which no note sounds.
+
+    A note sounds in every beat its span ``[start, start + duration)``
+    touches. An empty song counts as one empty beat (1.0).
+
+    >>> empty_beat_rate(Song(make_notes([60, 62], [0, 3], [1, 1])))  # beats 1, 2 empty
+    0.5
+    """
+    if not song.num_notes:
+        return 1.0
+    start = song.notes["start"]
+    first = np.floor(start + EPS)
+    last = np.maximum(np.ceil(start + song.notes["duration"] - EPS), first + 1)
+    lengths, count = _coverage(first, last)
+    beats = max(math.ceil(song.end - EPS), float(last.max()))
+    return float(1.0 - lengths[count > 0].sum() / beats)
+
+
+def groove_consistency(song: Song) -> float:
+    """1 - mean Hamming distance between neighbouring bars' onset vectors ÷ positions per bar.
+
+    Onsets are rounded to a 1/4-beat grid (``4 * beats_per_bar`` positions
+    per bar); every bar of the song counts, empty ones included. 1 when
+    every bar has the same onsets; ``nan`` for songs shorter than two bars.
+
+    >>> song = Song(make_notes([60, 62, 60, 62], [0, 2, 4, 6], [1] * 4))  # same rhythm twice
+    >>> groove_consistency(song)
+    1.0
+    """
+    if not song.num_notes:
+        return math.nan
+    per_bar = max(1, round(beats_per_bar(song) * _STEPS_PER_BEAT))
+    cells = np.unique(np.round(song.notes["start"] * _STEPS_PER_BEAT).astype(np.int64))
+    bar = cells // per_bar
+    bars = max(num_bars(song), int(bar[-1]) + 1)
+    if bars < 2:
+        return math.nan
+    shared = np.isin(cells + per_bar, cells).sum()  # same position in the next bar
+    first, last = (bar == 0).sum(), (bar == bars - 1).sum()
+    hamming = 2 * len(cells) - first - last - 2 * shared  # summed over neighbouring pairs
+    return float(1.0 - hamming / (bars - 1) / per_bar)
+
+
+# ------------------------------------------------------- texture and dynamics
+def polyphony(song: Song) -> float:
+    """Mean number of notes sounding at once, over the time when at least one sounds.
+
+    Equals the notes' total duration divided by the length of the union of
+    their spans; 1 for a melody without overlaps, ``nan`` for an empty song.
+
+    >>> polyphony(Song(make_notes([60, 64, 67], [0, 0, 1], [2, 1, 1])))  # 2 notes for 2 beats
+    2.0
+    """
+    if not song.num_notes:
+        return math.nan
+    start = song.notes["start"]
+    lengths, count = _coverage(start, start + song.notes["duration"])
+    return float((lengths * count).sum() / lengths[count > 0].sum())
+
+
+def polyphony_rate(song: Song) -> float:
+    """Share of sounding 1/4-beat steps in which at least two notes sound.
+
+    Notes are rounded to the grid and last at least one step; ``nan`` for an
+    empty song.
+
+    >>> polyphony_rate(Song(make_notes([60, 64], [0, 0], [2, 1])))  # 2 notes in 1 of 2 beats
+    0.5
+    """
+    if not song.num_notes:
+        return math.nan
+    first = np.round(song.notes["start"] * _STEPS_PER_BEAT)
+    end = song.notes["start"] + song.notes["duration"]
+    last = np.maximum(np.round(end * _STEPS_PER_BEAT), first + 1)
+    lengths, count = _coverage(first, last)
+    return float(lengths[count > 1].sum() / lengths[count > 0].sum())
+
+
+def velocity_spread(song: Song) -> float:
+    """Standard deviation of the notes' velocities (population, ``nan`` for an empty song).
+
+    >>> velocity_spread(Song(make_notes([60, 62], [0, 1], [1, 1], velocity=[60, 100])))
+    20.0
+    """
+    velocity = song.notes["velocity"]
+    return float(velocity.std()) if len(velocity) else math.nan
+
+
+# ----------------------------------------------------------------- histograms
+def inter_onset_histogram(song: Song) -> NDArray[np.float64]:
+    """float64[12]: share of the times between consecutive onsets in each :data:`DURATION_BINS` bin.
+
+    Zeros for songs with fewer than two onsets.
+
+    >>> song = Song(make_notes([60, 62, 64, 65], [0, 1, 1.5, 2], [1, 0.5, 0.5, 1]))
+    >>> inter_onset_histogram(song)[[3, 6]]  # eighth, quarter
+    array([0.66666667, 0.33333333])
+    """
+    starts = song.notes["start"]
+    return _binned(np.diff(starts[onsets(starts)]))
+
+
+def note_length_histogram(song: Song) -> NDArray[np.float64]:
+    """float64[12]: share of the note durations in each :data:`DURATION_BINS` bin.
+
+    Zeros for an empty song.
+
+    >>> song = Song(make_notes([60, 62, 64, 65], [0, 1, 1.5, 2], [1, 0.5, 0.5, 1]))
+    >>> note_length_histogram(song)[[3, 6]]
+    array([0.5, 0.5])
+    """
+    return _binned(song.notes["duration"])
