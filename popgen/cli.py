@@ -56,20 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, required=True, help="run directory to write")
     tr.add_argument("--tokenizer", default="note", help="encoding name (default: note)")
     _corpus_arguments(tr)
-    tr.add_argument("--seq-len", type=_positive_int, default=64)
+    # the defaults are the best recipe of docs/experiments.md (POP909 melodies)
+    tr.add_argument("--seq-len", type=_positive_int, default=32, help="tokens per window")
     tr.add_argument("--stride", type=_positive_int)
     tr.add_argument("--batch-size", type=_positive_int, default=32)
-    tr.add_argument("--epochs", type=_positive_int, default=10)
+    tr.add_argument("--epochs", type=_positive_int, default=20)
     tr.add_argument("--max-steps", type=_positive_int)
     tr.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     tr.add_argument("--embed-dim", type=_positive_int, default=128)
-    tr.add_argument("--hidden-size", type=_positive_int, default=256)
+    tr.add_argument("--hidden-size", type=_positive_int, default=512)
     tr.add_argument("--num-layers", type=_positive_int, default=2)
     tr.add_argument("--dropout", type=float, default=0.2)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--optimizer", choices=["adam", "adamw", "rmsprop"], default="adam")
     tr.add_argument(
-        "--lr-schedule", choices=["constant", "exponential", "cosine"], default="exponential"
+        "--lr-schedule", choices=["constant", "exponential", "cosine"], default="constant"
     )
     tr.add_argument(
         "--lr-decay",
@@ -86,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--patience",
         type=_positive_int,
-        help="stop after this many epochs without a better validation loss",
+        default=3,
+        help="stop after this many epochs without a better validation loss (default 3)",
     )
     tr.add_argument(
         "--checkpoint-every",
