@@ -19,7 +19,7 @@ __all__ = ["build_parser", "main"]
 
 
 #: popgen.sampling.DEFAULT_STRATEGY, spelled out so that building the parser needs no JAX
-_RECIPE = "temperature=0.9,repeat_melody(4, 4.0),max_same_pitch_run=6"
+_RECIPE = "temperature=1.1,repeat_melody(4, 4.0),max_same_pitch_run=6"
 
 
 def _positive_int(text: str) -> int:
@@ -145,7 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _corpus_arguments(ev)
     ev.add_argument("--samples", type=_positive_int, default=32, help="songs to generate")
-    ev.add_argument("--tokens", type=_positive_int, default=512, help="tokens per song")
+    ev.add_argument(
+        "--tokens",
+        type=_positive_int,
+        help="tokens per song (default: the held-out songs' median length)",
+    )
     ev.add_argument(
         "--strategy",
         help=f"sampling strategy, as for 'generate' (default: '{_RECIPE}'; '' samples plainly)",
