@@ -89,3 +89,26 @@ def test_make_step_equals_the_model_step() -> None:
         slow, a = model.apply(params, a, tokens[:, t], method=LSTMModel.step)
         quick, b = fast(b, tokens[:, t])
         np.testing.assert_allclose(quick, slow, atol=1e-5)
+
+
+def test_both_input_projections_give_the_same_logits_and_gradients(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import popgen.models.lstm as lstm
+
+    model = LSTMModel(vocab_size=11, embed_dim=6, hidden_size=8, num_layers=2)
+    tokens = jax.random.randint(jax.random.key(3), (3, 9), 0, 11)
+    params = model.init(jax.random.key(0), tokens)
+
+    def run() -> tuple[jax.Array, object]:
+        logits = model.apply(params, tokens)
+        grads = jax.grad(lambda p: model.apply(p, tokens).sum())(params)
+        return logits, grads
+
+    results = []
+    for per_step in (True, False):
+        monkeypatch.setattr(lstm, "project_per_step", lambda per_step=per_step: per_step)
+        results.append(run())
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(results[0][1]), jax.tree.leaves(results[1][1]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
