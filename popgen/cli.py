@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--continuation-only", action="store_true", help="write the songs without the primer"
     )
+    gen.add_argument(
+        "--keep-leading-silence",
+        action="store_true",
+        help="without a primer, keep the rests a song may start with (dropped by default, "
+        "from the bar line before the first note)",
+    )
     gen.add_argument("--program", type=int, help="General MIDI program of the track, 0..127")
     gen.add_argument("--png", action="store_true", help="also write a piano-roll PNG")
     gen.add_argument("--musicxml", action="store_true", help="also write MusicXML")
@@ -343,6 +349,8 @@ def _generate(args: argparse.Namespace) -> None:
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     for i, song in enumerate(songs):
+        if primer is None and not args.keep_leading_silence:
+            song = song.without_leading_silence()
         if args.program is not None:
             tracks = tuple(dataclasses.replace(t, program=args.program) for t in song.tracks)
             song = song.replace(tracks=tracks)

@@ -384,6 +384,25 @@ class Song:
         sigs = _shift_changes(self.time_signatures, start)
         return self.replace(notes=notes, tempos=tempos, time_signatures=sigs)
 
+    def without_leading_silence(self) -> Song:
+        """The song from the bar line at or before its first note (bars of the first meter).
+
+        Models trained on songs whose melody waits out an intro (POP909's
+        melody tracks) start their songs with long rests; this drops them and
+        keeps the notes' place in the bar. An empty song is returned as is.
+
+        >>> song = Song(make_notes([60, 62], [37.5, 38], [0.5, 1]))  # 4/4
+        >>> song.without_leading_silence().notes["start"].tolist()
+        [1.5, 2.0]
+
+        """
+        if not len(self.notes):
+            return self
+        sig = self.time_signatures[0] if self.time_signatures else TimeSignature(0.0, 4, 4)
+        bar = sig.numerator * 4 / sig.denominator
+        start = bar * np.floor(float(self.notes["start"].min()) / bar)
+        return self.slice(start, max(self.end, start + bar)) if start > 0 else self
+
     def cleaned(self, min_duration: float = 1 / 16) -> Song:
         """A copy fit to play back: no overlapping notes of one pitch, no very short notes.
 

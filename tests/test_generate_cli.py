@@ -142,3 +142,20 @@ def test_the_default_strategy_is_the_recipe_unless_flags_are_given(
     assert generate(run, tmp_path / "b.mid", "--temperature", "0.8") == 0
     assert generate(run, tmp_path / "c.mid", "--strategy", "") == 0
     assert seen == [popgen.sampling.DEFAULT_STRATEGY, "", ""]
+
+
+def test_leading_silence_is_dropped_unless_asked_to_keep_it(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    spec = "temperature=0.5"  # the same draws both times; only the trimming differs
+    assert generate(run, tmp_path / "a.mid", "--strategy", spec, "--seed", "4") == 0
+    assert (
+        generate(
+            run, tmp_path / "b.mid", "--strategy", spec, "--seed", "4", "--keep-leading-silence"
+        )
+        == 0
+    )
+    trimmed, kept = popgen.read_midi(tmp_path / "a.mid"), popgen.read_midi(tmp_path / "b.mid")
+    assert trimmed.num_notes == kept.num_notes
+    assert trimmed.notes["start"].min() < 4.0  # within the first bar
+    shift = kept.notes["start"].min() - trimmed.notes["start"].min()
+    assert shift % 4.0 == 0.0

@@ -201,3 +201,18 @@ def test_key_tonic_uses_sharps() -> None:
     assert key_tonic("Db major") == "C# major"
     assert key_tonic("bb") == "A# minor"
     assert key_tonic("Am") == "A minor"
+
+
+def test_without_leading_silence_keeps_the_bar_phase() -> None:
+    from popgen.music import TimeSignature
+
+    song = Song(make_notes([60, 62], [37.5, 38], [0.5, 1]), tempos=((0.0, 90.0),))
+    trimmed = song.without_leading_silence()
+    assert trimmed.notes["start"].tolist() == [1.5, 2.0]
+    assert trimmed.bpm == 90.0
+    waltz = Song(make_notes([60], [7.0], [1.0]), time_signatures=(TimeSignature(0.0, 3, 4),))
+    assert waltz.without_leading_silence().notes["start"].tolist() == [1.0]  # bar at beat 6
+    at_start = Song(make_notes([60], [0.5], [1.0]))
+    assert at_start.without_leading_silence() is at_start
+    empty = Song(make_notes([], [], []))
+    assert empty.without_leading_silence() is empty
