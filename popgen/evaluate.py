@@ -404,7 +404,7 @@ def evaluate(
         generated=generated,
         held_out=metric_table(held_out) if held_out else {k: np.array([]) for k in ref_table},
         reference=ref_table,
-        comparisons=compare_sets([s.merge_tracks() for s in songs], reference, "merge"),
+        comparisons=compare_sets(songs, reference, "merge"),
         lstm=lstm,
         ngram=ngram,
         copying=copying,
