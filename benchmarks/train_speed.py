@@ -3,8 +3,8 @@
 Measures tokens per second (positions with a loss) of one optimizer step of
 an embedding -> N x LSTM -> logits model, for:
 
-* ``popgen``: :class:`popgen.LSTMModel` (input projection of all steps as one
-  matrix product, only the recurrence scanned), jit-compiled, buffers donated;
+* ``popgen``: :class:`popgen.LSTMModel` (hand-written backward pass, the
+  weight gradients as products over all steps), jit-compiled, buffers donated;
 * ``flax-rnn``: the stock Flax way, ``nn.RNN(nn.OptimizedLSTMCell)`` layers;
 * ``torch``: PyTorch ``nn.LSTM`` (only when torch is installed);
 * ``keras-2017``: the 2017 baseline's own Keras model (``keras_baseline.py``
@@ -16,6 +16,7 @@ an embedding -> N x LSTM -> logits model, for:
 Usage::
 
     python benchmarks/train_speed.py                    # the 3 x 512 model of issue 6
+    python benchmarks/train_speed.py --rounds 9 --no-keras
     python benchmarks/train_speed.py --hidden 256 --layers 2 --embed 128 --vocab 160
 """
 
@@ -114,15 +115,29 @@ def torch_step(args: argparse.Namespace, batch: np.ndarray) -> Callable[[], Any]
     return run
 
 
-def tokens_per_second(run: Callable[[], Any], tokens: int, steps: int) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    run()  # compile / warm up
-    compile_s = time.perf_counter() - t0
-    run()
-    t0 = time.perf_counter()
-    for _ in range(steps):
+def interleaved_rates(
+    runs: dict[str, Callable[[], Any]], tokens: int, steps: int, rounds: int
+) -> dict[str, tuple[float, float, list[float]]]:
+    """Each candidate's tokens/s, timed in turns so they share the machine's ups and downs.
+
+    Every candidate's first (compiling) step and one more are not timed; then,
+    ``rounds`` times, each candidate runs ``steps`` steps in turn. Returns
+    ``{name: (median rate, first step seconds, all round rates)}``.
+    """
+    first: dict[str, float] = {}
+    for name, run in runs.items():
+        t0 = time.perf_counter()
+        run()  # compile / warm up
+        first[name] = time.perf_counter() - t0
         run()
-    return tokens * steps / (time.perf_counter() - t0), compile_s
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                run()
+            rates[name].append(tokens * steps / (time.perf_counter() - t0))
+    return {name: (float(np.median(r)), first[name], r) for name, r in rates.items()}
 
 
 def main() -> None:
@@ -133,7 +148,10 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seq", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per round")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="turns in which every model runs --steps steps"
+    )
     parser.add_argument("--ff-piano", action="store_true", help="also time an ff-piano epoch")
     parser.add_argument("--no-keras", action="store_true", help="skip the 2017 Keras baseline")
     args = parser.parse_args()
@@ -156,23 +174,30 @@ def main() -> None:
     }
     print(
         f"model: vocab {args.vocab}, embed {args.embed}, {args.layers} x {args.hidden} LSTM; "
-        f"batch {args.batch} x {args.seq}; {args.steps} timed steps"
+        f"batch {args.batch} x {args.seq}; {args.rounds} rounds of {args.steps} timed steps"
     )
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
         f"on {jax.devices()[0].platform}"
     )
-    results = {}
-    for name, run in candidates.items():
-        if run is None:
-            print(f"{name:>9}: not installed, skipped")
-            continue
-        rate, compile_s = tokens_per_second(run, tokens, args.steps)
-        results[name] = rate
-        print(f"{name:>9}: {rate:10,.0f} tokens/s   (first step incl. compile {compile_s:.1f} s)")
+    for name in [name for name, run in candidates.items() if run is None]:
+        print(f"{name:>9}: not installed, skipped")
+    runs = {name: run for name, run in candidates.items() if run is not None}
+    measured = interleaved_rates(runs, tokens, args.steps, args.rounds)
+    results = {name: rate for name, (rate, _, _) in measured.items()}
+    for name, (rate, first_s, rounds) in measured.items():
+        print(
+            f"{name:>9}: {rate:10,.0f} tokens/s median of {args.rounds} rounds "
+            f"(range {min(rounds):,.0f}-{max(rounds):,.0f}; "
+            f"first step incl. compile {first_s:.1f} s)"
+        )
     for name, rate in results.items():
         if name != "popgen":
-            print(f"popgen / {name}: {results['popgen'] / rate:.2f}x")
+            ratios = [a / b for a, b in zip(measured["popgen"][2], measured[name][2], strict=True)]
+            print(
+                f"popgen / {name}: {results['popgen'] / rate:.2f}x "
+                f"(per round {min(ratios):.2f}-{max(ratios):.2f}x)"
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process (the models above): {peak:,.0f} MB")
     if not args.no_keras:
@@ -196,7 +221,7 @@ def compare_keras(args: argparse.Namespace, popgen_rate: float) -> None:
     }
     for label, dropout in variants.items():
         rate, first_s = keras_baseline.train_targets_per_s(
-            args.vocab, steps=args.steps, seq_len=args.seq, recurrent_dropout=dropout
+            args.vocab, steps=args.steps * args.rounds, seq_len=args.seq, recurrent_dropout=dropout
         )
         print(
             f"{'keras-2017':>9}: {rate:10,.1f} targets/s  {label} (recurrent_dropout {dropout}; "

@@ -91,9 +91,10 @@ def test_make_step_equals_the_model_step() -> None:
         np.testing.assert_allclose(quick, slow, atol=1e-5)
 
 
-def test_both_input_projections_give_the_same_logits_and_gradients(
+def test_every_input_projection_gives_the_same_logits_and_gradients(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Per step or all at once, first layer from a table or not: one function, one gradient."""
     import popgen.models.lstm as lstm
 
     model = LSTMModel(vocab_size=11, embed_dim=6, hidden_size=8, num_layers=2)
@@ -102,13 +103,30 @@ def test_both_input_projections_give_the_same_logits_and_gradients(
 
     def run() -> tuple[jax.Array, object]:
         logits = model.apply(params, tokens)
-        grads = jax.grad(lambda p: model.apply(p, tokens).sum())(params)
+
+        def loss(p: dict) -> jax.Array:
+            return (model.apply(p, tokens) * jnp.cos(p["params"]["head"]["bias"])).sum()
+
+        grads = jax.grad(loss)(params)
         return logits, grads
 
     results = []
     for per_step in (True, False):
-        monkeypatch.setattr(lstm, "project_per_step", lambda per_step=per_step: per_step)
-        results.append(run())
-    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
-    for a, b in zip(jax.tree.leaves(results[0][1]), jax.tree.leaves(results[1][1]), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        for table in (True, False):
+            monkeypatch.setattr(lstm, "project_per_step", lambda per_step=per_step: per_step)
+            monkeypatch.setattr(
+                LSTMModel, "_first_layer_from_table", lambda self, n, d, table=table: table
+            )
+            results.append(run())
+    for logits, grads in results[1:]:
+        np.testing.assert_allclose(logits, results[0][0], rtol=1e-5, atol=1e-6)
+        for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(results[0][1]), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_first_layer_reads_a_table_only_when_exact_and_cheaper() -> None:
+    model = LSTMModel(vocab_size=11, dropout=0.5)
+    assert model._first_layer_from_table(100, deterministic=True)
+    assert not model._first_layer_from_table(100, deterministic=False)  # dropout in between
+    assert not model._first_layer_from_table(10, deterministic=True)  # vocabulary > positions
+    assert LSTMModel(vocab_size=11)._first_layer_from_table(100, deterministic=False)

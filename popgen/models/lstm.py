@@ -1,11 +1,15 @@
 """LSTMModel: token embedding -> stacked LSTM layers -> next-token logits (Flax linen).
 
-Speed comes from keeping the loop small: only the recurrence (``h @ W_h``,
+Speed comes from keeping the loops small: only the recurrence (``h @ W_h``,
 the gate arithmetic and, on CPU, the step's input projection) runs inside
 ``jax.lax.scan``; on accelerators the input projection of all time steps is
-one matrix product (``x @ W_in``) before the loop (:func:`project_per_step`). Training
+one matrix product (``x @ W_in``) before the loop (:func:`project_per_step`).
+The backward pass is written by hand (:func:`popgen.models.recurrence.lstm_layer`)
+so the weight gradients are large products over all steps, not one small
+product per step. Sequences run time-major inside the model. Training
 (:meth:`LSTMModel.__call__`) and generation (:meth:`LSTMModel.step`) share
-the same cell function, so they cannot drift apart.
+the same gate arithmetic (:func:`popgen.models.recurrence.gate_activations`),
+so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from popgen.models.recurrence import gate_activations, lstm_layer, lstm_table_layer
 
 __all__ = ["Carry", "LSTMModel", "lstm_cell", "lstm_update", "make_step", "project_per_step"]
 
@@ -41,9 +47,9 @@ def lstm_update(gates: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
     >>> print(c, h)
     [[0.5 0.5]] [[0.231... 0.231...]]
     """
-    i, f, g, o = jnp.split(gates, 4, axis=-1)
-    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-    h = jax.nn.sigmoid(o) * jnp.tanh(c)
+    i, f, g, o = jnp.split(gate_activations(gates), 4, axis=-1)
+    c = f * c + i * g
+    h = o * jnp.tanh(c)
     return h, c
 
 
@@ -108,30 +114,21 @@ class _LSTMLayer(nn.Module):
     def __call__(
         self, x: jax.Array, state: tuple[jax.Array, jax.Array]
     ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        """``x: float32[batch, time, input]`` -> ``(float32[batch, time, hidden], state)``."""
-        w_in: jax.Array = self.w_in
-        w_h: jax.Array = self.w_h
-        b: jax.Array = self.b
-        if project_per_step():  # CPU: measured faster (docs/benchmarks.md)
-            xs = jnp.swapaxes(x, 0, 1)
+        """``x: float32[time, batch, input]`` -> ``(float32[time, batch, hidden], state)``."""
+        return lstm_layer(x, self.w_in, self.w_h, self.b, state, project_per_step())
 
-            def project(x_t: jax.Array) -> jax.Array:
-                return x_t @ w_in + b
+    def from_table(
+        self, embedding: jax.Array, tokens: jax.Array, state: tuple[jax.Array, jax.Array]
+    ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        """The first layer read from tokens: ``(embedding @ W_in + b)[tokens]`` then the loop.
 
-        else:  # accelerators: one large matrix product for every time step
-            xs = jnp.einsum("bti,ig->tbg", x, w_in) + b
-
-            def project(x_t: jax.Array) -> jax.Array:
-                return x_t
-
-        def body(
-            carry: tuple[jax.Array, jax.Array], x_t: jax.Array
-        ) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
-            carry = lstm_cell(project(x_t), carry, w_h)
-            return carry, carry[0]
-
-        state, hs = jax.lax.scan(body, state, xs)
-        return jnp.swapaxes(hs, 0, 1), state
+        ``tokens: int32[time, batch]``. Each token's input projection is one
+        row of a ``[vocab, 4*hidden]`` table, so the ``[time * batch, input]
+        @ [input, 4*hidden]`` product and its two backward products become a
+        small product, a lookup per step and a scatter-add
+        (:func:`popgen.models.recurrence.lstm_table_layer`).
+        """
+        return lstm_table_layer(embedding @ self.w_in + self.b, tokens, self.w_h, state)
 
     def step(
         self, x: jax.Array, state: tuple[jax.Array, jax.Array]
@@ -238,13 +235,31 @@ class LSTMModel(nn.Module):
         >>> bool(jnp.allclose(jnp.concatenate([first, rest], 1), model.apply(params, tokens)))
         True
         """
-        x = self.drop(self.embed(tokens), deterministic=deterministic)
+        tokens = tokens.T  # time-major inside
+        layers, states = self.layers, carry
         new: list[tuple[jax.Array, jax.Array]] = []
-        for layer, state in zip(self.layers, carry, strict=True):
+        if self._first_layer_from_table(tokens.size, deterministic):
+            x, state = layers[0].from_table(self.embed.embedding, tokens, carry[0])
+            x = self.drop(x, deterministic=deterministic)
+            new.append(state)
+            layers, states = layers[1:], carry[1:]
+        else:
+            x = self.drop(self.embed(tokens), deterministic=deterministic)
+        for layer, state in zip(layers, states, strict=True):
             x, state = layer(x, state)
             x = self.drop(x, deterministic=deterministic)
             new.append(state)
-        return self.head(x), tuple(new)
+        return jnp.swapaxes(self.head(x), 0, 1), tuple(new)
+
+    def _first_layer_from_table(self, positions: int, deterministic: bool) -> bool:
+        """Whether the first layer reads a per-token table of its input projection.
+
+        Exact whenever no dropout falls between the embedding and the first
+        layer, and cheaper while the vocabulary has no more tokens than the
+        batch has positions (the table costs ``vocab`` rows to build).
+        """
+        no_dropout = deterministic or self.dropout == 0.0
+        return no_dropout and self.vocab_size <= positions
 
     def step(self, carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
         """One generation step: ``int32[batch]`` -> (``float32[batch, vocab]``, new carry).
