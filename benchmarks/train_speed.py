@@ -57,17 +57,21 @@ class FlaxRNN(nn.Module):
         return nn.Dense(self.vocab)(x)
 
 
-def jax_step(model: nn.Module, batch: np.ndarray) -> Callable[[], Any]:
+def jax_step(model: nn.Module, batch: np.ndarray, dropout: bool = False) -> Callable[[], Any]:
+    """One jitted Adam step; with ``dropout``, the model's dropout is on (a new key per step)."""
     params = model.init(jax.random.key(0), jnp.asarray(batch[:, :-1]))
     opt = optax.adam(1e-3)
-    state = [params, opt.init(params)]
+    state = [params, opt.init(params), jax.random.key(1)]
 
-    def loss_fn(p: Any, b: jax.Array) -> jax.Array:
-        logits = model.apply(p, b[:, :-1])
+    def loss_fn(p: Any, b: jax.Array, key: jax.Array) -> jax.Array:
+        if dropout:
+            logits = model.apply(p, b[:, :-1], deterministic=False, rngs={"dropout": key})
+        else:
+            logits = model.apply(p, b[:, :-1])
         return optax.softmax_cross_entropy_with_integer_labels(logits, b[:, 1:]).mean()
 
-    def update(p: Any, o: Any, b: jax.Array) -> tuple[Any, Any, jax.Array]:
-        loss, grads = jax.value_and_grad(loss_fn)(p, b)
+    def update(p: Any, o: Any, b: jax.Array, key: jax.Array) -> tuple[Any, Any, jax.Array]:
+        loss, grads = jax.value_and_grad(loss_fn)(p, b, key)
         updates, o = opt.update(grads, o, p)
         return optax.apply_updates(p, updates), o, loss
 
@@ -75,7 +79,8 @@ def jax_step(model: nn.Module, batch: np.ndarray) -> Callable[[], Any]:
     device_batch = jnp.asarray(batch)
 
     def run() -> Any:
-        state[0], state[1], loss = step(state[0], state[1], device_batch)
+        state[2], key = jax.random.split(state[2])
+        state[0], state[1], loss = step(state[0], state[1], device_batch, key)
         return loss.block_until_ready()
 
     return run
@@ -89,14 +94,21 @@ def torch_step(args: argparse.Namespace, batch: np.ndarray) -> Callable[[], Any]
     torch.manual_seed(0)
 
     class Net(torch.nn.Module):
+        """popgen's network: dropout after the embedding and after every LSTM layer."""
+
         def __init__(self) -> None:
             super().__init__()
             self.embed = torch.nn.Embedding(args.vocab, args.embed)
-            self.lstm = torch.nn.LSTM(args.embed, args.hidden, args.layers, batch_first=True)
+            self.lstm = torch.nn.LSTM(
+                args.embed, args.hidden, args.layers, batch_first=True, dropout=args.dropout
+            )
+            self.drop = torch.nn.Dropout(args.dropout)
             self.head = torch.nn.Linear(args.hidden, args.vocab)
 
         def forward(self, x: Any) -> Any:
-            return self.head(self.lstm(self.embed(x))[0])
+            if not args.dropout:
+                return self.head(self.lstm(self.embed(x))[0])
+            return self.head(self.drop(self.lstm(self.drop(self.embed(x)))[0]))
 
     net = Net()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -140,8 +152,8 @@ def interleaved_rates(
     return {name: (float(np.median(r)), first[name], r) for name, r in rates.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model shape (issue 6's 3 x 512 LSTM by default) and the timing rounds."""
     parser.add_argument("--vocab", type=int, default=512)
     parser.add_argument("--embed", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=512)
@@ -152,6 +164,22 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=5, help="turns in which every model runs --steps steps"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_model_arguments(parser)
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        default=0.0,
+        help="train with this dropout (popgen and torch; flax-rnn has none)",
+    )
+    parser.add_argument(
+        "--models",
+        default="popgen,flax-rnn,torch",
+        help="comma-separated: popgen, flax-rnn, torch (popgen alone gives its own peak memory)",
+    )
     parser.add_argument("--ff-piano", action="store_true", help="also time an ff-piano epoch")
     parser.add_argument("--no-keras", action="store_true", help="skip the 2017 Keras baseline")
     args = parser.parse_args()
@@ -159,19 +187,24 @@ def main() -> None:
     batch = np.random.default_rng(0).integers(0, args.vocab, (args.batch, args.seq + 1))
     batch = batch.astype(np.int32)
     tokens = args.batch * args.seq
-    candidates: dict[str, Callable[[], Any] | None] = {
-        "popgen": jax_step(
+    builders: dict[str, Callable[[], Callable[[], Any] | None]] = {
+        "popgen": lambda: jax_step(
             LSTMModel(
                 vocab_size=args.vocab,
                 embed_dim=args.embed,
                 hidden_size=args.hidden,
                 num_layers=args.layers,
+                dropout=args.dropout,
             ),
             batch,
+            dropout=args.dropout > 0,
         ),
-        "flax-rnn": jax_step(FlaxRNN(args.vocab, args.embed, args.hidden, args.layers), batch),
-        "torch": torch_step(args, batch),
+        "flax-rnn": lambda: jax_step(
+            FlaxRNN(args.vocab, args.embed, args.hidden, args.layers), batch
+        ),
+        "torch": lambda: torch_step(args, batch),
     }
+    candidates = {name: builders[name]() for name in args.models.split(",")}
     print(
         f"model: vocab {args.vocab}, embed {args.embed}, {args.layers} x {args.hidden} LSTM; "
         f"batch {args.batch} x {args.seq}; {args.rounds} rounds of {args.steps} timed steps"
@@ -192,7 +225,7 @@ def main() -> None:
             f"first step incl. compile {first_s:.1f} s)"
         )
     for name, rate in results.items():
-        if name != "popgen":
+        if name != "popgen" and "popgen" in results:
             ratios = [a / b for a, b in zip(measured["popgen"][2], measured[name][2], strict=True)]
             print(
                 f"popgen / {name}: {results['popgen'] / rate:.2f}x "
@@ -200,7 +233,7 @@ def main() -> None:
             )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process (the models above): {peak:,.0f} MB")
-    if not args.no_keras:
+    if not args.no_keras and "popgen" in results:
         compare_keras(args, results["popgen"])
     if args.ff_piano:
         ff_piano_epoch(args)

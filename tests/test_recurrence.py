@@ -9,27 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.models import lstm_cell
-from popgen.models.recurrence import gate_activations, lstm_layer
-
-
-def reference_layer(
-    x: jax.Array,
-    w_in: jax.Array,
-    w_h: jax.Array,
-    b: jax.Array,
-    state: tuple[jax.Array, jax.Array],
-) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-    """The same layer as a plain scan of lstm_cell, differentiated by JAX."""
-
-    def body(
-        carry: tuple[jax.Array, jax.Array], x_t: jax.Array
-    ) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
-        carry = lstm_cell(x_t @ w_in + b, carry, w_h)
-        return carry, carry[0]
-
-    final, hs = jax.lax.scan(body, state, x)
-    return hs, final
+from popgen.models.recurrence import gate_activations, lstm_layer, reference_lstm_layer
 
 
 def random_inputs(seed: int, time: int, batch: int, inputs: int, hidden: int) -> tuple:
@@ -68,12 +48,12 @@ def test_gradients_equal_autodiff_of_the_plain_scan(
 ) -> None:
     args = random_inputs(seed, time, batch, inputs, hidden)
     fast_out = lstm_layer(*args, per_step)
-    slow_out = reference_layer(*args)
+    slow_out = reference_lstm_layer(*args)
     for a, b in zip(jax.tree.leaves(fast_out), jax.tree.leaves(slow_out), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     argnums = (0, 1, 2, 3, 4)
     fast = jax.grad(loss_of(lstm_layer, per_step), argnums=argnums)(*args)
-    slow = jax.grad(loss_of(reference_layer), argnums=argnums)(*args)
+    slow = jax.grad(loss_of(reference_lstm_layer), argnums=argnums)(*args)
     for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(slow), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 

@@ -21,7 +21,13 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-__all__ = ["gate_activations", "lstm_layer", "lstm_recurrence", "lstm_table_layer"]
+__all__ = [
+    "gate_activations",
+    "lstm_layer",
+    "lstm_recurrence",
+    "lstm_table_layer",
+    "reference_lstm_layer",
+]
 
 State = tuple[jax.Array, jax.Array]
 
@@ -318,3 +324,38 @@ def _lstm_table_layer_bwd(
 
 
 lstm_table_layer.defvjp(_lstm_table_layer_fwd, _lstm_table_layer_bwd)
+
+
+def reference_lstm_layer(
+    x: jax.Array,
+    w_in: jax.Array,
+    w_h: jax.Array,
+    b: jax.Array,
+    state: State,
+    per_step: bool = True,
+) -> tuple[jax.Array, State]:
+    """:func:`lstm_layer` as a plain scan of :func:`popgen.models.lstm_cell`, left to autodiff.
+
+    The same function with JAX's own backward pass: the reference the tests
+    check :func:`lstm_layer` against, and the "previous build" of
+    ``benchmarks/train_ablation.py``. ``per_step`` is accepted and ignored.
+
+    >>> import jax, jax.numpy as jnp
+    >>> k = jax.random.split(jax.random.key(0), 3)
+    >>> x, zeros = jax.random.normal(k[0], (5, 2, 3)), jnp.zeros((2, 4))
+    >>> w_in, w_h = jax.random.normal(k[1], (3, 16)), jax.random.normal(k[2], (4, 16))
+    >>> def loss(layer, w_h):
+    ...     return layer(x, w_in, w_h, jnp.zeros(16), (zeros, zeros))[0].sum()
+    >>> bool(jnp.allclose(jax.grad(loss, 1)(lstm_layer, w_h),
+    ...                   jax.grad(loss, 1)(reference_lstm_layer, w_h), atol=1e-5))
+    True
+    """
+    del per_step
+    from popgen.models.lstm import lstm_cell  # lstm.py imports this module
+
+    def body(carry: State, x_t: jax.Array) -> tuple[State, jax.Array]:
+        carry = lstm_cell(x_t @ w_in + b, carry, w_h)
+        return carry, carry[0]
+
+    final, hs = jax.lax.scan(body, state, x)
+    return hs, final
