@@ -21,6 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from popgen.models.dropout import Dropout
 from popgen.models.recurrence import gate_activations, lstm_layer, lstm_table_layer
 
 __all__ = ["Carry", "LSTMModel", "lstm_cell", "lstm_update", "make_step", "project_per_step"]
@@ -180,7 +181,7 @@ class LSTMModel(nn.Module):
         self.embed = nn.Embed(self.vocab_size, self.embed_dim)
         sizes = [self.embed_dim] + [self.hidden_size] * (self.num_layers - 1)
         self.layers = [_LSTMLayer(n, self.hidden_size) for n in sizes]
-        self.drop = nn.Dropout(self.dropout)
+        self.drop = Dropout(self.dropout)
         self.head = nn.Dense(self.vocab_size)
 
     def config(self) -> dict[str, Any]:
