@@ -8,8 +8,9 @@ inside its two loops (one ``h @ W_h`` forward and one ``dz @ W_h.T`` backward
 per step, plus the gate arithmetic) and keeps every step's gate gradient
 ``dz``; the weight and input gradients are then a few large matrix
 products over all time steps at once, as cuDNN and oneDNN do. On the issue-6
-model this made a CPU train step about 14 % faster than autodiff of the same
-scan (``benchmarks/train_speed.py``, ``docs/benchmarks.md``).
+model this made a CPU train step 10 % faster than autodiff of the same scan,
+and a first layer that reads a per-token table (:func:`lstm_table_layer`)
+another 10 % (``benchmarks/train_ablation.py``, ``docs/benchmarks.md``).
 
 Sequences are time-major here: ``x`` is ``float32[time, batch, input]``.
 """
