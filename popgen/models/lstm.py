@@ -8,7 +8,7 @@ The backward pass is written by hand (:func:`popgen.models.recurrence.lstm_layer
 so the weight gradients are large products over all steps, not one small
 product per step. Sequences run time-major inside the model. Training
 (:meth:`LSTMModel.__call__`) and generation (:meth:`LSTMModel.step`) share
-the same gate arithmetic (:func:`popgen.models.recurrence.gate_activations`),
+the same gate arithmetic (:func:`popgen.models.recurrence.lstm_update`),
 so they cannot drift apart.
 """
 
@@ -22,36 +22,12 @@ import jax
 import jax.numpy as jnp
 
 from popgen.models.dropout import Dropout
-from popgen.models.recurrence import gate_activations, lstm_layer, lstm_table_layer
+from popgen.models.recurrence import lstm_layer, lstm_table_layer, lstm_update
 
 __all__ = ["Carry", "LSTMModel", "lstm_cell", "lstm_update", "make_step", "project_per_step"]
 
 #: One (h, c) pair per layer, each ``float32[batch, hidden_size]``.
 Carry = tuple[tuple[jax.Array, jax.Array], ...]
-
-
-def lstm_update(gates: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """The gate arithmetic of one LSTM step, shared by every way of running the model.
-
-    Args:
-        gates: ``float32[batch, 4*hidden]``, ``x @ W_in + h @ W_h + b``, in the
-            order input, forget, cell, output.
-        c: ``float32[batch, hidden]``, the previous cell state.
-
-    Returns:
-        The new ``(h, c)``.
-
-    With all gates at 0 every gate is half open, so ``c`` halves:
-
-    >>> import jax.numpy as jnp
-    >>> h, c = lstm_update(jnp.zeros((1, 8)), jnp.ones((1, 2)))
-    >>> print(c, h)
-    [[0.5 0.5]] [[0.231... 0.231...]]
-    """
-    i, f, g, o = jnp.split(gate_activations(gates), 4, axis=-1)
-    c = f * c + i * g
-    h = o * jnp.tanh(c)
-    return h, c
 
 
 def lstm_cell(

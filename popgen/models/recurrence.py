@@ -27,6 +27,7 @@ __all__ = [
     "lstm_layer",
     "lstm_recurrence",
     "lstm_table_layer",
+    "lstm_update",
     "reference_lstm_layer",
 ]
 
@@ -53,6 +54,34 @@ def gate_activations(z: jax.Array) -> jax.Array:
     return jnp.concatenate([sig(i), sig(f), jnp.tanh(g), sig(o)], axis=-1)
 
 
+def lstm_update(gates: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The gate arithmetic of one LSTM step, shared by every way of running the model.
+
+    Args:
+        gates: ``float32[batch, 4*hidden]``, ``x @ W_in + h @ W_h + b``, in the
+            order input, forget, cell, output.
+        c: ``float32[batch, hidden]``, the previous cell state.
+
+    Returns:
+        The new ``(h, c)``.
+
+    With all gates at 0 every gate is half open, so ``c`` halves:
+
+    >>> import jax.numpy as jnp
+    >>> h, c = lstm_update(jnp.zeros((1, 8)), jnp.ones((1, 2)))
+    >>> print(c, h)
+    [[0.5 0.5]] [[0.231... 0.231...]]
+    """
+    return _next_state(gate_activations(gates), c)
+
+
+def _next_state(acts: jax.Array, c_prev: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The new ``(h, c)`` from the gates' activations and the previous cell state."""
+    i, f, g, o = jnp.split(acts, 4, axis=-1)
+    c = f * c_prev + i * g
+    return o * jnp.tanh(c), c
+
+
 def _forward(
     xs: jax.Array,
     project: Callable[[jax.Array, jax.Array], jax.Array],
@@ -66,9 +95,7 @@ def _forward(
     def body(carry: State, x_t: jax.Array) -> tuple[State, tuple[jax.Array, ...]]:
         h, c_prev = carry
         acts = gate_activations(project(x_t, h))
-        i, f, g, o = jnp.split(acts, 4, axis=-1)
-        c = f * c_prev + i * g
-        h = o * jnp.tanh(c)
+        h, c = _next_state(acts, c_prev)
         return (h, c), (h, c_prev, acts)
 
     final, (hs, c_prevs, acts) = jax.lax.scan(body, state, xs)
@@ -189,7 +216,7 @@ def lstm_layer(
         w_in: ``float32[input, 4*hidden]``, the input weights.
         w_h: ``float32[hidden, 4*hidden]``, the recurrent weights.
         b: ``float32[4*hidden]``, the bias. Gate order is input, forget, cell,
-            output, as in :func:`popgen.models.lstm_update`.
+            output, as in :func:`lstm_update`.
         state: the initial ``(h, c)``, each ``float32[batch, hidden]``.
         per_step: project each step's input inside the loop (``True``,
             measured faster on CPU) or all steps at once before it
