@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from popgen import metrics, sampling
     from popgen.checkpoint import Run, load_run, save_run
     from popgen.corpus import Corpus
+    from popgen.corpus_options import CorpusOptions
     from popgen.errors import (
         CorpusError,
         MidiError,
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     )
     from popgen.midi import read_midi, write_midi
     from popgen.models.lstm import LSTMModel
+    from popgen.models.lstm_config import LSTMConfig
+    from popgen.models.registry import list_models, register_model
     from popgen.music import Song, TempoChange, TimeSignature, Track, make_notes
     from popgen.sampling import Sampler
     from popgen.tokenizers import (
@@ -48,6 +51,7 @@ _LAZY = {
     "load_run": "popgen.checkpoint",
     "save_run": "popgen.checkpoint",
     "Corpus": "popgen.corpus",
+    "CorpusOptions": "popgen.corpus_options",
     "CorpusError": "popgen.errors",
     "MidiError": "popgen.errors",
     "PopgenError": "popgen.errors",
@@ -57,6 +61,9 @@ _LAZY = {
     "read_midi": "popgen.midi",
     "write_midi": "popgen.midi",
     "LSTMModel": "popgen.models.lstm",
+    "LSTMConfig": "popgen.models.lstm_config",
+    "list_models": "popgen.models.registry",
+    "register_model": "popgen.models.registry",
     "Song": "popgen.music",
     "TempoChange": "popgen.music",
     "TimeSignature": "popgen.music",
@@ -90,8 +97,10 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
-    "CorpusError",
     "Corpus",
+    "CorpusError",
+    "CorpusOptions",
+    "LSTMConfig",
     "LSTMModel",
     "MidiError",
     "PopgenError",
@@ -108,12 +117,14 @@ __all__ = [
     "VocabularyError",
     "__version__",
     "get_tokenizer",
+    "list_models",
     "list_tokenizers",
     "load_run",
     "load_tokenizer",
     "make_notes",
     "metrics",
     "read_midi",
+    "register_model",
     "register_tokenizer",
     "sampling",
     "save_run",

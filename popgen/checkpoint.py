@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from popgen.errors import RunError
-from popgen.models.lstm import LSTMModel
+from popgen.models.base import SequenceModel
+from popgen.models.registry import model_from_dict, model_to_dict
 from popgen.tokenizers.base import Tokenizer
 from popgen.training_config import TrainConfig
+from popgen.training_state import TrainState
 
 __all__ = [
     "RUN_FORMAT_VERSION",
@@ -63,32 +64,33 @@ class Run:
     """A trained (or training) model with everything that describes it.
 
     Attributes:
-        model: the model; its fields are its configuration.
+        model: the model, any registered :class:`popgen.models.SequenceModel`.
         tokenizer: the fitted tokenizer the model's ids belong to.
-        params: the parameters, a pytree as returned by ``model.init``.
+        params: the parameters, a pytree as returned by ``model.init_params``.
         config: the training configuration, ``None`` for an untrained model.
         history: one dict of metrics per epoch (``epoch``, ``step``,
             ``train_loss``, ``valid_loss``, ``tokens_per_s``, ...).
         path: the run directory, once saved or loaded.
-        state: where training stands (``step``, ``best_valid_loss``, ...), for resuming.
+        state: where training stands (step, best validation loss, the songs
+            trained on and held out), for resuming and evaluating.
 
-    >>> import jax, jax.numpy as jnp
+    >>> import jax
     >>> from popgen import LSTMModel, get_tokenizer
     >>> tok = get_tokenizer("chord")
     >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> params = model.init_params(key=jax.random.key(0))
     >>> run = Run(model, tok, params)  # an untrained model: no config, no history yet
-    >>> run.config, run.history, run.path
-    (None, [], None)
+    >>> run.config, run.history, run.path, run.state.step
+    (None, [], None, 0)
     """
 
-    model: LSTMModel
+    model: SequenceModel
     tokenizer: Tokenizer
     params: Any
     config: TrainConfig | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     path: Path | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    state: TrainState = field(default_factory=TrainState)
 
 
 def save_run(
@@ -101,27 +103,27 @@ def save_run(
     """Write ``run`` to the directory ``path`` as a new checkpoint; returns the path.
 
     Args:
-        run: the run; ``run.state["step"]`` names the checkpoint (0 if unset).
+        run: the run; ``run.state.step`` names the checkpoint.
         path: the run directory, created if needed.
         opt_state: the optimizer state, stored so that training can resume.
         best: whether these parameters become the ``best`` ones that
             :func:`load_run` returns (training passes ``False`` when the
             validation loss did not improve).
 
-    >>> import jax, jax.numpy as jnp, tempfile
+    >>> import jax, tempfile
     >>> from popgen import LSTMModel, get_tokenizer
     >>> tok = get_tokenizer("chord")
     >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> params = model.init_params(key=jax.random.key(0))
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = save_run(Run(model, tok, params, state={"step": 120}), f"{tmp}/run")
+    ...     path = save_run(Run(model, tok, params, state=TrainState(step=120)), f"{tmp}/run")
     ...     sorted(p.name for p in path.iterdir()), [p.name for p in path.glob("checkpoints/*")]
     (['checkpoints', 'popgen.json'], ['step_00000120'])
     """
     import orbax.checkpoint as ocp
 
     path = Path(path).absolute()
-    step = int(run.state.get("step", 0))
+    step = run.state.step
     name = f"step_{step:08d}"
     suffix = 0
     while (path / _CHECKPOINTS / name).exists():  # never overwrite: a kill must not lose it
@@ -139,11 +141,11 @@ def save_run(
         "format": "popgen.run",
         "version": RUN_FORMAT_VERSION,
         "popgen_version": _popgen_version(),
-        "model": {"class": "LSTMModel", "config": run.model.config()},
+        "model": model_to_dict(run.model),
         "tokenizer": run.tokenizer.to_dict(),
         "train": dataclasses.asdict(run.config) if run.config is not None else None,
         "history": run.history,
-        "state": run.state,
+        "state": run.state.to_dict(),
         "checkpoints": pointers,
     }
     tmp = path / (_META + ".tmp")
@@ -167,16 +169,16 @@ def _pointers(path: Path) -> dict[str, str]:
 def read_run_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a run directory's ``popgen.json``.
 
-    >>> import jax, jax.numpy as jnp, tempfile
+    >>> import jax, tempfile
     >>> from popgen import LSTMModel, get_tokenizer
     >>> tok = get_tokenizer("chord")
     >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> params = model.init_params(key=jax.random.key(0))
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     meta = read_run_meta(save_run(Run(model, tok, params), f"{tmp}/run"))
     >>> meta["model"], meta["checkpoints"]
-    ({'class': 'LSTMModel', 'config': {'vocab_size': 132, 'embed_dim': 8, 'hidden_size': 16,
-     'num_layers': 1, 'dropout': 0.0}}, {'last': 'step_00000000', 'best': 'step_00000000'})
+    ({'class': 'lstm', 'config': {'vocab_size': 132, 'embed_dim': 8, 'hidden_size': 16,
+     'num_layers': 1, 'dropout': 0.2}}, {'last': 'step_00000000', 'best': 'step_00000000'})
     """
     path = Path(path)
     if not path.is_dir():
@@ -209,8 +211,8 @@ def _restore(folder: Path, abstract: Any) -> Any:
         raise RunError(f"{folder}: cannot restore ({exc})") from None
 
 
-def _abstract_params(model: LSTMModel) -> Any:
-    return jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32)))
+def _abstract_params(model: SequenceModel) -> Any:
+    return jax.eval_shape(lambda: model.init_params(key=jax.random.key(0)))
 
 
 def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
@@ -224,11 +226,11 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
         RunError: the directory is missing, has no ``popgen.json``, is of
             another format version, or its parameters do not fit its model.
 
-    >>> import jax, jax.numpy as jnp, tempfile
+    >>> import jax, tempfile
     >>> from popgen import LSTMModel, get_tokenizer
     >>> tok = get_tokenizer("chord")
     >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> params = model.init_params(key=jax.random.key(0))
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _ = save_run(Run(model, tok, params, history=[{"epoch": 1, "train_loss": 3.5}]), tmp)
     ...     run = load_run(tmp)  # needs nothing but the directory
@@ -239,10 +241,7 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")
     path = Path(path).absolute()
     meta = read_run_meta(path)
-    model_meta = meta.get("model", {})
-    if model_meta.get("class") != "LSTMModel":
-        raise RunError(f"{path}: unknown model class {model_meta.get('class')!r}")
-    model = LSTMModel(**model_meta["config"])
+    model = model_from_dict(meta.get("model"), source=str(path / _META))
     tokenizer = Tokenizer.from_dict(meta["tokenizer"], source=str(path / _META))
     if tokenizer.vocab_size != model.vocab_size:
         raise RunError(
@@ -256,7 +255,8 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
     train = meta.get("train")
     config = TrainConfig(**train) if train else None
     history = list(meta.get("history", []))
-    return Run(model, tokenizer, params, config, history, path, dict(meta.get("state", {})))
+    state = TrainState.from_dict(meta.get("state") or {})
+    return Run(model, tokenizer, params, config, history, path, state)
 
 
 def load_train_state(path: str | os.PathLike[str], opt_abstract: Any) -> tuple[Run, Any]:
@@ -267,11 +267,11 @@ def load_train_state(path: str | os.PathLike[str], opt_abstract: Any) -> tuple[R
         opt_abstract: the optimizer state's structure (``jax.eval_shape`` of
             ``optimizer.init``), to restore into.
 
-    >>> import jax, jax.numpy as jnp, tempfile
+    >>> import jax, tempfile
     >>> from popgen import LSTMModel, get_tokenizer
     >>> tok = get_tokenizer("chord")
     >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    >>> params = model.init_params(key=jax.random.key(0))
     >>> import optax
     >>> optimizer = optax.adam(1e-3)
     >>> with tempfile.TemporaryDirectory() as tmp:

@@ -14,17 +14,17 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
 
 import numpy as np
 
 from popgen.cache import SongCache, default_cache_dir
+from popgen.corpus_options import CorpusOptions
 from popgen.data import split_by_song
 from popgen.errors import CorpusError
 from popgen.music import PITCH_CLASSES, Song, parse_key
-from popgen.reading import ReadOptions, expand_paths, read_files
+from popgen.reading import expand_paths, read_files
 
 __all__ = ["DEFAULT_CACHE", "Corpus"]
 
@@ -38,17 +38,6 @@ class _Default(enum.Enum):
 #: ``cache_dir`` value meaning ``$POPGEN_CACHE_DIR`` or the user cache folder.
 DEFAULT_CACHE = _Default.CACHE
 CacheDir = str | os.PathLike[str] | None | _Default
-
-
-@dataclass(frozen=True)
-class _Selection:
-    """What to keep of each song read, and how to normalise it."""
-
-    tracks: Sequence[str | int] | None = None
-    programs: Sequence[int] | None = None
-    drums: bool = False
-    quantize: int | None = None
-    transpose_to: str | None = None
 
 
 def _cache(cache_dir: CacheDir) -> SongCache | None:
@@ -76,42 +65,31 @@ class Corpus(Sequence[Song]):
     def from_paths(
         cls,
         paths: Iterable[str | os.PathLike[str]],
+        options: CorpusOptions | None = None,
         *,
-        tracks: Sequence[str | int] | None = None,
-        programs: Sequence[int] | None = None,
-        drums: bool = False,
-        quantize: int | None = None,
-        transpose_to: str | None = None,
-        accents: bool = True,
-        keys: str = "auto",
         cache_dir: CacheDir = DEFAULT_CACHE,
         workers: int | None = None,
         progress: bool = False,
+        **fields: object,
     ) -> Corpus:
         """Read MIDI files (with mido) and score files (with music21).
 
         Args:
             paths: files, folders (searched recursively) and glob patterns.
-            tracks: keep only tracks with these names (case-insensitive) or
-                indices; default: all tracks.
-            programs: keep only tracks with these General MIDI programs.
-            drums: keep drum tracks (MIDI channel 10); dropped by default.
-            quantize: snap onsets and durations to ``1/quantize`` beat
-                (:meth:`Song.quantize`: overlapping notes of one pitch are
-                resolved, short notes keep one step); default: as read.
-            transpose_to: move every song to this key's family: ``"C"`` moves
-                major songs to C major and minor songs to A minor.
-            accents: give scores without dynamics metric-accent velocities.
-            keys: where each song's key comes from: ``"auto"`` (the file's key
-                signature when music21's key analysis agrees with it, else the
-                analysis), ``"file"`` or ``"analysis"``.
+            options: what to keep of each song and how to normalise it
+                (:class:`CorpusOptions`); default: every track but the drums, as read.
             cache_dir: where parsed songs are cached (``DEFAULT_CACHE``:
                 ``$POPGEN_CACHE_DIR`` or the user cache folder; ``None``: off).
             workers: reading processes; ``None`` uses every core.
             progress: show a progress bar.
+            **fields: :class:`CorpusOptions` fields, which replace those of
+                ``options``: ``tracks=["Melody"]`` is
+                ``options=CorpusOptions(tracks=["Melody"])``.
 
         Raises:
             CorpusError: a missing path, an empty folder, or no readable song.
+            TypeError: a keyword that is neither an argument nor an option.
+            ValueError: an option out of range (see :class:`CorpusOptions`).
 
         >>> import tempfile
         >>> from popgen.music import make_notes
@@ -124,43 +102,32 @@ class Corpus(Sequence[Song]):
         >>> corpus, [s.key for s in corpus]
         (Corpus(2 songs, 5 notes, 0 skipped), ['D major', 'B minor'])
         """
-        files = expand_paths(paths)
-        sel = _Selection(tracks, programs, drums, quantize, transpose_to)
-        options = ReadOptions(accents=accents, keys=keys)
-        return cls._read(files, sel, options, cache_dir, workers, progress, None)
+        chosen = _options(options, fields)
+        return cls._read(expand_paths(paths), chosen, cache_dir, workers, progress, None)
 
     @classmethod
     def from_music21(
         cls,
         *names: str,
+        options: CorpusOptions | None = None,
         limit: int | None = None,
-        tracks: Sequence[str | int] | None = None,
-        programs: Sequence[int] | None = None,
-        drums: bool = False,
-        quantize: int | None = None,
-        transpose_to: str | None = None,
-        accents: bool = True,
-        keys: str = "auto",
         cache_dir: CacheDir = DEFAULT_CACHE,
         workers: int | None = None,
         progress: bool = False,
+        **fields: object,
     ) -> Corpus:
         """Songs from the corpus bundled with music21 (no download).
 
         Args:
             names: collections (``"bach"``, ``"essenFolksong"``) or works inside
                 them (``"essenFolksong/kinder0"``).
+            options: what to keep of each song and how to normalise it
+                (:class:`CorpusOptions`).
             limit: keep at most this many songs per name (files in sorted order).
-            tracks: as in :meth:`from_paths`.
-            programs: as in :meth:`from_paths`.
-            drums: as in :meth:`from_paths`.
-            quantize: as in :meth:`from_paths`.
-            transpose_to: as in :meth:`from_paths`.
-            accents: as in :meth:`from_paths`.
-            keys: as in :meth:`from_paths`.
             cache_dir: as in :meth:`from_paths`.
             workers: as in :meth:`from_paths`.
             progress: as in :meth:`from_paths`.
+            **fields: :class:`CorpusOptions` fields, as in :meth:`from_paths`.
 
         >>> corpus = Corpus.from_music21("bach/bwv66.6", tracks=["Soprano"], cache_dir=None)
         >>> corpus, corpus[0].source
@@ -170,40 +137,54 @@ class Corpus(Sequence[Song]):
 
         if not names:
             raise CorpusError("name at least one music21 corpus collection or work")
+        chosen = _options(options, fields)
         root = music21_root()
-        sel = _Selection(tracks, programs, drums, quantize, transpose_to)
         parts = []
         for name in names:
             files = corpus_paths(name)
             sources = {p: f"music21:{p.relative_to(root).as_posix()}" for p in files}
-            options = ReadOptions(accents=accents, keys=keys)
-            part = cls._read(files, sel, options, cache_dir, workers, progress, sources)
+            part = cls._read(files, chosen, cache_dir, workers, progress, sources)
             parts.append(part[:limit] if limit is not None else part)
         return cls.concatenate(parts)
 
     @classmethod
-    def from_sources(cls, sources: Sequence[str], **options: object) -> Corpus:
+    def from_sources(
+        cls,
+        sources: Sequence[str],
+        options: CorpusOptions | None = None,
+        *,
+        cache_dir: CacheDir = DEFAULT_CACHE,
+        workers: int | None = None,
+        progress: bool = False,
+        **fields: object,
+    ) -> Corpus:
         """Mixed sources as the command line takes them: paths and ``music21:NAME``.
 
-        ``options`` are the keyword arguments that :meth:`from_paths` and
-        :meth:`from_music21` share (``tracks``, ``quantize``, ``transpose_to``,
-        ``cache_dir``, ``workers``, ``progress``, ...).
+        The other arguments are those of :meth:`from_paths`.
 
         >>> import tempfile
         >>> from popgen.music import make_notes
+        >>> options = CorpusOptions(keys="file")  # or the keyword keys="file"
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     Song(make_notes([60, 64], [0, 1], [1, 1])).write_midi(f"{tmp}/a.mid")
-        ...     corpus = Corpus.from_sources([tmp, "music21:bach/bwv66.6"], cache_dir=None)
+        ...     corpus = Corpus.from_sources([tmp, "music21:bach/bwv66.6"], options, cache_dir=None)
         >>> [s.source.rsplit("/", 1)[-1] for s in corpus]
         ['bwv66.6.mxl', 'a.mid']
         """
+        chosen = _options(options, fields)
         music21 = [s[len(_MUSIC21_PREFIX) :] for s in sources if s.startswith(_MUSIC21_PREFIX)]
         paths = [s for s in sources if not s.startswith(_MUSIC21_PREFIX)]
         corpora: list[Corpus] = []
         if music21:
-            corpora.append(cls.from_music21(*music21, **options))  # type: ignore[arg-type]
+            part = cls.from_music21(
+                *music21, options=chosen, cache_dir=cache_dir, workers=workers, progress=progress
+            )
+            corpora.append(part)
         if paths:
-            corpora.append(cls.from_paths(paths, **options))  # type: ignore[arg-type]
+            part = cls.from_paths(
+                paths, chosen, cache_dir=cache_dir, workers=workers, progress=progress
+            )
+            corpora.append(part)
         if not corpora:
             raise CorpusError("no sources given")
         return cls.concatenate(corpora)
@@ -225,8 +206,7 @@ class Corpus(Sequence[Song]):
     def _read(
         cls,
         files: list[Path],
-        sel: _Selection,
-        options: ReadOptions,
+        options: CorpusOptions,
         cache_dir: CacheDir,
         workers: int | None,
         progress: bool,
@@ -249,7 +229,7 @@ class Corpus(Sequence[Song]):
             for song in result:
                 if sources is not None:
                     song = song.replace(source=song.source.replace(str(path), sources[path], 1))
-                song = _select(song, sel)
+                song = _select(song, options)
                 if not song.num_notes:
                     reason = f"{song.source or song.title}: no notes in the chosen tracks"
                     skip(song.source, reason)
@@ -260,7 +240,7 @@ class Corpus(Sequence[Song]):
             names = ", ".join(map(str, files[:3])) + (" ..." if len(files) > 3 else "")
             raise CorpusError(f"{names}: no readable songs{detail}")
         corpus = cls(kept, skipped=skipped)
-        return corpus.transposed_to(sel.transpose_to) if sel.transpose_to else corpus
+        return corpus.transposed_to(options.transpose_to) if options.transpose_to else corpus
 
     # ------------------------------------------------------------- sequence
     @overload
@@ -394,7 +374,17 @@ def _pitch_name(pitch: int) -> str:
     return f"{PITCH_CLASSES[pitch % 12]}{pitch // 12 - 1}"
 
 
-def _select(song: Song, sel: _Selection) -> Song:
+def _options(options: CorpusOptions | None, fields: dict[str, object]) -> CorpusOptions:
+    """``options`` (default: ``CorpusOptions()``) with the keyword ``fields`` replaced."""
+    if options is None:
+        options = CorpusOptions()
+    elif not isinstance(options, CorpusOptions):
+        kind = type(options).__name__
+        raise TypeError(f"options must be a CorpusOptions, got a {kind}: {options!r}")
+    return options.replace(**fields) if fields else options
+
+
+def _select(song: Song, sel: CorpusOptions) -> Song:
     """Apply track, program and drum choices and quantization to one song."""
     wanted = {str(x).lower() for x in sel.tracks} if sel.tracks is not None else None
     keep = [

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from popgen.checkpoint import Run
 from popgen.corpus import Corpus
 from popgen.models.lstm import LSTMModel
+from popgen.models.lstm_config import LSTMConfig
 from popgen.music import Song
 from popgen.sampling.sampler import Sampler
 from popgen.sampling.strategies import chain, max_same_pitch_run, temperature, top_p
@@ -48,13 +49,20 @@ class DemoConfig:
         *(f"essenFolksong/ballad{i}0" for i in range(1, 9)),
     )
     transpose_to: str = "C"  # every song to C major / A minor, as the pop project did
-    embed_dim: int = 128
-    hidden_size: int = 256
-    num_layers: int = 2
-    dropout: float = 0.1
+    # the LSTM's settings; run_demo replaces vocab_size with the fitted tokenizer's
+    model: LSTMConfig = field(
+        default_factory=lambda: LSTMConfig(vocab_size=1, hidden_size=256, dropout=0.1)
+    )
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            seq_len=64, stride=32, batch_size=32, epochs=8, learning_rate=3e-3, lr_decay=0.1
+            seq_len=64,
+            stride=32,
+            batch_size=32,
+            epochs=8,
+            learning_rate=3e-3,
+            lr_schedule="exponential",
+            lr_decay=0.1,
+            patience=None,
         )
     )
     num_tokens: int = 480  # tokens to generate: about 160 notes
@@ -143,8 +151,9 @@ def run_demo(
     A tiny version: one chorale, one training step, a dozen tokens.
 
     >>> import os, tempfile
-    >>> tiny = DemoConfig(works=("bach/bwv66.6",), embed_dim=8, hidden_size=16, num_layers=1,
-    ...                   train=TrainConfig(seq_len=16, batch_size=2, max_steps=1), num_tokens=12)
+    >>> tiny = DemoConfig(works=("bach/bwv66.6",), num_tokens=12,
+    ...                   model=LSTMConfig(vocab_size=1, embed_dim=8, hidden_size=16, num_layers=1),
+    ...                   train=TrainConfig(seq_len=16, batch_size=2, max_steps=1))
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     result = run_demo(tmp, tiny, progress=False)
     ...     sorted(os.listdir(tmp))
@@ -163,13 +172,7 @@ def run_demo(
 
     t0 = time.perf_counter()
     tokenizer = get_tokenizer("note").fit(corpus)
-    model = LSTMModel(
-        vocab_size=tokenizer.vocab_size,
-        embed_dim=config.embed_dim,
-        hidden_size=config.hidden_size,
-        num_layers=config.num_layers,
-        dropout=config.dropout,
-    )
+    model = LSTMModel.from_config(replace(config.model, vocab_size=tokenizer.vocab_size))
     run = train(model, tokenizer, corpus, config.train, out=out / "run", progress=progress)
     seconds["training"] = time.perf_counter() - t0
 

@@ -41,11 +41,11 @@ from popgen.metrics.likelihood import (
     ngram_likelihood,
     run_likelihood,
 )
-from popgen.metrics.music import Selection, prepare
+from popgen.metrics.music import Selection, choose_track
 from popgen.metrics.ngram import KneserNey
 from popgen.metrics.sets import SetComparison, compare_sets, inside_share, metric_table
 from popgen.metrics.sets import reference_ranges as percentile_ranges
-from popgen.sampling.spec import DEFAULT_STRATEGY
+from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -267,15 +267,13 @@ class Evaluation:
         report.write_png("evaluation.png")
         ```
         """
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
 
         names = list(self.generated)
         cols = 4
         rows = math.ceil(len(names) / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+        fig = Figure(figsize=(3.2 * cols, 2.4 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False)
         for ax, name in zip(axes.flat, names, strict=False):
             ref = _finite_values(self.reference[name])
             gen = _finite_values(self.generated[name])
@@ -292,7 +290,6 @@ class Evaluation:
         axes.flat[0].legend(fontsize=6)
         fig.tight_layout()
         fig.savefig(path, dpi=90)
-        plt.close(fig)
 
 
 def split_reference(run: Run, songs: Sequence[Song]) -> tuple[list[Song], list[Song]]:
@@ -307,13 +304,13 @@ def split_reference(run: Run, songs: Sequence[Song]) -> tuple[list[Song], list[S
 
     >>> from popgen import Run, Song, get_tokenizer, make_notes
     >>> songs = [Song(make_notes([60 + i], [0], [1]), source=f"{i}.mid") for i in range(3)]
-    >>> run = Run(None, get_tokenizer("chord"), None, state={"songs": {"train": ["0.mid"]}})
+    >>> from popgen.training_state import TrainState
+    >>> run = Run(None, get_tokenizer("chord"), None, state=TrainState(train_songs=("0.mid",)))
     >>> [[s.source for s in part] for part in split_reference(run, songs)]
     [['0.mid'], ['1.mid', '2.mid']]
 
     """
-    recorded = run.state.get("songs") or {}
-    trained = set(recorded.get("train", ()))
+    trained = set(run.state.train_songs)
     if trained and any(song_key(s) in trained for s in songs):
         train = [s for s in songs if song_key(s) in trained]
         held = [s for s in songs if song_key(s) not in trained]
@@ -368,15 +365,15 @@ def evaluate(
     from popgen.sampling import Sampler, parse_strategy
 
     config = config or EvaluationConfig()
-    reference = [prepare(s, config.track) for s in reference]
+    reference = [choose_track(s, config.track) for s in reference]
     if not reference:
         raise ValueError("evaluate needs at least one reference song")
     if train_songs is None or held_out is None:
         found_train, found_held = split_reference(run, reference)
         train_songs = found_train if train_songs is None else train_songs
         held_out = found_held if held_out is None else held_out
-    train_songs = [prepare(s, config.track) for s in train_songs]
-    held_out = [prepare(s, config.track) for s in held_out]
+    train_songs = [choose_track(s, config.track) for s in train_songs]
+    held_out = [choose_track(s, config.track) for s in held_out]
 
     encoded = encode_songs(run.tokenizer, held_out or reference)
     tokens = config.tokens or max(1, int(np.median([len(ids) - 2 for ids in encoded.ids])))

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,13 @@ from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
 from popgen.cache import SongCache, decode_songs, encode_songs
+from popgen.corpus_options import CorpusOptions
 from popgen.errors import CorpusError, MidiError
 from popgen.music import Song, parse_key
 
 __all__ = [
     "MIDI_SUFFIXES",
     "SCORE_SUFFIXES",
-    "ReadOptions",
     "expand_paths",
     "read_file",
     "read_files",
@@ -42,31 +41,10 @@ MIDI_SUFFIXES = frozenset({".mid", ".midi", ".smf", ".kar"})
 SCORE_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".abc", ".krn", ".mei", ".mscx"})
 #: Below this many files to parse, worker processes cost more than they save.
 _MIN_PARALLEL = 16
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """Settings that change what a file reads as (and so are part of the cache key).
-
-    >>> import tempfile
-    >>> from popgen.music import make_notes
-    >>> g_major = Song(make_notes([67, 71, 74, 78, 79], range(5), [1] * 5), key="C")
-    >>> with tempfile.TemporaryDirectory() as tmp:  # a G major tune in a file marked C major
-    ...     g_major.write_midi(f"{tmp}/g.mid")
-    ...     [read_file(Path(tmp, "g.mid"), ReadOptions(keys=k))[0].key for k in ("auto", "file")]
-    ['G major', 'C major']
-    """
-
-    accents: bool = True  # scores without dynamics get metric-accent velocities
-    # Where a song's key comes from: "auto" (the file's key when music21's key
-    # analysis agrees with its signature, else the analysis: MIDI files often
-    # carry a default C major), "file" (the file's key, analysis only without
-    # one), "analysis" (always music21's analysis).
-    keys: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.keys not in ("auto", "file", "analysis"):
-            raise ValueError(f"keys must be 'auto', 'file' or 'analysis', got {self.keys!r}")
+#: The options that change what a file reads as, and so are part of its cache key;
+#: the others are applied by :class:`popgen.corpus.Corpus` after reading.
+_READ_FIELDS = ("accents", "keys")
+_DEFAULTS = CorpusOptions()
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -112,8 +90,14 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def read_file(path: Path, options: ReadOptions = ReadOptions()) -> list[Song]:
+def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     """Read one file with the reader its suffix names.
+
+    Args:
+        path: a MIDI or score file.
+        options: only ``accents`` and ``keys`` apply here (see
+            :class:`~popgen.corpus_options.CorpusOptions`); the corpus applies
+            the others after reading.
 
     Raises:
         MidiError: a MIDI file that cannot be read.
@@ -125,6 +109,14 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> list[Song]:
     ...     Song(make_notes([60, 62, 64, 65, 67], range(5), [1] * 5)).write_midi(f"{tmp}/c.mid")
     ...     [(s.title, s.num_notes, s.key) for s in read_file(Path(tmp, "c.mid"))]
     [('c', 5, 'C major')]
+
+    A G major tune in a file marked C major, read with two key rules:
+
+    >>> g_major = Song(make_notes([67, 71, 74, 78, 79], range(5), [1] * 5), key="C")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     g_major.write_midi(f"{tmp}/g.mid")
+    ...     [read_file(Path(tmp, "g.mid"), CorpusOptions(keys=k))[0].key for k in ("auto", "file")]
+    ['G major', 'C major']
     """
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
@@ -143,7 +135,7 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> list[Song]:
 
 
 def _with_key(song: Song, rule: str) -> Song:
-    """Set the song's key by ``rule`` (see :class:`ReadOptions`)."""
+    """Set the song's key by ``rule`` (see :attr:`CorpusOptions.keys`)."""
     if not song.num_notes or (rule == "file" and song.key is not None):
         return song
     from popgen.scores import analyze_key
@@ -160,12 +152,13 @@ def _major_tonic(key: str) -> int:
     return pc if mode == "major" else (pc + 3) % 12
 
 
-def _settings(path: Path, options: ReadOptions) -> dict[str, Any]:
+def _settings(path: Path, options: CorpusOptions) -> dict[str, Any]:
+    """What the cache key holds besides the file's bytes."""
     reader = "midi" if path.suffix.lower() in MIDI_SUFFIXES else "music21"
-    return {"reader": reader, **asdict(options)}
+    return {"reader": reader, **{name: getattr(options, name) for name in _READ_FIELDS}}
 
 
-def _read_task(task: tuple[str, ReadOptions]) -> tuple[dict[str, NDArray[Any]] | None, str]:
+def _read_task(task: tuple[str, CorpusOptions]) -> tuple[dict[str, NDArray[Any]] | None, str]:
     """Worker entry point: parse one file; songs travel as plain arrays."""
     path, options = Path(task[0]), task[1]
     try:
@@ -179,7 +172,7 @@ def _read_task(task: tuple[str, ReadOptions]) -> tuple[dict[str, NDArray[Any]] |
 def read_files(
     files: list[Path],
     *,
-    options: ReadOptions = ReadOptions(),
+    options: CorpusOptions = _DEFAULTS,
     cache: SongCache | None = None,
     workers: int | None = None,
     progress: bool = False,
@@ -188,7 +181,7 @@ def read_files(
 
     Args:
         files: the files to read.
-        options: reader settings.
+        options: only ``accents`` and ``keys`` apply here (see :func:`read_file`).
         cache: where parsed songs are kept between runs; ``None`` reads everything.
         workers: parsing processes; ``None`` uses every core, 1 parses here.
         progress: show a progress bar.
@@ -240,7 +233,7 @@ def read_files(
 
 
 def _parse(
-    todo: list[Path], options: ReadOptions, workers: int | None
+    todo: list[Path], options: CorpusOptions, workers: int | None
 ) -> Iterator[tuple[dict[str, NDArray[Any]] | None, str]]:
     tasks = [(str(p), options) for p in todo]
     workers = os.cpu_count() or 1 if workers is None else workers

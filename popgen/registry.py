@@ -10,7 +10,8 @@ warning naming them, and the rest keep working.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -123,6 +124,30 @@ class Registry(Generic[T]):
         """
         self._plugins_loaded = False
         self._load_plugins()
+
+    @contextmanager
+    def scoped(self) -> Iterator[Registry[T]]:
+        """A block whose registrations and replacements are undone when it ends.
+
+        For tests and notebooks that register throw-away entries:
+
+        >>> reg: Registry[int] = Registry("number", group="popgen.examples")
+        >>> reg.add("one", 1)
+        >>> with reg.scoped():
+        ...     reg.add("two", 2)
+        ...     reg.add("one", 11, replace=True)
+        ...     reg.names()
+        ['one', 'two']
+        >>> reg.names(), reg.get("one")
+        (['one'], 1)
+        """
+        saved, loaded = dict(self._entries), self._plugins_loaded
+        try:
+            yield self
+        finally:
+            self._entries.clear()
+            self._entries.update(saved)
+            self._plugins_loaded = loaded
 
     def __contains__(self, name: object) -> bool:
         if name not in self._entries:

@@ -12,7 +12,7 @@ A sweep is a TOML file (see ``examples/sweep-pop909.toml``)::
 
     [base]                       # the settings every run starts from
     tokenizer = "note"           # an encoding name
-    hidden_size = 256            # LSTMModel fields: embed_dim, hidden_size, num_layers, dropout
+    hidden_size = 256            # LSTMConfig fields: embed_dim, hidden_size, num_layers, dropout
     epochs = 6                   # TrainConfig fields: seq_len, epochs, lr_schedule, ...
 
     [grid]                       # the values to try
@@ -43,7 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from popgen.corpus_options import CorpusOptions
 from popgen.evaluate import EvaluationConfig, evaluate, json_ready
+from popgen.models.lstm_config import LSTMConfig
 from popgen.training_config import TrainConfig
 
 if TYPE_CHECKING:
@@ -51,11 +53,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MODEL_FIELDS", "SweepConfig", "plan", "run_sweep"]
 
-#: Settings of a sweep that configure the model; ``tokenizer`` names the
+#: Settings of a sweep that configure the model (the :class:`LSTMConfig` fields
+#: but ``vocab_size``, which the tokenizer sets); ``tokenizer`` names the
 #: encoding; every other setting is a :class:`TrainConfig` field.
-MODEL_FIELDS = ("embed_dim", "hidden_size", "num_layers", "dropout")
+MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(LSTMConfig) if f.name != "vocab_size")
 _TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-_DATA_FIELDS = ("sources", "tracks", "transpose_to", "keys", "quantize", "drums", "limit")
+_DATA_FIELDS = ("sources", "limit", *(f.name for f in dataclasses.fields(CorpusOptions)))
 _MODES = ("one-at-a-time", "product")
 
 
@@ -215,7 +218,8 @@ def run_sweep(
     if results_path.exists():
         results = json.loads(results_path.read_text())["runs"]
     done = {r["name"] for r in results}
-    songs: list[Song] = list(Corpus.from_sources(list(config.sources), **config.corpus))
+    options = CorpusOptions(**config.corpus)
+    songs: list[Song] = list(Corpus.from_sources(list(config.sources), options))
     songs = songs[: config.limit] if config.limit else songs
     train_idx, valid_idx = split_by_song(len(songs), config.valid_fraction, config.seed)
     train_songs = [songs[i] for i in train_idx]
@@ -248,7 +252,7 @@ def run_sweep(
                 "settings": settings,
                 "train_seconds": trained,
                 "epochs": len(run.history),
-                "best_valid_loss": run.state.get("best_valid_loss"),
+                "best_valid_loss": run.state.best_valid_loss,
                 "tokens_per_s": run.history[-1].get("tokens_per_s") if run.history else None,
                 "params": sum(x.size for x in _leaves(run.params)),
                 "evaluation": report.to_dict(),
@@ -274,13 +278,13 @@ def _train_one(
 ) -> Any:
     """Train (or resume, or load a finished) run with these settings."""
     from popgen.checkpoint import load_run
-    from popgen.models.lstm import LSTMModel
+    from popgen.models.registry import build_model
     from popgen.tokenizers.base import get_tokenizer
     from popgen.training import train
 
     tokenizer = get_tokenizer(settings.get("tokenizer", "note")).fit(train_songs)
     model_options = {k: settings[k] for k in MODEL_FIELDS if k in settings}
-    model = LSTMModel(vocab_size=tokenizer.vocab_size, **model_options)
+    model = build_model("lstm", vocab_size=tokenizer.vocab_size, **model_options)
     config = _train_config(settings)
     resume = (folder / "popgen.json").exists()
     if resume and _stopped_early(folder, config):

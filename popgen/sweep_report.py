@@ -166,13 +166,11 @@ def _plot_goal(results: Sequence[dict[str, Any]], path: Path) -> Path:
 
 
 def _barh(names: list[str], series: dict[str, list[float]], label: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
 
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
+    fig = Figure(figsize=(7, 0.32 * len(names) + 1.2))
+    ax = fig.subplots()
     y = np.arange(len(names))
     height = 0.8 / len(series)
     for i, (name, values) in enumerate(series.items()):
@@ -184,7 +182,6 @@ def _barh(names: list[str], series: dict[str, list[float]], label: str, path: Pa
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path
 
 

@@ -15,11 +15,13 @@ replicated: plain data parallelism through ``jax.sharding``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,13 @@ from popgen.checkpoint import Run, load_run, load_train_state, save_run
 from popgen.data import batches, make_windows, song_key, split_by_song
 from popgen.errors import CorpusError, RunError, TrainingError
 from popgen.history import plot_history
-from popgen.models.lstm import LSTMModel
+from popgen.models.base import SequenceModel
 from popgen.music import Song
 from popgen.tokenizers.base import PAD, UNK, Tokenizer
 from popgen.training_config import TrainConfig
+from popgen.training_state import TrainState
 
-__all__ = ["epoch_batches", "make_optimizer", "next_token_loss", "train"]
+__all__ = ["epoch_batches", "make_optimizer", "next_token_loss", "train", "train_step"]
 
 
 def make_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTransformation:
@@ -77,7 +80,7 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTrans
 
 
 def next_token_loss(
-    model: LSTMModel,
+    model: SequenceModel,
     params: Any,
     batch: jax.Array,
     *,
@@ -94,17 +97,17 @@ def next_token_loss(
     Returns:
         ``(float32[] loss summed over targets, float32[] number of targets)``.
 
+    >>> from popgen import LSTMModel
     >>> model = LSTMModel(vocab_size=8, embed_dim=4, hidden_size=8, num_layers=1)
     >>> batch = jnp.array([[1, 5, 6, 2, 0]])  # BOS, two tokens, EOS, PAD
-    >>> params = model.init(jax.random.key(0), batch[:, :-1])
+    >>> params = model.init_params(key=jax.random.key(0))
     >>> total, count = next_token_loss(model, params, batch)
     >>> int(count), bool(abs(total / count - np.log(8)) < 0.1)  # untrained: about log(vocab)
     (3, True)
 
     """
     inputs, targets = batch[:, :-1], batch[:, 1:]
-    rngs = {"dropout": key} if key is not None else {}
-    logits = model.apply(params, inputs, deterministic=key is None, rngs=rngs)
+    logits = model.logits(params, inputs, key=key)
     mask = (targets != PAD).astype(jnp.float32)
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
     return (ce * mask).sum(), mask.sum()
@@ -141,8 +144,61 @@ def _encode(tokenizer: Tokenizer, songs: Sequence[Song], what: str) -> list[NDAr
     return out
 
 
+def train_step(
+    model: SequenceModel,
+    optimizer: optax.GradientTransformation,
+    dropout_key: jax.Array,
+    params: Any,
+    opt_state: Any,
+    batch: jax.Array,
+    step: jax.Array,
+) -> tuple[Any, Any, jax.Array]:
+    """One optimizer step on the mean loss of ``batch``; dropout keyed by ``step``.
+
+    :func:`train` jit-compiles it with the first three arguments bound.
+
+    >>> from popgen import LSTMModel
+    >>> model = LSTMModel(vocab_size=8, embed_dim=4, hidden_size=8, num_layers=1)
+    >>> optimizer = optax.adam(0.05)
+    >>> params = model.init_params(key=jax.random.key(0))
+    >>> batch = jnp.array([[1, 5, 6, 2, 0]])
+    >>> _, _, first = train_step(model, optimizer, jax.random.key(1), params,
+    ...                          optimizer.init(params), batch, jnp.asarray(0))
+    >>> bool(abs(first - np.log(8)) < 0.1)
+    True
+    """
+
+    def loss_fn(p: Any) -> jax.Array:
+        total, count = next_token_loss(model, p, batch, key=jax.random.fold_in(dropout_key, step))
+        return total / jnp.maximum(count, 1.0)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+@dataclass
+class _Loop:
+    """What the training loop carries from step to step (device arrays and the run)."""
+
+    run: Run  # model, tokenizer, config, history and the TrainState
+    params: Any
+    opt_state: Any
+    best_params: Any = None  # a copy of the best parameters so far
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """The training and validation windows, and which songs they came from."""
+
+    train: NDArray[np.int32]
+    valid: NDArray[np.int32]
+    train_songs: tuple[str, ...]
+    valid_songs: tuple[str, ...]
+
+
 def train(
-    model: LSTMModel,
+    model: SequenceModel,
     tokenizer: Tokenizer,
     songs: Sequence[Song],
     config: TrainConfig | None = None,
@@ -156,10 +212,11 @@ def train(
     """Train ``model`` on ``songs`` and return the run, checkpointed in ``out``.
 
     Args:
-        model: an :class:`LSTMModel` whose ``vocab_size`` matches the tokenizer.
+        model: any registered :class:`popgen.models.SequenceModel` (e.g. an
+            :class:`popgen.LSTMModel`) whose ``vocab_size`` matches the tokenizer.
         tokenizer: a fitted tokenizer.
         songs: training songs (a :class:`popgen.Corpus` or any sequence of Songs).
-        config: training settings; defaults to ``TrainConfig()``.
+        config: training settings; defaults to ``TrainConfig()``, the recipe.
         out: run directory to write; ``None`` keeps the run in memory only.
         valid: validation songs; when omitted, ``config.valid_fraction`` of
             ``songs`` is held out, split by song.
@@ -177,7 +234,7 @@ def train(
         TrainingError: the loss became NaN or infinite; the last good
             checkpoint in ``out`` stays as it was.
 
-    >>> from popgen import Song, get_tokenizer, make_notes
+    >>> from popgen import LSTMModel, Song, get_tokenizer, make_notes
     >>> songs = [Song(make_notes([60, 62, 64, 65] * 4, range(16), [1] * 16))] * 2
     >>> tok = get_tokenizer("chord").fit(songs)
     >>> model = LSTMModel(vocab_size=tok.vocab_size, embed_dim=4, hidden_size=8, num_layers=1)
@@ -194,7 +251,61 @@ def train(
             f"model vocab_size {model.vocab_size} != tokenizer vocab_size "
             f"{tokenizer.vocab_size}; build the model with vocab_size=tokenizer.vocab_size"
         )
-    songs = list(songs)
+    data = _windows(tokenizer, list(songs), valid, config)
+    replicated, split = _shardings(config.batch_size)
+    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    optimizer = make_optimizer(config, total_steps)
+    init_key, dropout_key = jax.random.split(jax.random.key(config.seed))
+    loop = _start(model, tokenizer, config, optimizer, init_key, out, resume, init_from)
+    loop.run.state = replace(
+        loop.run.state, train_songs=data.train_songs, valid_songs=data.valid_songs
+    )
+    loop.params, loop.opt_state = jax.device_put((loop.params, loop.opt_state), replicated)
+    update = jax.jit(partial(train_step, model, optimizer, dropout_key), donate_argnums=(0, 1))
+    evaluate = jax.jit(partial(next_token_loss, model))
+    start = loop.run.state.step
+    bar = tqdm(total=total_steps, initial=start, desc="training", unit="step", disable=not progress)
+    try:
+        for epoch in range(start // steps_per_epoch, config.epochs):
+            started, losses, seen = time.perf_counter(), [], 0.0
+            done = loop.run.state.step - epoch * steps_per_epoch  # batches before a resume
+            order = epoch_batches(data.train, config.batch_size, config.seed, epoch)
+            for batch in itertools.islice(order, done, None):
+                step = loop.run.state.step
+                if step >= total_steps:
+                    break
+                loop.params, loop.opt_state, loss = update(
+                    loop.params, loop.opt_state, jax.device_put(batch, split), jnp.asarray(step)
+                )
+                loop.run.state = replace(loop.run.state, step=step + 1)
+                losses.append(loss)  # stays on device: no host sync per step
+                seen += float(np.count_nonzero(batch[:, 1:] != PAD))
+                _report(bar, losses, step + 1, total_steps, epoch, seen, started, out)
+                if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
+                    _check_finite(losses[-config.checkpoint_every :], step + 1, out)
+                    _checkpoint(loop, out, best=not len(data.valid))
+            _check_finite(losses, loop.run.state.step, out)
+            elapsed = time.perf_counter() - started
+            valid_loss = _validate(evaluate, loop.params, data.valid, config.batch_size, split)
+            _end_epoch(loop, epoch, losses, seen, elapsed, valid_loss, out)
+            patience_out = _out_of_patience(loop.run.state, config)
+            if loop.run.state.step >= total_steps or patience_out:
+                early = patience_out and loop.run.state.step < total_steps
+                loop.run.state = replace(loop.run.state, stopped_early=early)
+                break
+    finally:
+        bar.close()
+    loop.run.params = loop.best_params if loop.best_params is not None else loop.params
+    return loop.run
+
+
+def _windows(
+    tokenizer: Tokenizer, songs: list[Song], valid: Sequence[Song] | None, config: TrainConfig
+) -> _Windows:
+    """Split by song (unless ``valid`` is given), encode and cut the windows."""
     if valid is None:
         train_idx, valid_idx = split_by_song(len(songs), config.valid_fraction, config.seed)
         valid = [songs[i] for i in valid_idx]
@@ -205,142 +316,126 @@ def train(
     valid_windows = make_windows(_encode(tokenizer, valid, "validation"), config.seq_len)
     if not len(train_windows):
         raise CorpusError("no training windows: the training songs encode to no tokens")
+    return _Windows(
+        train_windows,
+        valid_windows,
+        tuple(sorted({song_key(s) for s in songs})),
+        tuple(sorted({song_key(s) for s in valid})),
+    )
 
+
+def _shardings(batch_size: int) -> tuple[NamedSharding, NamedSharding]:
+    """Parameters replicated and batches split over a one-axis mesh of every device."""
     devices = jax.devices()
-    if config.batch_size % len(devices):
+    if batch_size % len(devices):
         raise ValueError(
-            f"batch_size {config.batch_size} must be a multiple of the {len(devices)} devices"
+            f"batch_size {batch_size} must be a multiple of the {len(devices)} devices"
         )
     mesh = Mesh(np.array(devices), ("data",))
     replicated = NamedSharding(mesh, PartitionSpec())  # type: ignore[no-untyped-call]
     split = NamedSharding(mesh, PartitionSpec("data"))  # type: ignore[no-untyped-call]
+    return replicated, split
 
-    steps_per_epoch = math.ceil(len(train_windows) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
-    optimizer = make_optimizer(config, total_steps)
 
-    key = jax.random.key(config.seed)
-    init_key, dropout_key = jax.random.split(key)
-    params = model.init(init_key, jnp.zeros((1, config.seq_len), jnp.int32))
-    run = Run(model, tokenizer, params, config, [], state={"step": 0})
+def _start(
+    model: SequenceModel,
+    tokenizer: Tokenizer,
+    config: TrainConfig,
+    optimizer: optax.GradientTransformation,
+    init_key: jax.Array,
+    out: str | os.PathLike[str] | None,
+    resume: bool,
+    init_from: Run | str | os.PathLike[str] | None,
+) -> _Loop:
+    """Fresh parameters, a fine-tuning start, or the run in ``out`` to resume."""
+    params = model.init_params(key=init_key)
     if init_from is not None:
         params = _fine_tune_start(init_from, model, tokenizer)
-    opt_state = optimizer.init(params)
+    loop = _Loop(Run(model, tokenizer, params, config, []), params, optimizer.init(params))
     if resume:
-        run, opt_state = _resume(out, model, tokenizer, config, opt_state)
-        params = run.params
-    run.state["songs"] = {  # which songs trained and which validated, for evaluation
-        "train": sorted({song_key(s) for s in songs}),
-        "valid": sorted({song_key(s) for s in valid}),
+        loop.run, loop.opt_state = _resume(out, model, tokenizer, config, loop.opt_state)
+        loop.params = loop.run.params
+        if out is not None and loop.run.state.best_valid_loss is not None:
+            loop.best_params = load_run(out).params
+    return loop
+
+
+def _report(
+    bar: Any,
+    losses: list[jax.Array],
+    step: int,
+    total_steps: int,
+    epoch: int,
+    seen: float,
+    started: float,
+    out: str | os.PathLike[str] | None,
+) -> None:
+    """Advance the progress bar; every 10 steps check the losses and show the rate."""
+    if step % 10 == 0 or step == total_steps:
+        _check_finite(losses[-10:], step, out)
+        rate = seen / (time.perf_counter() - started)
+        bar.set_postfix(epoch=epoch + 1, loss=f"{float(losses[-1]):.3f}", tok_s=f"{rate:,.0f}")
+    bar.update(1)
+
+
+def _validate(
+    evaluate: Any, params: Any, windows: NDArray[np.int32], batch_size: int, split: NamedSharding
+) -> float | None:
+    """Mean loss per target over the validation windows; ``None`` without any."""
+    if not len(windows):
+        return None
+    total = count = 0.0
+    for batch in batches(windows, batch_size):
+        t, c = evaluate(params, jax.device_put(batch, split))
+        total, count = total + float(t), count + float(c)
+    return total / max(count, 1.0)
+
+
+def _end_epoch(
+    loop: _Loop,
+    epoch: int,
+    losses: list[jax.Array],
+    seen: float,
+    elapsed: float,
+    valid_loss: float | None,
+    out: str | os.PathLike[str] | None,
+) -> None:
+    """Record the epoch in the history and the state, checkpoint, keep the best parameters."""
+    state = loop.run.state
+    entry: dict[str, Any] = {
+        "epoch": epoch + 1,
+        "step": state.step,
+        "train_loss": float(np.mean([float(x) for x in losses])) if losses else None,
+        "tokens_per_s": seen / elapsed if seen and elapsed > 0 else None,
+        "seconds": elapsed,
     }
-    params, opt_state = jax.device_put((params, opt_state), replicated)
+    best = True  # without validation, the newest parameters are the best known
+    if valid_loss is not None:
+        entry["valid_loss"] = valid_loss
+        entry["valid_perplexity"] = math.exp(min(valid_loss, 50.0))
+        best = state.best_valid_loss is None or valid_loss < state.best_valid_loss
+        if best:
+            state = replace(state, best_valid_loss=valid_loss, best_epoch=epoch + 1)
+    waited = 0 if best else state.epochs_without_improvement + 1
+    loop.run.state = replace(state, epochs_without_improvement=waited)
+    loop.run.history.append(entry)
+    _checkpoint(loop, out, best=best)
+    if best:  # a copy: the train step donates (reuses) the buffers of params
+        loop.best_params = jax.tree.map(jnp.copy, loop.params)
+    if out is not None:
+        plot_history(loop.run.history, Path(out) / "loss.png")
 
-    @partial(jax.jit, donate_argnums=(0, 1))
-    def train_step(
-        params: Any, opt_state: Any, batch: jax.Array, step: jax.Array
-    ) -> tuple[Any, Any, jax.Array]:
-        def loss_fn(p: Any) -> jax.Array:
-            key = jax.random.fold_in(dropout_key, step)
-            total, count = next_token_loss(model, p, batch, key=key)
-            return total / jnp.maximum(count, 1.0)
 
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
+def _checkpoint(loop: _Loop, out: str | os.PathLike[str] | None, *, best: bool) -> None:
+    """Save the loop's parameters and optimizer state as a new checkpoint in ``out``."""
+    if out is not None:
+        loop.run.params = loop.params
+        save_run(loop.run, out, opt_state=loop.opt_state, best=best)
 
-    @jax.jit
-    def eval_step(params: Any, batch: jax.Array) -> tuple[jax.Array, jax.Array]:
-        return next_token_loss(model, params, batch)
 
-    def validate() -> float | None:
-        if not len(valid_windows):
-            return None
-        total = count = 0.0
-        for batch in batches(valid_windows, config.batch_size):
-            t, c = eval_step(params, jax.device_put(batch, split))
-            total, count = total + float(t), count + float(c)
-        return total / max(count, 1.0)
-
-    def checkpoint(best: bool) -> None:
-        if out is not None:
-            run.params = params
-            save_run(run, out, opt_state=opt_state, best=best)
-
-    step = int(run.state.get("step", 0))
-    best_params: Any = None
-    if resume and out is not None and "best_valid_loss" in run.state:
-        best_params = load_run(out).params
-    bar = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=not progress)
-    try:
-        for epoch in range(step // steps_per_epoch, config.epochs):
-            start, seen, losses = time.perf_counter(), 0.0, []
-            skip = step - epoch * steps_per_epoch  # batches already done before a resume
-            for i, batch in enumerate(
-                epoch_batches(train_windows, config.batch_size, config.seed, epoch)
-            ):
-                if i < skip:
-                    continue
-                if step >= total_steps:
-                    break
-                params, opt_state, loss = train_step(
-                    params, opt_state, jax.device_put(batch, split), jnp.asarray(step)
-                )
-                step += 1
-                losses.append(loss)  # stays on device: no host sync per step
-                seen += float(np.count_nonzero(batch[:, 1:] != PAD))
-                if step % 10 == 0 or step == total_steps:
-                    _check_finite(losses[-10:], step, out)
-                    rate = seen / (time.perf_counter() - start)
-                    bar.set_postfix(
-                        epoch=epoch + 1, loss=f"{float(loss):.3f}", tok_s=f"{rate:,.0f}"
-                    )
-                bar.update(1)
-                if config.checkpoint_every and step % config.checkpoint_every == 0:
-                    _check_finite(losses[-config.checkpoint_every :], step, out)
-                    run.state["step"] = step
-                    checkpoint(best=not len(valid_windows))
-            _check_finite(losses, step, out)
-            elapsed = time.perf_counter() - start
-            valid_loss = validate()
-            entry: dict[str, Any] = {
-                "epoch": epoch + 1,
-                "step": step,
-                "train_loss": float(np.mean([float(x) for x in losses])) if losses else None,
-                "tokens_per_s": seen / elapsed if seen and elapsed > 0 else None,
-                "seconds": elapsed,
-            }
-            best = True  # without validation, the newest parameters are the best known
-            if valid_loss is not None:
-                entry["valid_loss"] = valid_loss
-                entry["valid_perplexity"] = math.exp(min(valid_loss, 50.0))
-                previous = run.state.get("best_valid_loss")
-                best = previous is None or valid_loss < previous
-                if best:
-                    run.state["best_valid_loss"] = valid_loss
-                    run.state["best_epoch"] = epoch + 1
-            run.history.append(entry)
-            run.state["step"] = step
-            run.state["epochs_without_improvement"] = (
-                0 if best else run.state.get("epochs_without_improvement", 0) + 1
-            )
-            checkpoint(best=best)
-            if best:  # a copy: the train step donates (reuses) the buffers of params
-                best_params = jax.tree.map(jnp.copy, params)
-            if out is not None:
-                plot_history(run.history, Path(out) / "loss.png")
-            stop_early = (
-                config.patience is not None
-                and run.state["epochs_without_improvement"] >= config.patience
-            )
-            if step >= total_steps or stop_early:
-                run.state["stopped_early"] = bool(stop_early and step < total_steps)
-                break
-    finally:
-        bar.close()
-    run.params = best_params if best_params is not None else params
-    return run
+def _out_of_patience(state: TrainState, config: TrainConfig) -> bool:
+    """Whether ``config.patience`` epochs passed without a better validation loss."""
+    return config.patience is not None and state.epochs_without_improvement >= config.patience
 
 
 def _check_finite(losses: list[jax.Array], step: int, out: str | os.PathLike[str] | None) -> None:
@@ -359,7 +454,7 @@ def _check_finite(losses: list[jax.Array], step: int, out: str | os.PathLike[str
 
 
 def _fine_tune_start(
-    init_from: Run | str | os.PathLike[str], model: LSTMModel, tokenizer: Tokenizer
+    init_from: Run | str | os.PathLike[str], model: SequenceModel, tokenizer: Tokenizer
 ) -> Any:
     """The parameters to fine-tune from, after checking they fit ``model`` and ``tokenizer``."""
     source = init_from if isinstance(init_from, Run) else load_run(init_from)
@@ -375,7 +470,7 @@ def _fine_tune_start(
 
 def _resume(
     out: str | os.PathLike[str] | None,
-    model: LSTMModel,
+    model: SequenceModel,
     tokenizer: Tokenizer,
     config: TrainConfig,
     opt_state: Any,

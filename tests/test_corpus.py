@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from popgen import Corpus
+from popgen import Corpus, CorpusOptions
 from popgen.errors import CorpusError
 
 
@@ -109,3 +109,81 @@ def test_music21_sources_are_named_and_cached(tmp_path: Path) -> None:
     assert corpus[0].source.startswith("music21:essenFolksong/test0.abc#")
     again = Corpus.from_music21("essenFolksong/test0", cache_dir=tmp_path / "c", limit=3)
     assert [s.source for s in again] == [s.source for s in corpus]
+
+
+# ------------------------------------------------------------------ options
+def notes_of(corpus: Corpus) -> list[list[tuple[object, ...]]]:
+    return [s.notes.tolist() for s in corpus]
+
+
+def test_keyword_and_options_forms_read_the_same(midi_dir: Path) -> None:
+    fields = {"tracks": ["Bass", "0"], "drums": True, "quantize": 2, "transpose_to": "C"}
+    options = CorpusOptions(**fields)
+    by_keyword = Corpus.from_paths([midi_dir / "band.mid"], cache_dir=None, **fields)
+    by_options = Corpus.from_paths([midi_dir / "band.mid"], options, cache_dir=None)
+    assert notes_of(by_keyword) == notes_of(by_options)
+    assert [s.key for s in by_keyword] == [s.key for s in by_options]
+    # keywords replace the fields of the options given
+    mixed = Corpus.from_paths(
+        [midi_dir / "band.mid"], options.replace(quantize=None), quantize=2, cache_dir=None
+    )
+    assert notes_of(mixed) == notes_of(by_options)
+    # the command line's call
+    sources = [str(midi_dir / "band.mid")]
+    cli = CorpusOptions(tracks=fields["tracks"], drums=True, transpose_to="C", keys="auto")
+    read = Corpus.from_sources(sources, cli, cache_dir=None, workers=1, progress=True)
+    old_form = Corpus.from_sources(sources, cache_dir=None, drums=True, tracks=["Bass", "0"])
+    assert notes_of(read) == notes_of(old_form.transposed_to("C"))
+
+
+def test_options_are_values() -> None:
+    assert CorpusOptions(tracks=["Melody"], programs=[33]) == CorpusOptions(
+        tracks=("Melody",), programs=(33,)
+    )
+    assert CorpusOptions().replace(drums=True) == CorpusOptions(drums=True)
+    options = CorpusOptions()
+    options.replace(keys="file")
+    assert options == CorpusOptions()  # replace never changes the original
+    assert {CorpusOptions(tracks=["a"]), CorpusOptions(tracks=("a",))} == {
+        CorpusOptions(tracks=["a"])
+    }
+
+
+def test_unknown_option_names_the_known_ones(midi_dir: Path) -> None:
+    message = "unknown corpus option 'track'; the options are: tracks, programs, drums"
+    with pytest.raises(TypeError, match=message):
+        Corpus.from_paths([midi_dir], track=["Melody"])
+    with pytest.raises(TypeError, match="unknown corpus option 'track'"):
+        Corpus.from_music21("essenFolksong/test0", track=["Melody"])
+    with pytest.raises(TypeError, match="unknown corpus options 'a', 'b'"):
+        CorpusOptions().replace(a=1, b=2)
+    with pytest.raises(TypeError, match="options must be a CorpusOptions, got a dict"):
+        Corpus.from_paths([midi_dir], {"tracks": ["Melody"]})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"keys": "guess"}, ValueError, "keys must be 'auto', 'file' or 'analysis', got 'guess'"),
+        ({"quantize": 0}, ValueError, "quantize must be .* >= 1 .*got 0"),
+        ({"quantize": 2.5}, ValueError, "quantize must be .*got 2.5"),
+        ({"transpose_to": "H"}, ValueError, "transpose_to: unknown tonic in key 'H'"),
+        ({"transpose_to": 3}, TypeError, "transpose_to must be a key name, got 3"),
+        ({"tracks": "Melody"}, TypeError, r"got the string 'Melody'; write tracks=\['Melody'\]"),
+        ({"tracks": [1.5]}, TypeError, "tracks must be track names or indices, got 1.5"),
+        ({"programs": [128]}, ValueError, "programs must be General MIDI programs 0..127, got 128"),
+        ({"drums": "yes"}, TypeError, "drums must be True or False, got 'yes'"),
+        ({"accents": None}, TypeError, "accents must be True or False, got None"),
+    ],
+    ids=[
+        *("keys", "quantize=0", "quantize=2.5", "key", "key-type", "tracks-str", "tracks-float"),
+        *("programs", "drums", "accents"),
+    ],
+)
+def test_bad_option_values_say_what_was_given(
+    fields: dict[str, object], error: type[Exception], message: str, midi_dir: Path
+) -> None:
+    with pytest.raises(error, match=message):
+        CorpusOptions(**fields)  # type: ignore[arg-type]
+    with pytest.raises(error, match=message):  # before any file is read
+        Corpus.from_paths([midi_dir / "no-such-file.mid"], **fields)

@@ -23,6 +23,7 @@ tests/test_docstring_examples.py``.
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import importlib
 import inspect
@@ -193,10 +194,11 @@ def test_the_check_finds_a_missing_example() -> None:
 
 # ------------------------------------------------------------------ doctests
 def _registries() -> list[Any]:
+    from popgen.models.registry import MODELS
     from popgen.sampling.spec import STRATEGIES
     from popgen.tokenizers.base import TOKENIZERS
 
-    return [TOKENIZERS, STRATEGIES]
+    return [TOKENIZERS, STRATEGIES, MODELS]
 
 
 def run_doctests(out: Any = sys.stdout.write) -> doctest.TestResults:
@@ -207,13 +209,10 @@ def run_doctests(out: Any = sys.stdout.write) -> doctest.TestResults:
         for test in finder.find(module, module.__name__):
             if not test.examples:
                 continue
-            saved = [(registry, dict(registry._entries)) for registry in _registries()]
-            try:
+            with contextlib.ExitStack() as stack:
+                for registry in _registries():
+                    stack.enter_context(registry.scoped())
                 runner.run(test, out=out)
-            finally:
-                for registry, entries in saved:
-                    registry._entries.clear()
-                    registry._entries.update(entries)
     return doctest.TestResults(runner.failures, runner.tries)
 
 

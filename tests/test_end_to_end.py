@@ -19,7 +19,7 @@ def test_api_script(tmp_path: Path) -> None:
         model,
         tokenizer,
         corpus,
-        popgen.TrainConfig(seq_len=32, epochs=15, learning_rate=1e-2),
+        popgen.TrainConfig(seq_len=32, epochs=15, learning_rate=1e-2, patience=None),
         out=tmp_path / "run",
         progress=False,
     )
@@ -41,8 +41,7 @@ def test_demo_with_a_tiny_budget(tmp_path: Path) -> None:
     base = DemoConfig()
     config = DemoConfig(
         works=("essenFolksong/test0",),
-        hidden_size=32,
-        embed_dim=16,
+        model=popgen.LSTMConfig(vocab_size=1, hidden_size=32, embed_dim=16),
         num_tokens=90,
         train=popgen.TrainConfig(seq_len=32, epochs=1),
     )

@@ -1,5 +1,6 @@
 """`popgen evaluate` and `popgen.evaluate`: metrics, likelihood against an n-gram, copying."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -47,8 +48,9 @@ def run_dir(songs_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_run_records_its_split_and_evaluation_finds_it(run_dir: Path, songs_dir: Path) -> None:
     run = popgen.load_run(run_dir)
-    recorded = run.state["songs"]
+    recorded = run.state.to_dict()["songs"]  # as written in popgen.json
     assert len(recorded["train"]) == 9 and len(recorded["valid"]) == 3
+    assert list(run.state.valid_songs) == recorded["valid"]
     songs = list(popgen.Corpus.from_paths([songs_dir], cache_dir=None, workers=1))
     train, held = split_reference(run, songs)
     assert sorted(Path(s.source).name for s in held) == recorded["valid"]
@@ -57,7 +59,7 @@ def test_the_run_records_its_split_and_evaluation_finds_it(run_dir: Path, songs_
 
 def test_split_falls_back_to_the_runs_seed(run_dir: Path, songs_dir: Path) -> None:
     run = popgen.load_run(run_dir)
-    run.state.pop("songs")
+    run.state = dataclasses.replace(run.state, train_songs=(), valid_songs=())
     songs = list(popgen.Corpus.from_paths([songs_dir], cache_dir=None, workers=1))
     with pytest.warns(UserWarning, match="splitting them by the run's seed"):
         train, held = split_reference(run, songs)
@@ -132,3 +134,30 @@ def test_bad_settings_are_errors() -> None:
         EvaluationConfig(samples=0)
     with pytest.raises(ValueError, match="copy_n"):
         EvaluationConfig(copy_n=0)
+
+
+def test_write_png_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:
+    import matplotlib
+
+    from popgen.evaluate import Evaluation
+
+    values = {"pitch_range": np.array([3.0, 5.0, 8.0]), "polyphony": np.array([1.0, math.nan])}
+    report = Evaluation(
+        config=EvaluationConfig(),
+        ranges={"pitch_range": (3.2, 7.7), "polyphony": (1.0, 1.0)},
+        generated=values,
+        held_out=values,
+        reference=values,
+        comparisons={},
+        lstm=None,
+        ngram=None,
+        copying={},
+    )
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a backend the user chose, say in a notebook
+    try:
+        report.write_png(tmp_path / "evaluation.png")
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+    assert (tmp_path / "evaluation.png").read_bytes()[:4] == b"\x89PNG"

@@ -21,6 +21,7 @@ from popgen.metrics import (
     HISTOGRAMS,
     METRICS,
     SetComparison,
+    choose_track,
     compare_sets,
     distinct_4gram_ratio,
     distinct_ngram_ratio,
@@ -41,7 +42,6 @@ from popgen.metrics import (
     pitches_used,
     polyphony,
     polyphony_rate,
-    prepare,
     reference_ranges,
     repeated_note_ratio,
     scale_consistency,
@@ -283,15 +283,15 @@ def test_multitrack_song_needs_a_selection() -> None:
 
 
 def test_selecting_by_index_name_or_merge() -> None:
-    assert prepare(MULTI, 1).notes["pitch"].tolist() == [36]
-    assert prepare(MULTI, "piano").notes["pitch"].tolist() == [60, 64]
-    assert prepare(MULTI, "MELODY").tracks == (Track("Melody"),)
-    merged = prepare(MULTI, "merge")
+    assert choose_track(MULTI, 1).notes["pitch"].tolist() == [36]
+    assert choose_track(MULTI, "piano").notes["pitch"].tolist() == [60, 64]
+    assert choose_track(MULTI, "MELODY").tracks == (Track("Melody"),)
+    merged = choose_track(MULTI, "merge")
     assert len(merged.tracks) == 1 and merged.num_notes == 4
     assert song_metrics(MULTI, "Merge")["pitch_range"] == 36.0
     assert song_metrics(MULTI, 2)["pitch_range"] == 4.0
     single = melody(C_MAJOR)
-    assert prepare(single) is single and prepare(single, 0) is single
+    assert choose_track(single) is single and choose_track(single, 0) is single
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,7 @@ def test_selecting_by_index_name_or_merge() -> None:
 )  # fmt: skip
 def test_bad_selection_says_what_exists(track: int | str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as error:
-        prepare(MULTI, track)
+        choose_track(MULTI, track)
     assert "songs/001.mid" in str(error.value)
     assert "0: Melody, 1: Bass, 2: Piano" in str(error.value)
 
@@ -309,7 +309,7 @@ def test_bad_selection_says_what_exists(track: int | str, message: str) -> None:
 def test_ambiguous_track_name() -> None:
     song = MULTI.replace(tracks=(Track("Piano"), Track("Bass"), Track("piano")))
     with pytest.raises(ValueError, match="2 tracks named 'Piano'"):
-        prepare(song, "Piano")
+        choose_track(song, "Piano")
 
 
 # ----------------------------------------------------------------- properties
@@ -353,7 +353,7 @@ def _check_values(values: dict[str, float]) -> None:
 @given(songs(), st.sampled_from(["merge", 0, "T0"]))
 def test_song_metrics_never_raise(song: Song, track: int | str) -> None:
     _check_values(song_metrics(song, track))
-    chosen = prepare(song, track)
+    chosen = choose_track(song, track)
     for name, histogram in HISTOGRAMS.items():
         h = histogram(chosen)
         assert h.dtype == np.float64 and np.all(h >= 0), name

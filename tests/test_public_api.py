@@ -1,13 +1,14 @@
 import inspect
 
 import popgen
+import popgen.models
 import popgen.sampling
 import popgen.tokenizers
 
 
 def test_public_names_import_and_have_docstrings() -> None:
     missing = []
-    for module in (popgen, popgen.sampling, popgen.tokenizers):
+    for module in (popgen, popgen.models, popgen.sampling, popgen.tokenizers):
         for name in module.__all__:
             obj = getattr(module, name)
             documentable = inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismodule(obj)
@@ -21,6 +22,7 @@ def test_public_names_import_and_have_docstrings() -> None:
 def test_issue_names_are_public() -> None:
     for name in [
         "Corpus",
+        "CorpusOptions",
         "get_tokenizer",
         "Tokenizer",
         "LSTMModel",

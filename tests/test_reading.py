@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import popgen.reading as reading
 from popgen.cache import SongCache
+from popgen.corpus_options import CorpusOptions
 from popgen.errors import MidiError
 from popgen.midi import read_midi
-from popgen.reading import ReadOptions, expand_paths, read_files
+from popgen.reading import expand_paths, read_files
 
 
 def many_songs(folder: Path, make_midi: Any, n: int = 20) -> list[Path]:
@@ -59,7 +60,7 @@ def test_damaged_cache_entries_are_read_again(tmp_path: Path, make_midi: Any) ->
     again = list(read_files(files, cache=cache, workers=1))
     assert songs_of(first) == songs_of(again)
     for f in files:  # and written back whole
-        assert cache.get(cache.key(f.read_bytes(), reading._settings(f, ReadOptions())))
+        assert cache.get(cache.key(f.read_bytes(), reading._settings(f, CorpusOptions())))
 
 
 def test_a_changed_file_is_read_again(tmp_path: Path, make_midi: Any) -> None:
@@ -102,13 +103,13 @@ def test_key_rules(tmp_path: Path, make_midi: Any) -> None:
     notes = [(p, i * 0.5, 0.5) for i, p in enumerate([57, 60, 64, 69, 64, 60, 57, 52, 57] * 3)]
     path = make_midi(tmp_path / "am.mid", notes, key="D")  # wrong signature: two sharps
     keys = {
-        rule: read_files([path], options=ReadOptions(keys=rule)).__next__()[1][0].key
+        rule: read_files([path], options=CorpusOptions(keys=rule)).__next__()[1][0].key
         for rule in ("auto", "file", "analysis")
     }
     assert keys["file"] == "D major"
     assert keys["analysis"] == keys["auto"] == "A minor"
     with pytest.raises(ValueError, match="keys must be"):
-        ReadOptions(keys="guess")
+        CorpusOptions(keys="guess")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -356,16 +356,15 @@ def test_user_strategies_by_name_get_the_vocabulary_arrays() -> None:
         seen["pitches"], seen["strength"] = np.asarray(pitches), strength
         return identity()
 
-    register_strategy("test_only_c", replace=True)(only_c)
-    try:
+    with STRATEGIES.scoped():
+        register_strategy("test_only_c", replace=True)(only_c)
         tok = popgen.get_tokenizer("note")
         parse_strategy("test_only_c(strength=2)", tok)
         np.testing.assert_array_equal(seen["pitches"], tok.token_pitches())
         assert seen["strength"] == 2
         with pytest.raises(ValueError, match="already registered"):
             register_strategy("test_only_c")(only_c)
-    finally:
-        STRATEGIES._entries.pop("test_only_c", None)
+    assert "test_only_c" not in STRATEGIES
 
 
 # ------------------------------------------------------ the grammar property

@@ -134,3 +134,29 @@ def test_cli_reports_a_bad_sweep_file(tmp_path: Path, capsys: pytest.CaptureFixt
     path.write_text("[data]\nsources = ['x']\n[base]\nwidth = 3\n")
     assert main(["sweep", str(path), "--out", str(tmp_path / "o")]) == 1
     assert "bad.toml" in capsys.readouterr().err
+
+
+def test_report_plots_leave_the_matplotlib_backend_alone(tmp_path: Path) -> None:
+    import matplotlib
+
+    from popgen.evaluate import GOAL_METRICS
+    from popgen.sweep_report import write_report
+
+    figures = {"generated_median": 1.0, "held_out_median": 1.0, "reference_range": [0.5, 2.0]}
+    likelihood = {"lstm": {"per_token": 1.1, "per_note": 3.2}, "ngram": {"per_note": 3.5}}
+    evaluation = {
+        "likelihood": {**likelihood, "gain": 0.1},
+        "metrics": {m: figures for m in GOAL_METRICS},
+        "goal_share": 0.5,
+        "copying": {"generated": None, "held_out": None},
+    }
+    results = [{"name": "base", "evaluation": evaluation, "train_seconds": 1.0}]
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a backend the user chose, say in a notebook
+    try:
+        page = write_report(results, tmp_path / "experiments.md")
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+    assert "`base`" in page.read_text()
+    assert (tmp_path / "img" / "experiments-results-nll.png").read_bytes()[:4] == b"\x89PNG"

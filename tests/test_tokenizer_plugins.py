@@ -3,6 +3,7 @@
 import sys
 import textwrap
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,16 +49,16 @@ def write_distribution(site: Path, dist: str, module: str, source: str, entry: s
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh site directory on sys.path; the registry is restored afterwards."""
     folder = tmp_path / "site"
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setattr(TOKENIZERS, "_entries", dict(TOKENIZERS._entries))
-    monkeypatch.setattr(TOKENIZERS, "_plugins_loaded", False)  # as in a fresh interpreter
     for module in ("popgen_pitchrow_plugin", "popgen_broken_plugin"):
         monkeypatch.delitem(sys.modules, module, raising=False)
-    return folder
+    with TOKENIZERS.scoped():
+        monkeypatch.setattr(TOKENIZERS, "_plugins_loaded", False)  # as in a fresh interpreter
+        yield folder
 
 
 def test_plugin_distribution_is_found_by_name(site: Path, tmp_path: Path) -> None:

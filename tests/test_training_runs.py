@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent(
         real = tr.save_run
         def save_then_die(run, *a, **k):
             real(run, *a, **k)
-            if run.state["step"] >= kill_at:
+            if run.state.step >= kill_at:
                 die()
         tr.save_run = save_then_die
     elif mode == "kill-in-write":         # killed while a checkpoint is being written
@@ -82,7 +82,7 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path: Path, mode: str, ki
     killed = _run(tmp_path, mode, tmp_path / "killed", kill_at)
     assert killed.returncode == -9, killed.stderr  # really killed by SIGKILL
     state = json.loads((tmp_path / "killed" / "popgen.json").read_text())["state"]
-    assert 0 < state["step"] < popgen.load_run(tmp_path / "full").state["step"]
+    assert 0 < state["step"] < popgen.load_run(tmp_path / "full").state.step
     resumed = _run(tmp_path, "resume", tmp_path / "killed")
     assert resumed.returncode == 0, resumed.stderr
     for which in ("last", "best"):
@@ -146,11 +146,11 @@ def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
     run = popgen.train(
         model, tok, train_songs, config, valid=odd, out=tmp_path / "r", progress=False
     )
-    assert run.state["stopped_early"] and len(run.history) < 40
+    assert run.state.stopped_early and len(run.history) < 40
     losses = [h["valid_loss"] for h in run.history]
-    assert run.state["best_valid_loss"] == min(losses)
-    assert run.state["best_epoch"] == losses.index(min(losses)) + 1
-    assert len(run.history) == run.state["best_epoch"] + 2  # patience 2
+    assert run.state.best_valid_loss == min(losses)
+    assert run.state.best_epoch == losses.index(min(losses)) + 1
+    assert len(run.history) == run.state.best_epoch + 2  # patience 2
     best = popgen.load_run(tmp_path / "r")
     for x, y in zip(_leaves(best), _leaves(run), strict=True):
         np.testing.assert_array_equal(x, y)  # the returned params are the best ones

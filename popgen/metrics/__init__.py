@@ -2,7 +2,7 @@
 
 * :mod:`popgen.metrics.music`: one song's pitch, rhythm, texture and dynamics
   metrics (:data:`METRICS`, :func:`song_metrics`) and histogram features
-  (:data:`HISTOGRAMS`), on a track chosen with :func:`prepare`;
+  (:data:`HISTOGRAMS`), on a track chosen with :func:`choose_track`;
 * :mod:`popgen.metrics.sets`: metric tables over sets, reference ranges
   (5th-95th percentile), and Yang & Lerch's overlap area and KL divergence
   between a generated and a reference set (:func:`compare_sets`);
@@ -39,6 +39,7 @@ from popgen.metrics.music import (
     METRICS,
     ONSET_TOLERANCE,
     Selection,
+    choose_track,
     distinct_4gram_ratio,
     distinct_ngram_ratio,
     empty_beat_rate,
@@ -56,7 +57,6 @@ from popgen.metrics.music import (
     pitches_used,
     polyphony,
     polyphony_rate,
-    prepare,
     repeated_note_ratio,
     scale_consistency,
     song_metrics,
@@ -89,6 +89,7 @@ __all__ = [
     "ONSET_TOLERANCE",
     "Selection",
     "SetComparison",
+    "choose_track",
     "compare_sets",
     "distinct_4gram_ratio",
     "distinct_ngram_ratio",
@@ -109,7 +110,6 @@ __all__ = [
     "pitches_used",
     "polyphony",
     "polyphony_rate",
-    "prepare",
     "reference_ranges",
     "repeated_note_ratio",
     "scale_consistency",

@@ -19,7 +19,7 @@ Conventions shared by every metric:
   chord). The *top line* is the highest pitch of each onset in time order; the
   melodic metrics (intervals, runs, repeats, n-grams) read it.
 * A metric reads every note of the song it is given, whatever its track;
-  choose or merge tracks first with :func:`prepare` (``song_metrics`` does).
+  choose or merge tracks first with :func:`choose_track` (``song_metrics`` does).
 * Nothing raises on an empty or one-note song: a mean, share, spread or
   extent of nothing is ``nan``; a count is 0. Each docstring says which.
 
@@ -69,6 +69,7 @@ __all__ = [
     "METRICS",
     "ONSET_TOLERANCE",
     "Selection",
+    "choose_track",
     "distinct_4gram_ratio",
     "distinct_ngram_ratio",
     "empty_beat_rate",
@@ -86,7 +87,6 @@ __all__ = [
     "pitches_used",
     "polyphony",
     "polyphony_rate",
-    "prepare",
     "repeated_note_ratio",
     "scale_consistency",
     "song_metrics",
@@ -99,7 +99,7 @@ Selection = int | str | None
 
 
 # ------------------------------------------------------------------ selection
-def prepare(song: Song, track: Selection = None) -> Song:
+def choose_track(song: Song, track: Selection = None) -> Song:
     """The part of ``song`` to measure: one track, or all tracks merged.
 
     Args:
@@ -120,9 +120,9 @@ def prepare(song: Song, track: Selection = None) -> Song:
     >>> from popgen.music import Track
     >>> notes = make_notes([60, 36], [0, 0], [1, 1], track=[0, 1])
     >>> song = Song(notes, tracks=(Track("melody"), Track("bass")))
-    >>> prepare(song, "Bass").notes["pitch"].tolist()
+    >>> choose_track(song, "Bass").notes["pitch"].tolist()
     [36]
-    >>> prepare(song, "merge").num_notes
+    >>> choose_track(song, "merge").num_notes
     2
     """
     if track is None:
@@ -188,11 +188,11 @@ HISTOGRAMS: dict[str, Callable[[Song], NDArray[np.float64]]] = {
 
 
 def song_metrics(song: Song, track: Selection = None) -> dict[str, float]:
-    """Every metric of :data:`METRICS` on ``prepare(song, track)``.
+    """Every metric of :data:`METRICS` on ``choose_track(song, track)``.
 
     Args:
         song: any song.
-        track: which track to measure; see :func:`prepare`.
+        track: which track to measure; see :func:`choose_track`.
 
     Returns:
         Metric name -> value (a float, possibly ``nan``), in ``METRICS`` order.
@@ -201,5 +201,5 @@ def song_metrics(song: Song, track: Selection = None) -> dict[str, float]:
     >>> values["pitch_range"], values["scale_consistency"], values["polyphony"]
     (5.0, 1.0, 1.0)
     """
-    chosen = prepare(song, track)
+    chosen = choose_track(song, track)
     return {name: metric(chosen) for name, metric in METRICS.items()}

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.metrics.music import HISTOGRAMS, METRICS, Selection, prepare, song_metrics
+from popgen.metrics.music import HISTOGRAMS, METRICS, Selection, choose_track, song_metrics
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
@@ -46,7 +46,7 @@ def metric_table(songs: Iterable[Song], track: Selection = None) -> dict[str, ND
     Args:
         songs: the set.
         track: which track of each song to measure (see
-            :func:`~popgen.metrics.music.prepare`).
+            :func:`~popgen.metrics.music.choose_track`).
 
     >>> songs = [Song(make_notes([60, 67], [0, 1], [1, 1])), Song(make_notes([60], [0], [1]))]
     >>> metric_table(songs)["pitch_range"]
@@ -174,7 +174,7 @@ def compare_sets(
         generated: the generated songs.
         reference: the reference songs (e.g. held-out corpus songs).
         track: which track of each song to compare (see
-            :func:`~popgen.metrics.music.prepare`).
+            :func:`~popgen.metrics.music.choose_track`).
         max_songs: at most this many songs of each set are used, drawn
             without replacement (cost grows with the square of it).
         seed: seeds the draw; the result is a pure function of the inputs.
@@ -206,7 +206,7 @@ def _subsample(songs: Sequence[Song], limit: int, rng: np.random.Generator) -> l
 
 def _features(songs: list[Song], track: Selection) -> dict[str, NDArray[np.float64]]:
     """Feature name -> ``float64[songs, dims]`` (``dims`` 1 for scalar metrics)."""
-    chosen = [prepare(song, track) for song in songs]
+    chosen = [choose_track(song, track) for song in songs]
     functions: dict[str, Any] = {**METRICS, **HISTOGRAMS}
     features = {}
     for name, function in functions.items():

@@ -14,17 +14,26 @@ so they cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from popgen.models.base import AbstractFlaxModel, StepFn
 from popgen.models.dropout import Dropout
+from popgen.models.lstm_config import LSTMConfig
 from popgen.models.recurrence import lstm_layer, lstm_table_layer, lstm_update
 
-__all__ = ["Carry", "LSTMModel", "lstm_cell", "lstm_update", "make_step", "project_per_step"]
+__all__ = [
+    "Carry",
+    "LSTMConfig",
+    "LSTMModel",
+    "lstm_cell",
+    "lstm_update",
+    "make_step",
+    "project_per_step",
+]
 
 #: One (h, c) pair per layer, each ``float32[batch, hidden_size]``.
 Carry = tuple[tuple[jax.Array, jax.Array], ...]
@@ -116,11 +125,12 @@ class _LSTMLayer(nn.Module):
         return state[0], state
 
 
-class LSTMModel(nn.Module):
+class LSTMModel(AbstractFlaxModel):
     """Embedding, ``num_layers`` LSTM layers and a linear head over the vocabulary.
 
-    The module's fields are its configuration; they are saved in a run's
-    ``popgen.json`` and rebuild the model with :func:`popgen.load_run`.
+    The module's fields are those of :class:`LSTMConfig`, with the same
+    defaults; a run's ``popgen.json`` stores them under the model name
+    ``lstm`` and :func:`popgen.load_run` rebuilds the model from them.
 
     >>> import jax, jax.numpy as jnp
     >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
@@ -129,11 +139,14 @@ class LSTMModel(nn.Module):
     (3, 5, 10)
     """
 
-    vocab_size: int  # number of tokens, special tokens included
-    embed_dim: int = 128  # size of each token's learned vector
-    hidden_size: int = 256  # LSTM state size of every layer
-    num_layers: int = 2  # stacked LSTM layers
-    dropout: float = 0.0  # dropout rate after the embedding and after each layer (training only)
+    config_class: ClassVar[type[LSTMConfig]] = LSTMConfig
+    model_type: ClassVar[str] = "lstm"
+
+    vocab_size: int  # see LSTMConfig for each field
+    embed_dim: int = 128
+    hidden_size: int = 512
+    num_layers: int = 2
+    dropout: float = 0.2
 
     def setup(self) -> None:
         """Check the configuration and build the submodules.
@@ -145,34 +158,21 @@ class LSTMModel(nn.Module):
         Traceback (most recent call last):
         ValueError: num_layers must be >= 1, got 0...
         """
-        if self.vocab_size < 1 or self.embed_dim < 1 or self.hidden_size < 1:
-            raise ValueError(
-                f"vocab_size, embed_dim and hidden_size must be >= 1, got "
-                f"{self.vocab_size}, {self.embed_dim}, {self.hidden_size}"
-            )
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        self.config()  # checks every field (LSTMConfig.__post_init__)
         self.embed = nn.Embed(self.vocab_size, self.embed_dim)
         sizes = [self.embed_dim] + [self.hidden_size] * (self.num_layers - 1)
         self.layers = [_LSTMLayer(n, self.hidden_size) for n in sizes]
         self.drop = Dropout(self.dropout)
         self.head = nn.Dense(self.vocab_size)
 
-    def config(self) -> dict[str, Any]:
-        """The fields that rebuild this model: ``LSTMModel(**model.config())``.
+    def config(self) -> LSTMConfig:
+        """The settings that rebuild this model: ``LSTMModel.from_config(model.config())``.
 
         >>> LSTMModel(vocab_size=10, hidden_size=16, num_layers=1).config()
-        {'vocab_size': 10, 'embed_dim': 128, 'hidden_size': 16, 'num_layers': 1, 'dropout': 0.0}
+        LSTMConfig(vocab_size=10, embed_dim=128, hidden_size=16, num_layers=1, dropout=0.2)
         """
-        return {
-            "vocab_size": self.vocab_size,
-            "embed_dim": self.embed_dim,
-            "hidden_size": self.hidden_size,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-        }
+        config: LSTMConfig = super().config()
+        return config
 
     def init_carry(self, batch_size: int) -> Carry:
         """Zero state for every layer. Needs no parameters: ``model.init_carry(4)``.
@@ -257,10 +257,19 @@ class LSTMModel(nn.Module):
             new.append(state)
         return self.head(x), tuple(new)
 
+    def make_step(self, params: Any) -> StepFn:
+        """The fast generation step of :func:`make_step`.
 
-def make_step(
-    model: LSTMModel, params: Any
-) -> Callable[[Carry, jax.Array], tuple[jax.Array, Carry]]:
+        >>> import jax, jax.numpy as jnp
+        >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
+        >>> step = model.make_step(model.init_params(key=jax.random.key(0)))
+        >>> step(model.init_carry(3), jnp.array([1, 1, 2]))[0].shape
+        (3, 10)
+        """
+        return make_step(self, params)
+
+
+def make_step(model: LSTMModel, params: Any) -> StepFn:
     """A fast pure step function for generation, equal to ``LSTMModel.step``.
 
     Work that does not depend on the step is done once, here: the first

@@ -17,7 +17,6 @@ of one pitch, none shorter than ``min_duration``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -27,7 +26,7 @@ from numpy.typing import NDArray
 
 from popgen.checkpoint import Run, load_run
 from popgen.errors import VocabularyError
-from popgen.models.lstm import LSTMModel, make_step
+from popgen.models.base import SequenceModel, StepFn
 from popgen.music import Song, Track
 from popgen.sampling.beam import beam_search
 from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
@@ -36,9 +35,6 @@ from popgen.tokenizers.base import BOS, EOS, PAD, UNK, Tokenizer
 __all__ = ["Sampler", "StepFn", "generate_ids", "generate_scored"]
 
 _Primer = Song | NDArray[np.integer[Any]] | None
-
-#: ``step(carry, token: int32[batch]) -> (logits: float32[batch, vocab], carry)``.
-StepFn = Callable[[Any, jax.Array], tuple[jax.Array, Any]]
 
 
 def generate_scored(
@@ -186,7 +182,7 @@ class Sampler:
     >>> from popgen.sampling import chain, temperature, top_k
     >>> tok = get_tokenizer("chord")  # one note per token
     >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-    >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+    >>> params = model.init_params(key=jax.random.key(0))  # untrained
     >>> sampler = Sampler(model, params, tok, strategy=chain(temperature(0.9), top_k(20)))
     >>> songs = sampler.generate(num_tokens=8, batch_size=2, seed=0)
     >>> [(song.title, song.num_notes, song.end) for song in songs]  # 8 tokens of half a beat
@@ -198,7 +194,7 @@ class Sampler:
 
     def __init__(
         self,
-        model: LSTMModel,
+        model: SequenceModel,
         params: Any,
         tokenizer: Tokenizer,
         strategy: Strategy | None = None,
@@ -245,7 +241,7 @@ class Sampler:
         >>> from popgen import LSTMModel, get_tokenizer
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> params = model.init_params(key=jax.random.key(0))  # untrained
         >>> sampler = Sampler.from_run(Run(model, tok, params), min_duration=0.25)
         >>> sampler.generate(num_tokens=8)[0].num_notes
         8
@@ -255,7 +251,7 @@ class Sampler:
         return cls(run.model, run.params, run.tokenizer, strategy, **options)
 
     def _step(self, params: Any) -> StepFn:
-        return make_step(self.model, params)
+        return self.model.make_step(params)
 
     def _run(
         self, params: Any, prompt: jax.Array, key: jax.Array, num_tokens: int
@@ -290,7 +286,7 @@ class Sampler:
         >>> from popgen import LSTMModel, Song, get_tokenizer, make_notes
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> params = model.init_params(key=jax.random.key(0))  # untrained
         >>> sampler = Sampler(model, params, tok)
         >>> primer = Song(make_notes([60, 64], [0, 1], [1, 1]))
         >>> sampler.prompt_ids(None).tolist(), sampler.prompt_ids(primer).tolist()
@@ -341,7 +337,7 @@ class Sampler:
         >>> from popgen import LSTMModel, get_tokenizer
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> params = model.init_params(key=jax.random.key(0))  # untrained
         >>> ids = Sampler(model, params, tok).generate_ids(8, batch_size=2, primer=[64, 68])
         >>> ids.shape, ids[:, :3].tolist()  # BOS and the primer start every row
         ((2, 11), [[1, 64, 68], [1, 64, 68]])
@@ -378,7 +374,7 @@ class Sampler:
         >>> from popgen.sampling import chain, temperature, top_k
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> params = model.init_params(key=jax.random.key(0))  # untrained
         >>> sampler = Sampler(model, params, tok, strategy=chain(temperature(0.9), top_k(20)))
         >>> primer = Song(make_notes([60, 64], [0, 1], [1, 1]), key="C major")
         >>> songs = sampler.generate(num_tokens=8, batch_size=2, primer=primer, best_of=2)
@@ -415,7 +411,7 @@ class Sampler:
         >>> from popgen import LSTMModel, get_tokenizer
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-        >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))  # untrained
+        >>> params = model.init_params(key=jax.random.key(0))  # untrained
         >>> songs = Sampler(model, params, tok).beam_search(num_tokens=6, beam_size=3)
         >>> [song.num_notes for song in songs]  # three beams, best first
         [6, 6, 6]

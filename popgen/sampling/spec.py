@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from popgen.recipe import DEFAULT_STRATEGY
 from popgen.registry import Registry
 from popgen.sampling.constraints import (
     in_key,
@@ -62,12 +63,6 @@ __all__ = [
     "register_strategy",
 ]
 
-#: The sampling recipe of ``docs/experiments.md``, used by ``popgen generate`` and
-#: ``popgen evaluate`` unless told otherwise: pop melodies' habit of coming back to
-#: their own phrases, no note repeated more than six times in a row, and a slightly
-#: warmed distribution (the phrase boost sharpens it). Tuned for the model that
-#: ``popgen train``'s defaults make; ``""`` is plain sampling.
-DEFAULT_STRATEGY = "temperature=1.1,repeat_melody(4, 4.0),max_same_pitch_run=6"
 
 #: Strategy factories by name (plugins: entry-point group ``popgen.strategies``).
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", group="popgen.strategies")

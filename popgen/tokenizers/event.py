@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.music import Song, Track, make_notes
+from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities
 from popgen.tokenizers.grammar import GrammarRules
@@ -161,11 +162,8 @@ class EventTokenizer(Tokenizer):
         >>> tok.prepare(Song(make_notes([60], [0.1], [0.3], 100))).notes.tolist()
         [(60, 0.0, 0.25, 104, 0)]
         """
-        song = song.drop_drums().merge_tracks(Track(name=_first_name(song)))
-        song = song.quantize(self.config.steps_per_beat)
-        notes = song.notes.copy()
-        notes["velocity"] = bin_velocities(notes["velocity"], self.config.velocity_bins)
-        return Song(notes, tracks=song.tracks, title=song.title, source=song.source)
+        song = merge_for_encoding(song, self.config.steps_per_beat, self.config.velocity_bins)
+        return Song(song.notes, tracks=song.tracks, title=song.title, source=song.source)
 
     def song_to_names(self, song: Song) -> list[str]:
         """Encode a song: one event per note start and end, time shifts between (vectorised).
@@ -262,8 +260,3 @@ class EventTokenizer(Tokenizer):
             arr[:, 0], arr[:, 1] / spb, (arr[:, 2] - arr[:, 1]) / spb, arr[:, 3].tolist()
         )
         return Song(notes, tracks=(Track(),))
-
-
-def _first_name(song: Song) -> str:
-    names = [t.name for t in song.tracks if not t.is_drum and t.name]
-    return names[0] if names else ""

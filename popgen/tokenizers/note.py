@@ -30,6 +30,7 @@ from fractions import Fraction
 import numpy as np
 
 from popgen.music import Song, Track, make_notes
+from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities
 from popgen.tokenizers.grammar import GrammarRules
@@ -144,11 +145,9 @@ class NoteTokenizer(Tokenizer):
         [(60, 0.0, 0.25, 104, 0)]
         """
         cfg = self.config
-        song = song.drop_drums().merge_tracks(Track(name=_first_name(song)))
-        song = song.quantize(cfg.steps_per_beat)
+        song = merge_for_encoding(song, cfg.steps_per_beat, cfg.velocity_bins)
         notes = song.notes.copy()
         notes["duration"] = np.minimum(notes["duration"], _clip(cfg.max_duration, cfg))
-        notes["velocity"] = bin_velocities(notes["velocity"], cfg.velocity_bins)
         return Song(notes, tracks=song.tracks, title=song.title, source=song.source)
 
     def song_to_names(self, song: Song) -> list[str]:
@@ -242,11 +241,6 @@ def _step_namer(steps_per_beat: int) -> Callable[[str, int], str]:
         return cache[key]
 
     return name
-
-
-def _first_name(song: Song) -> str:
-    names = [t.name for t in song.tracks if not t.is_drum and t.name]
-    return names[0] if names else ""
 
 
 def _clip(beats: float, cfg: NoteConfig) -> float:

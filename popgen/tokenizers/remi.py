@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.music import PITCH_CLASSES, Song, TempoChange, TimeSignature, Track, make_notes
+from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities
 from popgen.tokenizers.grammar import GrammarRules
@@ -115,7 +116,7 @@ _RANGES[_DURATION] = (1, 1 << 40)
 class _Layout(NamedTuple):
     """A song as the encoding sees it, as arrays on the grid (times in steps)."""
 
-    song: Song  # no drums, one track, quantized; notes sorted by (onset, pitch)
+    song: Song  # as merge_for_encoding leaves it; notes sorted by (onset, pitch)
     onset: NDArray[np.int64]  # per note
     duration: NDArray[np.int64]  # per note, clipped
     velocity: NDArray[np.int64]  # per note, index of its velocity bin
@@ -220,13 +221,11 @@ class RemiTokenizer(Tokenizer):
     def _layout(self, song: Song) -> _Layout:
         cfg = self.config
         spb = cfg.steps_per_beat
-        song = song.drop_drums().merge_tracks(Track(name=_first_name(song))).quantize(spb)
+        song = merge_for_encoding(song, spb, cfg.velocity_bins)
         onset = np.round(song.notes["start"] * spb).astype(np.int64)
         duration = np.round(song.notes["duration"] * spb).astype(np.int64)
         duration = np.minimum(duration, self._max_steps)
-        velocity = np.searchsorted(
-            self._velocities, bin_velocities(song.notes["velocity"], cfg.velocity_bins)
-        )
+        velocity = np.searchsorted(self._velocities, song.notes["velocity"])
         last = int(onset.max()) if len(onset) else -1
         tempo_at, tempo = np.zeros(0, np.int64), np.zeros(0, np.int64)
         if cfg.tempos and song.tempos:
@@ -268,7 +267,6 @@ class RemiTokenizer(Tokenizer):
         spb = self.config.steps_per_beat
         notes = lay.song.notes.copy()
         notes["duration"] = lay.duration / spb
-        notes["velocity"] = self._velocities[lay.velocity]
         tempos = tuple(
             TempoChange(t / spb, float(self._tempos[i]))
             for t, i in zip(lay.tempo_at.tolist(), lay.tempo.tolist(), strict=True)
@@ -439,8 +437,3 @@ def _changes(at: dict[int, Any], spb: int, kind: Any) -> tuple[Any, ...]:
             out.append(kind(step / spb, *value))
             last = value
     return tuple(out)
-
-
-def _first_name(song: Song) -> str:
-    names = [t.name for t in song.tracks if not t.is_drum and t.name]
-    return names[0] if names else ""

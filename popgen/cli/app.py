@@ -1,0 +1,85 @@
+"""The ``popgen`` parser and entry point: one subcommand per module of :mod:`popgen.cli`.
+
+Bad input (a missing path, a corrupt file, an unknown name, impossible
+settings) prints one line, ``popgen: error: ...``, and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, cast
+
+from popgen.errors import PopgenError
+
+if TYPE_CHECKING:
+    from popgen.cli.options import Subcommands
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: The subcommands in the order ``popgen --help`` lists them. Each is a module
+#: ``popgen.cli.<name>`` with ``add_parser(sub)`` and ``run(args)``, importing
+#: JAX only inside ``run``; a new command is one module and one name here.
+COMMANDS = ("demo", "corpus", "train", "generate", "evaluate", "sweep")
+
+
+class _Command(Protocol):
+    """What a command module provides."""
+
+    def add_parser(self, sub: Subcommands) -> argparse.ArgumentParser: ...
+
+    def run(self, args: argparse.Namespace) -> None: ...
+
+
+def _command(name: str) -> _Command:
+    return cast(_Command, importlib.import_module(f"popgen.cli.{name}"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand.
+
+    >>> args = build_parser().parse_args(["generate", "run/", "--out", "song.mid"])
+    >>> args.command, args.tokens, args.batch_size
+    ('generate', 400, 1)
+
+    """
+    parser = argparse.ArgumentParser(
+        prog="popgen", description="Train LSTM music models and generate songs."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        _command(name).add_parser(sub)
+    return parser
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    print(f"popgen: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Bad input prints one ``popgen: error: ...`` line on stderr and returns 1.
+    The caller's warning filters are left as they were.
+
+    >>> main(["corpus", "no/such/folder"])
+    1
+
+    """
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():  # restores the filters and showwarning on the way out
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = _show_warning
+        try:
+            _command(args.command).run(args)
+        except (PopgenError, ValueError, OSError) as exc:
+            print(f"popgen: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("popgen: interrupted", file=sys.stderr)
+            return 130
+    return 0

@@ -1,0 +1,86 @@
+"""``popgen evaluate``: measure a run's songs against real songs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from popgen.cli.options import add_corpus_arguments, positive_int, read_corpus
+from popgen.recipe import DEFAULT_STRATEGY
+
+if TYPE_CHECKING:
+    from popgen.cli.options import Subcommands
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
+    """Add the ``evaluate`` command to ``popgen``'s subcommands.
+
+    >>> from popgen.cli import build_parser
+    >>> args = build_parser().parse_args(["evaluate", "run/", "--reference", "songs/"])
+    >>> args.command, args.reference, args.samples, args.strategy
+    ('evaluate', ['songs/'], 32, None)
+    """
+    parser = sub.add_parser("evaluate", help="measure a run's songs against real songs")
+    parser.add_argument("run", type=Path, help="run directory written by 'popgen train'")
+    parser.add_argument(
+        "--reference",
+        nargs="+",
+        required=True,
+        metavar="SOURCE",
+        help="real songs, read as for training (the run's training songs among them)",
+    )
+    add_corpus_arguments(parser)
+    parser.add_argument("--samples", type=positive_int, default=32, help="songs to generate")
+    parser.add_argument(
+        "--tokens",
+        type=positive_int,
+        help="tokens per song (default: the held-out songs' median length)",
+    )
+    parser.add_argument(
+        "--strategy",
+        help=f"sampling strategy, as for 'generate' (default: '{DEFAULT_STRATEGY}'; "
+        "'' samples plainly)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--track", help="multitrack reference songs: a track index, a track name or 'merge'"
+    )
+    parser.add_argument("--ngram-order", type=positive_int, default=4, help="n-gram baseline order")
+    parser.add_argument("--json", type=Path, help="also write every figure as JSON")
+    parser.add_argument("--png", type=Path, help="also write metric histograms as PNG")
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Evaluate the run against the reference songs; print the table, write JSON and PNG.
+
+    ```text
+    $ popgen evaluate runs/folk --reference music21:essenFolksong/kinder0 --json eval.json
+    ```
+    """
+    from popgen.checkpoint import load_run
+    from popgen.evaluate import EvaluationConfig, evaluate
+
+    track: int | str | None = args.track
+    if isinstance(track, str) and track.isdigit():
+        track = int(track)
+    config = EvaluationConfig(
+        samples=args.samples,
+        tokens=args.tokens,
+        seed=args.seed,
+        strategy=args.strategy if args.strategy is not None else DEFAULT_STRATEGY,
+        ngram_order=args.ngram_order,
+        track=track,
+    )
+    run = load_run(args.run)  # a bad run fails before reading the reference
+    report = evaluate(run, list(read_corpus(args, args.reference)), config)
+    print(report.table())
+    if args.json:
+        report.write_json(args.json)
+        print(f"wrote {args.json}")
+    if args.png:
+        report.write_png(args.png)
+        print(f"wrote {args.png}")

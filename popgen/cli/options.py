@@ -1,0 +1,120 @@
+"""Arguments several commands share: corpus sources and reading options, small types.
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser()
+>>> add_sources(parser)
+>>> add_corpus_arguments(parser)
+>>> args = parser.parse_args(["songs/", "--keys", "file"])
+>>> args.sources, args.keys, args.workers
+(['songs/'], 'file', None)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from popgen.corpus import Corpus
+
+    #: What ``build_parser`` hands each command's ``add_parser``.
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+__all__ = ["add_corpus_arguments", "add_sources", "key_value", "positive_int", "read_corpus"]
+
+_SOURCES_HELP = "MIDI/score files, folders, globs, music21:NAME"
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1.
+
+    >>> positive_int("3")
+    3
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be >= 1, got 0
+    """
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """An argparse type: ``KEY=VALUE``, the value read as a Python literal or else kept as text.
+
+    Dashes in the key become underscores, as in the flags.
+
+    >>> key_value("hidden-size=64"), key_value("tie=True"), key_value("cell=gru")
+    (('hidden_size', 64), ('tie', True), ('cell', 'gru'))
+    >>> key_value("64")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: expected KEY=VALUE, got '64'
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        return key, value.strip()
+
+
+def add_sources(parser: argparse.ArgumentParser) -> None:
+    """The positional ``sources`` of ``corpus`` and ``train``.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_sources(parser)
+    >>> parser.parse_args(["a.mid", "music21:bach"]).sources
+    ['a.mid', 'music21:bach']
+    """
+    parser.add_argument("sources", nargs="+", help=_SOURCES_HELP)
+
+
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of reading a corpus, shared by ``corpus``, ``train`` and ``evaluate``.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_corpus_arguments(parser)
+    >>> parser.parse_args(["--tracks", "MELODY", "1", "--no-cache"]).tracks
+    ['MELODY', '1']
+    """
+    group = parser.add_argument_group("reading the corpus")
+    group.add_argument("--tracks", nargs="+", help="keep tracks with these names or indices")
+    group.add_argument("--drums", action="store_true", help="keep drum tracks")
+    group.add_argument("--transpose-to", help="move songs to this key's family, e.g. C")
+    group.add_argument(
+        "--keys",
+        choices=["auto", "file", "analysis"],
+        default="auto",
+        help="where song keys come from (default: auto)",
+    )
+    group.add_argument("--no-cache", action="store_true", help="parse every file again")
+    group.add_argument(
+        "--workers", type=positive_int, help="reading processes (default: all cores)"
+    )
+
+
+def read_corpus(args: argparse.Namespace, sources: Sequence[str]) -> Corpus:
+    """Read ``sources`` with the options :func:`add_corpus_arguments` added, with a progress bar.
+
+    ```python
+    corpus = read_corpus(args, args.sources)  # in a command's run(args)
+    ```
+    """
+    from popgen.corpus import DEFAULT_CACHE, Corpus
+    from popgen.corpus_options import CorpusOptions
+
+    options = CorpusOptions(
+        tracks=args.tracks, drums=args.drums, transpose_to=args.transpose_to, keys=args.keys
+    )
+    return Corpus.from_sources(
+        sources,
+        options,
+        cache_dir=None if args.no_cache else DEFAULT_CACHE,
+        workers=args.workers,
+        progress=True,
+    )

@@ -1,0 +1,140 @@
+"""``popgen train``: train a model on MIDI files, folders or music21 corpus works.
+
+Its training flags are :class:`popgen.TrainConfig`'s fields and its model flags
+:class:`popgen.models.LSTMConfig`'s, made by :mod:`popgen.cli.config_flags`: a
+flag left out takes the dataclass default, so ``popgen train`` and
+``popgen.train(..., TrainConfig())`` train the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from popgen.cli.config_flags import add_config_flags, given_values
+from popgen.cli.options import add_corpus_arguments, add_sources, key_value, read_corpus
+from popgen.models.lstm_config import LSTMConfig
+from popgen.training_config import OPTIMIZERS, SCHEDULES, TrainConfig
+
+if TYPE_CHECKING:
+    from popgen.cli.options import Subcommands
+
+__all__ = ["add_parser", "run"]
+
+#: Set from the tokenizer, not a flag.
+_MODEL_SKIP = ("vocab_size",)
+
+
+def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
+    """Add the ``train`` command to ``popgen``'s subcommands.
+
+    A flag not given is ``None`` in the namespace, and its field keeps the
+    dataclass default:
+
+    >>> from popgen.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "songs/", "--out", "run/", "--lr", "1e-3"])
+    >>> args.learning_rate, args.seq_len, args.model
+    (0.001, None, 'lstm')
+    """
+    parser = sub.add_parser("train", help="train a model on MIDI files, folders or music21:NAME")
+    add_sources(parser)
+    parser.add_argument("--out", type=Path, required=True, help="run directory to write")
+    parser.add_argument("--tokenizer", default="note", help="encoding name (default: note)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="RUN",
+        help="fine-tune: start from this run's parameters, tokenizer and model",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_corpus_arguments(parser)
+    training = parser.add_argument_group("training (the fields of popgen.TrainConfig)")
+    add_config_flags(
+        training,
+        TrainConfig,
+        aliases={"learning_rate": ["--lr"]},
+        choices={"optimizer": OPTIMIZERS, "lr_schedule": SCHEDULES},
+    )
+    model = parser.add_argument_group(
+        "model",
+        "The flags below are the fields of popgen.models.LSTMConfig, the default model's; "
+        "other models take their settings as --model-option KEY=VALUE. With --resume or "
+        "--init-from, the model is that run's.",
+    )
+    model.add_argument(
+        "--model",
+        default="lstm",
+        metavar="NAME",
+        help="registered model class (popgen.models.list_models()) (default: lstm)",
+    )
+    model.add_argument(
+        "--model-option",
+        type=key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="a setting of the model's config, the value read as a Python literal; repeatable",
+    )
+    add_config_flags(model, LSTMConfig, skip=_MODEL_SKIP)
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Read the corpus, fit the tokenizer, build the model, train, print the last epoch.
+
+    ```text
+    $ popgen train music21:essenFolksong/kinder0 --out runs/folk --epochs 5 --hidden-size 256
+    ```
+    """
+    from popgen.checkpoint import load_run
+    from popgen.models import build_model
+    from popgen.tokenizers.base import get_tokenizer
+    from popgen.training import train
+
+    config = TrainConfig(**given_values(args, TrainConfig))
+    settings = _model_settings(args)
+    base = args.out if args.resume else args.init_from
+    if base is None:  # check the model name and settings before the slow part
+        build_model(args.model, vocab_size=1, **settings)
+    corpus = read_corpus(args, args.sources)
+    print(f"corpus: {corpus.describe()}")
+    if base is not None:  # the run's own tokenizer and model (and, to resume, config)
+        previous = load_run(base)
+        tokenizer, model = previous.tokenizer, previous.model
+        if args.resume and previous.config is not None:
+            config = previous.config
+    else:
+        tokenizer = get_tokenizer(args.tokenizer).fit(corpus)
+        model = build_model(args.model, vocab_size=tokenizer.vocab_size, **settings)
+    run = train(
+        model,
+        tokenizer,
+        corpus,
+        config,
+        out=args.out,
+        resume=args.resume,
+        init_from=args.init_from,
+        progress=not args.quiet,
+    )
+    last = run.history[-1]
+    stopped = " (stopped early)" if run.state.stopped_early else ""
+    print(
+        f"saved {args.out}{stopped}: train loss {last['train_loss']:.3f}, "
+        f"valid loss {last.get('valid_loss', float('nan')):.3f}, "
+        f"{last['tokens_per_s'] or 0:,.0f} tokens/s"
+    )
+
+
+def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The model flags given explicitly, and then each ``--model-option``."""
+    settings = given_values(args, LSTMConfig, skip=_MODEL_SKIP)
+    for key, value in args.model_option or ():
+        if key in _MODEL_SKIP:
+            raise ValueError(f"--model-option {key}: set from the tokenizer; drop it")
+        if key in settings:
+            raise ValueError(f"model setting {key!r} given twice; give it once")
+        settings[key] = value
+    return settings

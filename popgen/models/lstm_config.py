@@ -1,0 +1,36 @@
+"""LSTMConfig: the LSTM's settings, in a module that loads no JAX (the command line reads it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LSTMConfig"]
+
+
+@dataclass(frozen=True)
+class LSTMConfig:
+    """The settings of :class:`LSTMModel`; the defaults are docs/experiments.md's recipe.
+
+    >>> LSTMConfig(vocab_size=10)
+    LSTMConfig(vocab_size=10, embed_dim=128, hidden_size=512, num_layers=2, dropout=0.2)
+    >>> LSTMConfig(vocab_size=10, num_layers=0)
+    Traceback (most recent call last):
+    ValueError: num_layers must be >= 1, got 0
+    """
+
+    vocab_size: int  # number of tokens, special tokens included
+    embed_dim: int = 128  # size of each token's learned vector
+    hidden_size: int = 512  # LSTM state size of every layer (the sweep's best of 128/256/512)
+    num_layers: int = 2  # stacked LSTM layers (2 beat 1 and 3 in the sweep)
+    dropout: float = 0.2  # after the embedding and after each layer, training only
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 1 or self.embed_dim < 1 or self.hidden_size < 1:
+            raise ValueError(
+                f"vocab_size, embed_dim and hidden_size must be >= 1, got "
+                f"{self.vocab_size}, {self.embed_dim}, {self.hidden_size}"
+            )
+        if self.num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
