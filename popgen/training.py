@@ -155,17 +155,15 @@ def train_step(
 ) -> tuple[Any, Any, jax.Array]:
     """One optimizer step on the mean loss of ``batch``; dropout keyed by ``step``.
 
-    :func:`train` jit-compiles it with the first three arguments bound.
+    :func:`train` jit-compiles it with the first three arguments bound; a
+    loop of your own can do the same:
 
-    >>> from popgen import LSTMModel
-    >>> model = LSTMModel(vocab_size=8, embed_dim=4, hidden_size=8, num_layers=1)
-    >>> optimizer = optax.adam(0.05)
-    >>> params = model.init_params(key=jax.random.key(0))
-    >>> batch = jnp.array([[1, 5, 6, 2, 0]])
-    >>> _, _, first = train_step(model, optimizer, jax.random.key(1), params,
-    ...                          optimizer.init(params), batch, jnp.asarray(0))
-    >>> bool(abs(first - np.log(8)) < 0.1)
-    True
+    ```python
+    update = jax.jit(partial(train_step, model, optimizer, jax.random.key(1)),
+                     donate_argnums=(0, 1))
+    for step, batch in enumerate(epoch_batches(windows, 32, seed=0, epoch=0)):
+        params, opt_state, loss = update(params, opt_state, batch, jnp.asarray(step))
+    ```
     """
 
     def loss_fn(p: Any) -> jax.Array:

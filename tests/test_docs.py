@@ -27,9 +27,11 @@ _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # (old, new) replacements that make the README's example take seconds
 README_SHRINK = [
     ('"essenFolksong/kinder0"', '"essenFolksong/test0", limit=8, cache_dir=None'),
-    ("embed_dim=128", "embed_dim=16"),
-    ("hidden_size=256, num_layers=2", "hidden_size=32, num_layers=1"),
-    ("epochs=5)", "epochs=1, max_steps=3), progress=False"),
+    (
+        "LSTMModel(vocab_size=tokenizer.vocab_size)",
+        "LSTMModel(vocab_size=tokenizer.vocab_size, embed_dim=16, hidden_size=32, num_layers=1)",
+    ),
+    ("TrainConfig()", "TrainConfig(epochs=1, max_steps=3), progress=False"),
     ("num_tokens=400, batch_size=4", "num_tokens=40, batch_size=2"),
 ]
 

@@ -42,9 +42,13 @@ import popgen
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MARKERS = (">>>", "```")
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-#: CPU seconds the doctests of the whole package may take (about 23 in all, imports
-#: included, on a 2-core machine; CPU time, so that a busy machine does not fail it).
-DOCTEST_BUDGET = 60.0
+#: CPU seconds the doctests of the whole package may take, imports included; CPU
+#: time, so that a busy machine does not fail it. Machines differ: the same doctests
+#: took about 23 s on the 2-core machine this budget was first set on, and 82-85 s
+#: (before and after issue 14's changes alike) on a 2-core AMD EPYC of December
+#: 2026, where 60 s failed the unchanged tree. A model example that trains for real
+#: costs minutes, so this still catches one.
+DOCTEST_BUDGET = 150.0
 
 
 def popgen_modules() -> list[ModuleType]:

@@ -58,18 +58,22 @@ class SequenceModel(Protocol):
     def vocab_size(self) -> int:
         """Number of token ids the model reads and predicts.
 
-        >>> from popgen import LSTMModel
-        >>> LSTMModel(vocab_size=10).vocab_size
-        10
+        ```python
+        from popgen import LSTMModel
+        LSTMModel(vocab_size=10).vocab_size
+        # 10
+        ```
         """
         ...
 
     def config(self) -> Any:
         """The model's settings, an instance of ``config_class``.
 
-        >>> from popgen import LSTMModel
-        >>> LSTMModel(vocab_size=10, num_layers=1).config().num_layers
-        1
+        ```python
+        from popgen import LSTMModel
+        LSTMModel(vocab_size=10, num_layers=1).config().num_layers
+        # 1
+        ```
         """
         ...
 
@@ -77,54 +81,64 @@ class SequenceModel(Protocol):
     def from_config(cls, config: Any) -> Self:
         """The model with these settings: ``cls.from_config(model.config()) == model``.
 
-        >>> from popgen import LSTMConfig, LSTMModel
-        >>> LSTMModel.from_config(LSTMConfig(vocab_size=10)) == LSTMModel(vocab_size=10)
-        True
+        ```python
+        from popgen import LSTMConfig, LSTMModel
+        LSTMModel.from_config(LSTMConfig(vocab_size=10)) == LSTMModel(vocab_size=10)
+        # True
+        ```
         """
         ...
 
     def init_params(self, *, key: jax.Array) -> Params:
         """Fresh parameters drawn with ``key``.
 
-        >>> import jax
-        >>> from popgen import LSTMModel
-        >>> params = LSTMModel(vocab_size=10, num_layers=1).init_params(key=jax.random.key(0))
-        >>> params["params"]["head"]["kernel"].shape
-        (512, 10)
+        ```python
+        import jax
+        from popgen import LSTMModel
+        params = LSTMModel(vocab_size=10, num_layers=1).init_params(key=jax.random.key(0))
+        params["params"]["head"]["kernel"].shape
+        # (512, 10)
+        ```
         """
         ...
 
     def logits(self, params: Params, tokens: jax.Array, *, key: jax.Array | None = None) -> Any:
         """``int32[batch, time]`` -> ``float32[batch, time, vocab]``; dropout when ``key``.
 
-        >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel
-        >>> model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
-        >>> params = model.init_params(key=jax.random.key(0))
-        >>> model.logits(params, jnp.zeros((2, 3), jnp.int32)).shape
-        (2, 3, 10)
+        ```python
+        import jax, jax.numpy as jnp
+        from popgen import LSTMModel
+        model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
+        params = model.init_params(key=jax.random.key(0))
+        model.logits(params, jnp.zeros((2, 3), jnp.int32)).shape
+        # (2, 3, 10)
+        ```
         """
         ...
 
     def init_carry(self, batch_size: int) -> Carry:
         """The state before the first token, for ``batch_size`` sequences.
 
-        >>> from popgen import LSTMModel
-        >>> [h.shape for h, c in LSTMModel(vocab_size=10, hidden_size=8).init_carry(3)]
-        [(3, 8), (3, 8)]
+        ```python
+        from popgen import LSTMModel
+        [h.shape for h, c in LSTMModel(vocab_size=10, hidden_size=8).init_carry(3)]
+        # [(3, 8), (3, 8)]
+        ```
         """
         ...
 
     def make_step(self, params: Params) -> StepFn:
         """The one-token step function with these parameters (call it inside ``jit``).
 
-        >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel
-        >>> model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
-        >>> step = model.make_step(model.init_params(key=jax.random.key(0)))
-        >>> logits, carry = step(model.init_carry(2), jnp.array([1, 1]))
-        >>> logits.shape
-        (2, 10)
+        ```python
+        import jax, jax.numpy as jnp
+        from popgen import LSTMModel
+        model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
+        step = model.make_step(model.init_params(key=jax.random.key(0)))
+        logits, carry = step(model.init_carry(2), jnp.array([1, 1]))
+        logits.shape
+        # (2, 10)
+        ```
         """
         ...
 
@@ -174,9 +188,11 @@ class AbstractFlaxModel(nn.Module):
     def config(self) -> Any:
         """The model's settings as its ``config_class`` (see the class example).
 
-        >>> from popgen import LSTMModel
-        >>> LSTMModel(vocab_size=10, dropout=0.0).config().dropout
-        0.0
+        ```python
+        from popgen import LSTMModel
+        LSTMModel(vocab_size=10, dropout=0.0).config().dropout
+        # 0.0
+        ```
         """
         names = [f.name for f in dataclasses.fields(self.config_class)]
         return self.config_class(**{name: getattr(self, name) for name in names})
@@ -185,34 +201,40 @@ class AbstractFlaxModel(nn.Module):
     def from_config(cls, config: Any) -> Self:
         """The module with the fields of ``config``.
 
-        >>> from popgen import LSTMConfig, LSTMModel
-        >>> LSTMModel.from_config(LSTMConfig(vocab_size=10, hidden_size=8)).hidden_size
-        8
+        ```python
+        from popgen import LSTMConfig, LSTMModel
+        LSTMModel.from_config(LSTMConfig(vocab_size=10, hidden_size=8)).hidden_size
+        # 8
+        ```
         """
         return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
 
     def init_params(self, *, key: jax.Array) -> Params:
         """Fresh parameters, ``{"params": ...}``, from a one-token call.
 
-        >>> import jax
-        >>> from popgen import LSTMModel
-        >>> model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
-        >>> sorted(model.init_params(key=jax.random.key(0))["params"])
-        ['embed', 'head', 'layers_0']
+        ```python
+        import jax
+        from popgen import LSTMModel
+        model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
+        sorted(model.init_params(key=jax.random.key(0))["params"])
+        # ['embed', 'head', 'layers_0']
+        ```
         """
         return self.init(key, jnp.zeros((1, 1), jnp.int32))
 
     def logits(self, params: Params, tokens: jax.Array, *, key: jax.Array | None = None) -> Any:
         """The sequence call; a ``key`` turns dropout on (``"dropout"`` rng).
 
-        >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel
-        >>> model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
-        >>> params, tokens = model.init_params(key=jax.random.key(0)), jnp.ones((1, 4), int)
-        >>> same = model.logits(params, tokens) == model.logits(params, tokens)
-        >>> dropped = model.logits(params, tokens, key=jax.random.key(1))
-        >>> bool(same.all()), bool((dropped == model.logits(params, tokens)).all())
-        (True, False)
+        ```python
+        import jax, jax.numpy as jnp
+        from popgen import LSTMModel
+        model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
+        params, tokens = model.init_params(key=jax.random.key(0)), jnp.ones((1, 4), int)
+        same = model.logits(params, tokens) == model.logits(params, tokens)
+        dropped = model.logits(params, tokens, key=jax.random.key(1))
+        bool(same.all()), bool((dropped == model.logits(params, tokens)).all())
+        # (True, False)
+        ```
         """
         rngs = {"dropout": key} if key is not None else {}
         return self.apply(params, tokens, deterministic=key is None, rngs=rngs)
@@ -220,16 +242,18 @@ class AbstractFlaxModel(nn.Module):
     def make_step(self, params: Params) -> StepFn:
         """``step`` applied with ``params`` (the class example uses it).
 
-        >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel
-        >>> model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
-        >>> params = model.init_params(key=jax.random.key(0))
-        >>> slow = AbstractFlaxModel.make_step(model, params)  # the generic step
-        >>> fast = model.make_step(params)  # the LSTM's own
-        >>> a, _ = slow(model.init_carry(1), jnp.array([3]))
-        >>> b, _ = fast(model.init_carry(1), jnp.array([3]))
-        >>> bool(jnp.allclose(a, b, atol=1e-5))
-        True
+        ```python
+        import jax, jax.numpy as jnp
+        from popgen import LSTMModel
+        model = LSTMModel(vocab_size=10, embed_dim=4, hidden_size=8, num_layers=1)
+        params = model.init_params(key=jax.random.key(0))
+        slow = AbstractFlaxModel.make_step(model, params)  # the generic step
+        fast = model.make_step(params)  # the LSTM's own
+        a, _ = slow(model.init_carry(1), jnp.array([3]))
+        b, _ = fast(model.init_carry(1), jnp.array([3]))
+        bool(jnp.allclose(a, b, atol=1e-5))
+        # True
+        ```
         """
 
         def step(carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:

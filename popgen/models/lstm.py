@@ -258,13 +258,12 @@ class LSTMModel(AbstractFlaxModel):
         return self.head(x), tuple(new)
 
     def make_step(self, params: Any) -> StepFn:
-        """The fast generation step of :func:`make_step`.
+        """The fast generation step of :func:`make_step` (its example shows it at work).
 
-        >>> import jax, jax.numpy as jnp
-        >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
-        >>> step = model.make_step(model.init_params(key=jax.random.key(0)))
-        >>> step(model.init_carry(3), jnp.array([1, 1, 2]))[0].shape
-        (3, 10)
+        ```python
+        step = model.make_step(params)
+        logits, carry = step(model.init_carry(3), jnp.array([1, 1, 2]))  # logits: [3, vocab]
+        ```
         """
         return make_step(self, params)
 
