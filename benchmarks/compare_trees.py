@@ -46,7 +46,7 @@ def run(tree: Path, command: list[str]) -> str:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     check = "import popgen, sys; sys.stdout.write(popgen.__file__)"
     where = subprocess.run(
-        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True, cwd=tree
     )
     assert where.stdout.startswith(str(tree)), f"popgen came from {where.stdout}, not {tree}"
     done = subprocess.run(

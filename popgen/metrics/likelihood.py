@@ -180,7 +180,7 @@ def run_likelihood(
     import jax
     import jax.numpy as jnp
 
-    from popgen.training import next_token_loss
+    from popgen.training_step import next_token_loss
 
     encoded = songs if isinstance(songs, EncodedSongs) else encode_songs(run.tokenizer, songs)
     model = run.model
