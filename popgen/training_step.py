@@ -71,6 +71,7 @@ def next_token_loss(
     Returns:
         ``(float32[] loss summed over targets, float32[] number of targets)``.
 
+    >>> import numpy as np
     >>> from popgen import LSTMModel
     >>> model = LSTMModel(vocab_size=8, embed_dim=4, hidden_size=8, num_layers=1)
     >>> batch = jnp.array([[1, 5, 6, 2, 0]])  # BOS, two tokens, EOS, PAD
