@@ -106,7 +106,8 @@ def test_only_registered_classes_with_the_interface_are_saved(gru: Any) -> None:
 
     with pytest.raises(ValueError, match="not a registered model class"):
         model_to_dict(Unregistered(vocab_size=5))
-    with MODELS.scoped(), pytest.raises(TypeError, match=r"Broken has no from_config\(\); implement"):
+    no_hooks = r"Broken has no from_config\(\); implement"
+    with MODELS.scoped(), pytest.raises(TypeError, match=no_hooks):
         register_model("broken")(type("Broken", (), {"config_class": int}))
     with pytest.raises(ValueError, match="'gru' is already registered"):
         register_model("gru")(gru)
