@@ -145,13 +145,11 @@ def model_from_dict(data: Any, *, source: str = "model data") -> Any:
         raise RunError(f"{source}: no model description (expected 'class' and 'config')")
     name = str(data.get("class"))
     try:
-        model_class(name)
-    except KeyError:
+        return build_model(name, **data["config"])
+    except KeyError:  # UnknownNameError: no class of that name
         raise RunError(
             f"{source}: unknown model {name!r}; known: {', '.join(list_models())} "
             f"(a plugin's model must be registered before loading)"
         ) from None
-    try:
-        return build_model(_LEGACY_NAMES.get(name, name), **data["config"])
     except ValueError as exc:
         raise RunError(f"{source}: {exc}") from None
