@@ -10,8 +10,9 @@ type, :class:`Song`, crosses every boundary.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from popgen._lazy import load as _load
 
 if TYPE_CHECKING:
     from popgen import metrics, sampling
@@ -81,13 +82,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'popgen' has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = mod if module == f"popgen.{name}" else getattr(mod, name)
-    globals()[name] = value
-    return value
+    return _load(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:

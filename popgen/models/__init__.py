@@ -12,8 +12,9 @@ by the command line) loads no JAX.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from popgen._lazy import load as _load
 
 if TYPE_CHECKING:
     from popgen.models.base import AbstractFlaxModel, Carry, Params, SequenceModel, StepFn
@@ -51,12 +52,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'popgen.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _load(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:
