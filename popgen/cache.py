@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from popgen.chords import CHORD_DTYPE
 from popgen.music import NOTE_DTYPE, Song, TempoChange, TimeSignature, Track
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the entry layout or a reader's output changes.
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -55,7 +56,7 @@ def default_cache_dir() -> Path:
 
 
 def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
-    """Songs as named arrays: ``notes_<i>`` (``NOTE_DTYPE``) and ``meta`` (a JSON string).
+    """Songs as named arrays: ``notes_<i>``, ``chords_<i>``, ``bars_<i>`` and ``meta`` (JSON).
 
     >>> from popgen.music import make_notes
     >>> arrays = encode_songs([Song(make_notes([60], [0.0], [1.0]), title="a")])
@@ -67,12 +68,13 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
         "version": CACHE_FORMAT_VERSION,
         "songs": [
             {
-                "tracks": [[t.name, t.program, t.is_drum] for t in s.tracks],
+                "tracks": [[t.name, t.program, t.is_drum, t.role] for t in s.tracks],
                 "tempos": [list(t) for t in s.tempos],
                 "time_signatures": [list(t) for t in s.time_signatures],
                 "key": s.key,
                 "title": s.title,
                 "source": s.source,
+                "merged_notes": s.merged_notes,
             }
             for s in songs
         ],
@@ -80,6 +82,8 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
     arrays: dict[str, NDArray[Any]] = {"meta": np.array(json.dumps(meta))}
     for i, song in enumerate(songs):
         arrays[f"notes_{i}"] = np.ascontiguousarray(song.notes)
+        arrays[f"chords_{i}"] = np.ascontiguousarray(song.chords)
+        arrays[f"bars_{i}"] = np.ascontiguousarray(song.bars)
     return arrays
 
 
@@ -97,17 +101,26 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
     songs = []
     for i, m in enumerate(meta["songs"]):
         notes = arrays[f"notes_{i}"]
-        if notes.dtype != NOTE_DTYPE or notes.ndim != 1:
-            raise ValueError(f"notes_{i} has dtype {notes.dtype}, expected {NOTE_DTYPE}")
+        chords, bars = arrays[f"chords_{i}"], arrays[f"bars_{i}"]
+        for name, array, dtype in (
+            (f"notes_{i}", notes, NOTE_DTYPE),
+            (f"chords_{i}", chords, CHORD_DTYPE),
+            (f"bars_{i}", bars, np.dtype(np.float64)),
+        ):
+            if array.dtype != dtype or array.ndim != 1:
+                raise ValueError(f"{name} has dtype {array.dtype}, expected {dtype}")
         songs.append(
             Song(
                 notes.copy(),
-                tracks=tuple(Track(str(n), int(p), bool(d)) for n, p, d in m["tracks"]),
+                tracks=tuple(Track(str(n), int(p), bool(d), str(r)) for n, p, d, r in m["tracks"]),
                 tempos=tuple(TempoChange(*t) for t in m["tempos"]),
                 time_signatures=tuple(TimeSignature(*t) for t in m["time_signatures"]),
                 key=m["key"],
                 title=str(m["title"]),
                 source=str(m["source"]),
+                chords=chords.copy(),
+                bars=bars.copy(),
+                merged_notes=int(m["merged_notes"]),
             )
         )
     return songs

@@ -15,10 +15,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
+from popgen.bars import bar_lines, check_bars
+from popgen.chords import CHORD_DTYPE, chords_in, sorted_chords, transpose_chords
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NOTE_DTYPE",
     "PITCH_CLASSES",
+    "ROLES",
     "Song",
     "TempoChange",
     "TimeSignature",
@@ -76,19 +80,32 @@ class TimeSignature(NamedTuple):
     denominator: int
 
 
+#: The roles a track can play in a song ("" when unknown): the tune, a second
+#: voice beside it (POP909's ``BRIDGE``), the accompaniment, the drums.
+ROLES = ("melody", "second", "accompaniment", "drums")
+
+
 @dataclass(frozen=True)
 class Track:
-    """One instrument part: a name, a General MIDI program and a drum flag.
+    """One instrument part: a name, a General MIDI program, a drum flag and a role.
+
+    ``role`` is one of :data:`ROLES` or ``""`` (unknown); the corpus sets it
+    from track names and programs (see :mod:`popgen.roles`).
 
     >>> tracks = (Track("Bass", program=33), Track("Drums", is_drum=True))
     >>> song = Song(make_notes([40, 36], [0, 0], [1, 1], track=[0, 1]), tracks=tracks)
     >>> song.drop_drums().tracks
-    (Track(name='Bass', program=33, is_drum=False),)
+    (Track(name='Bass', program=33, is_drum=False, role=''),)
     """
 
     name: str = ""
     program: int = 0  # General MIDI program 0..127 (0 = acoustic grand piano)
     is_drum: bool = False  # True for MIDI channel 10 parts
+    role: str = ""  # one of ROLES, or "" when unknown
+
+    def __post_init__(self) -> None:
+        if self.role not in ("", *ROLES):
+            raise ValueError(f"unknown track role {self.role!r}; expected one of {ROLES}")
 
 
 def make_notes(
@@ -178,6 +195,13 @@ class Song:
         key: the key, e.g. ``"C major"``, or ``None`` when unknown.
         title: a human-readable name.
         source: where the song came from (a path or a corpus name).
+        chords: chord segments, :data:`popgen.chords.CHORD_DTYPE`, sorted by
+            onset (empty when the song has none).
+        bars: given bar lines in beats (annotated downbeats), strictly
+            increasing; empty when bars follow the time signatures. Read
+            every bar with :meth:`bar_lines`.
+        merged_notes: exact duplicate notes (same onset, pitch and track)
+            merged when the song was read.
 
     >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
     >>> song.num_notes, song.end
@@ -192,6 +216,9 @@ class Song:
     key: str | None = None
     title: str = ""
     source: str = ""
+    chords: NDArray[Any] = field(default_factory=lambda: np.zeros(0, CHORD_DTYPE))
+    bars: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    merged_notes: int = 0
 
     def __post_init__(self) -> None:
         notes = self.notes
@@ -226,6 +253,11 @@ class Song:
         object.__setattr__(self, "time_signatures", sigs)
         if self.key is not None:
             object.__setattr__(self, "key", key_tonic(self.key))
+        try:
+            object.__setattr__(self, "chords", sorted_chords(self.chords))
+            object.__setattr__(self, "bars", check_bars(self.bars))
+        except ValueError as error:
+            raise ValueError(f"{self._where()}{error}") from None
 
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
@@ -259,6 +291,18 @@ class Song:
         96.0
         """
         return self.tempos[0].bpm if self.tempos else 120.0
+
+    def bar_lines(self) -> NDArray[np.float64]:
+        """The edges of every bar from beat 0 past the end (see :func:`popgen.bars.bar_lines`).
+
+        Given :attr:`bars` win; otherwise the time signatures set them.
+
+        >>> Song(make_notes([60], [0], [9])).bar_lines().tolist()  # 4/4
+        [0.0, 4.0, 8.0, 12.0]
+        >>> Song(make_notes([60], [0], [9]), bars=[2.0, 5.0]).bar_lines().tolist()
+        [0.0, 2.0, 5.0, 8.0, 11.0]
+        """
+        return bar_lines(self.bars, self.time_signatures, self.end)
 
     def seconds(self) -> float:
         """Length in seconds, following the tempo map.
@@ -296,7 +340,7 @@ class Song:
         if self.key is not None:
             pc, mode = parse_key(self.key)
             key = f"{PITCH_CLASSES[(pc + semitones) % 12]} {mode}"
-        return self.replace(notes=notes, key=key)
+        return self.replace(notes=notes, key=key, chords=transpose_chords(self.chords, semitones))
 
     def quantize(self, steps_per_beat: int) -> Song:
         """Snap onsets and durations to a grid of ``1/steps_per_beat`` beats.
@@ -305,7 +349,8 @@ class Song:
         whole number of steps, at least one step, so short notes are kept.
         Notes of one pitch on one track that then overlap are resolved: the
         earlier note is cut at the later one's onset, and of two notes with the
-        same onset the longer is kept.
+        same onset the longer is kept. Chord segments and given bar lines snap
+        to the same grid (a chord left with no length is dropped).
 
         >>> song = Song(make_notes([60, 62], [0.1, 0.9], [0.4, 1.2])).quantize(2)
         >>> song.notes[["start", "duration"]].tolist()
@@ -319,7 +364,12 @@ class Song:
         notes["duration"] = np.maximum(np.round(notes["duration"] * g), 1.0) / g
         notes = resolve_overlaps(notes)
         notes["duration"] = np.round(notes["duration"] * g) / g  # cuts land on the grid exactly
-        return self.replace(notes=notes)
+        chords = self.chords.copy()
+        ends = np.round((chords["start"] + chords["duration"]) * g) / g
+        chords["start"] = np.round(chords["start"] * g) / g
+        chords["duration"] = ends - chords["start"]
+        bars = np.unique(np.round(self.bars * g) / g)
+        return self.replace(notes=notes, chords=chords[chords["duration"] > 0], bars=bars)
 
     def select_tracks(self, keep: Sequence[int]) -> Song:
         """Keep only the tracks whose indices are in ``keep`` (renumbered in that order).
@@ -368,7 +418,8 @@ class Song:
     def slice(self, start: float, stop: float) -> Song:
         """Notes whose onsets lie in ``[start, stop)``, moved so ``start`` becomes beat 0.
 
-        Notes still sounding at ``stop`` are cut there.
+        Notes still sounding at ``stop`` are cut there; so are chords, and a
+        chord sounding at ``start`` begins at 0. Given bar lines move too.
 
         >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
         >>> song.slice(1, 3).notes[["pitch", "start", "duration"]].tolist()
@@ -382,10 +433,17 @@ class Song:
         notes["duration"] = np.minimum(notes["duration"], stop - start - notes["start"])
         tempos = _shift_changes(self.tempos, start)
         sigs = _shift_changes(self.time_signatures, start)
-        return self.replace(notes=notes, tempos=tempos, time_signatures=sigs)
+        bars = self.bars[(self.bars >= start) & (self.bars < stop)] - start
+        return self.replace(
+            notes=notes,
+            tempos=tempos,
+            time_signatures=sigs,
+            chords=chords_in(self.chords, start, stop),
+            bars=bars,
+        )
 
     def without_leading_silence(self) -> Song:
-        """The song from the bar line at or before its first note (bars of the first meter).
+        """The song from the bar line at or before its first note (see :meth:`bar_lines`).
 
         Models trained on songs whose melody waits out an intro (POP909's
         melody tracks) start their songs with long rests; this drops them and
@@ -398,9 +456,10 @@ class Song:
         """
         if not len(self.notes):
             return self
-        sig = self.time_signatures[0] if self.time_signatures else TimeSignature(0.0, 4, 4)
-        bar = sig.numerator * 4 / sig.denominator
-        start = bar * np.floor(float(self.notes["start"].min()) / bar)
+        edges = self.bar_lines()
+        first = float(self.notes["start"].min())
+        start = float(edges[np.searchsorted(edges, first + 1e-9, side="right") - 1])
+        bar = float(np.diff(edges).max())
         return self.slice(start, max(self.end, start + bar)) if start > 0 else self
 
     def cleaned(self, min_duration: float = 1 / 16) -> Song:
