@@ -341,14 +341,18 @@ class Corpus(Sequence[Song]):
     def describe(self, *, details: bool = False) -> str:
         """A human-readable summary: songs, notes, hours, pitch range, keys, skipped.
 
-        With ``details``, further lines list the track names and every skipped
-        file with its reason.
+        Exact duplicate notes merged while reading are counted. With
+        ``details``, further lines list the track names, the track roles, how
+        many songs have chords and annotated bars, and every skipped file with
+        its reason.
 
         >>> from popgen.music import Track, make_notes
         >>> song = Song(make_notes([62, 66, 69], [0, 1, 2], [1, 1, 2]), (Track("Flute"),), key="D")
         >>> print(Corpus([song]).describe(details=True))
         1 songs, 3 notes, 0.00 hours, pitch D4..A4, keys: D major (1); 0 skipped
         tracks: Flute (1)
+        roles: (none) (1)
+        chords in 0 songs; annotated bars in 0 songs
         """
         if not self.songs:
             return "0 songs"
@@ -362,10 +366,19 @@ class Corpus(Sequence[Song]):
             f"pitch {_pitch_name(low)}..{_pitch_name(high)}, keys: {top}; "
             f"{len(self.skipped)} skipped"
         )
+        merged = sum(s.merged_notes for s in self.songs)
+        if merged:
+            dup_songs = sum(bool(s.merged_notes) for s in self.songs)
+            text += f"; {merged} duplicate notes merged in {dup_songs} songs"
         if not details:
             return text
         tracks = Counter(t.name or "(unnamed)" for s in self.songs for t in s.tracks)
         lines = [text, "tracks: " + ", ".join(f"{k} ({n})" for k, n in tracks.most_common(10))]
+        roles = Counter(t.role or "(none)" for s in self.songs for t in s.tracks)
+        lines.append("roles: " + ", ".join(f"{k} ({n})" for k, n in roles.most_common()))
+        chorded = sum(bool(len(s.chords)) for s in self.songs)
+        barred = sum(bool(len(s.bars)) for s in self.songs)
+        lines.append(f"chords in {chorded} songs; annotated bars in {barred} songs")
         lines += [f"skipped {reason}" for _, reason in self.skipped]
         return "\n".join(lines)
 

@@ -9,19 +9,24 @@ readers of :mod:`popgen.reading`. Each option is documented here, once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from popgen.music import parse_key
+from popgen.music import ROLES, parse_key
 
-__all__ = ["KEY_RULES", "CorpusOptions"]
+__all__ = ["CHORD_RULES", "KEY_RULES", "CorpusOptions"]
 
 #: Where a song's key may come from (:attr:`CorpusOptions.keys`): ``"auto"``, the
 #: file's key when music21's key analysis agrees with its signature, else the
 #: analysis (MIDI files often carry a default C major); ``"file"``, the file's key
 #: (the analysis only for a file without one); ``"analysis"``, always the analysis.
 KEY_RULES = ("auto", "file", "analysis")
+#: Where a song's chords come from (:attr:`CorpusOptions.chords`): ``"auto"``, the
+#: annotations beside a MIDI file or a score's chord symbols, else inferred from the
+#: notes of all tracks (:func:`popgen.chord_inference.infer_chords`); ``"given"``,
+#: annotations and chord symbols only; ``"infer"``, always inferred; ``"none"``, no chords.
+CHORD_RULES = ("auto", "given", "infer", "none")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class CorpusOptions:
     transpose_to: str | None = None  # "C": major songs to C major, minor to A minor; None: keep
     accents: bool = True  # give scores without dynamics metric-accent velocities
     keys: str = "auto"  # where each song's key comes from: one of KEY_RULES
+    annotations: bool = True  # read beat_midi.txt / chord_midi.txt beside a MIDI file (POP909)
+    chords: str = "auto"  # where each song's chords come from: one of CHORD_RULES
+    roles: Mapping[str, str] | Sequence[tuple[str, str]] | None = None  # name -> role; None: guess
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tracks", _checked_tracks(self.tracks))
@@ -74,6 +82,11 @@ class CorpusOptions:
                 raise ValueError(f"transpose_to: {exc}") from None
         if self.keys not in KEY_RULES:
             raise ValueError(f"keys must be 'auto', 'file' or 'analysis', got {self.keys!r}")
+        if not isinstance(self.annotations, bool):
+            raise TypeError(f"annotations must be True or False, got {self.annotations!r}")
+        if self.chords not in CHORD_RULES:
+            raise ValueError(f"chords must be one of {', '.join(CHORD_RULES)}, got {self.chords!r}")
+        object.__setattr__(self, "roles", _checked_roles(self.roles))
 
     def replace(self, **changes: Any) -> CorpusOptions:
         """A copy with the named options changed, checked as a new value is.
@@ -83,11 +96,11 @@ class CorpusOptions:
 
         >>> CorpusOptions(drums=True).replace(quantize=4)
         CorpusOptions(tracks=None, programs=None, drums=True, quantize=4, transpose_to=None,
-                      accents=True, keys='auto')
+                      accents=True, keys='auto', annotations=True, chords='auto', roles=None)
         >>> CorpusOptions().replace(track=["Bass"])
         Traceback (most recent call last):
         TypeError: unknown corpus option 'track'; the options are: tracks, programs, drums,
-            quantize, transpose_to, accents, keys
+            quantize, transpose_to, accents, keys, annotations, chords, roles
         """
         known = [f.name for f in dataclasses.fields(self)]
         unknown = [name for name in changes if name not in known]
@@ -98,6 +111,21 @@ class CorpusOptions:
                 f"the options are: {', '.join(known)}"
             )
         return dataclasses.replace(self, **changes)
+
+
+def _checked_roles(
+    roles: Mapping[str, str] | Sequence[tuple[str, str]] | None,
+) -> tuple[tuple[str, str], ...] | None:
+    """``roles`` as sorted (track name, role) pairs, or ``None``; each role one of ROLES."""
+    if roles is None:
+        return None
+    pairs = tuple(sorted(dict(roles).items()))
+    for name, role in pairs:
+        if not isinstance(name, str) or role not in ROLES:
+            raise ValueError(
+                f"roles must map track names to one of {', '.join(ROLES)}, got {name!r}: {role!r}"
+            )
+    return pairs
 
 
 def _checked_tracks(tracks: Sequence[str | int] | None) -> tuple[str | int, ...] | None:

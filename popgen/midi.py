@@ -31,6 +31,7 @@ from popgen.music import (
     TempoChange,
     TimeSignature,
     Track,
+    drop_duplicate_notes,
     key_tonic,
     parse_key,
 )
@@ -158,6 +159,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     notes["duration"] = (table[:, 2] - table[:, 1]) / tpb
     notes["velocity"] = table[:, 3]
     notes["track"] = table[:, 4]
+    notes, merged = drop_duplicate_notes(notes)
     tracks = tuple(
         Track(
             name=v.name,
@@ -175,6 +177,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         key=key_tonic(keys[0][1]) if keys else None,
         title=Path(source).stem if source else "",
         source=source,
+        merged_notes=merged,
     )
 
 

@@ -34,9 +34,11 @@ __all__ = [
     "TempoChange",
     "TimeSignature",
     "Track",
+    "drop_duplicate_notes",
     "key_tonic",
     "make_notes",
     "parse_key",
+    "seconds_to_beats",
 ]
 
 #: dtype of :attr:`Song.notes`: one row per note, times in beats.
@@ -579,6 +581,50 @@ def beats_to_seconds(beat: float, tempos: Sequence[TempoChange]) -> float:
         seconds += (change.beat - last_beat) * 60.0 / bpm
         last_beat, bpm = change.beat, change.bpm
     return seconds + (beat - last_beat) * 60.0 / bpm
+
+
+def seconds_to_beats(
+    seconds: NDArray[np.float64], tempos: Sequence[TempoChange]
+) -> NDArray[np.float64]:
+    """Convert times in seconds to beats, following a tempo map (vectorised).
+
+    >>> seconds_to_beats(np.array([1.0, 3.0]), [TempoChange(0, 60), TempoChange(2, 120)]).tolist()
+    [1.0, 4.0]
+    """
+    changes = list(tempos) or [TempoChange(0.0, 120.0)]
+    if changes[0].beat > 0:
+        changes.insert(0, TempoChange(0.0, 120.0))
+    beats = np.array([c.beat for c in changes])
+    bpm = np.array([c.bpm for c in changes])
+    at = np.concatenate([[0.0], np.cumsum(np.diff(beats) * 60.0 / bpm[:-1])])
+    index = np.clip(np.searchsorted(at, seconds, side="right") - 1, 0, len(at) - 1)
+    out: NDArray[np.float64] = beats[index] + (seconds - at[index]) * bpm[index] / 60.0
+    return out
+
+
+def drop_duplicate_notes(notes: NDArray[Any]) -> tuple[NDArray[Any], int]:
+    """Merge exact duplicate notes (same onset, pitch and track), keeping the longest.
+
+    Returns:
+        ``(notes, how many were merged away)``.
+
+    >>> notes, merged = drop_duplicate_notes(make_notes([60, 60, 64], [0, 0, 0], [1, 2, 1]))
+    >>> notes[["pitch", "duration"]].tolist(), merged
+    ([(60, 2.0), (64, 1.0)], 1)
+    """
+    if len(notes) < 2:
+        return notes, 0
+    order = np.lexsort((-notes["duration"], notes["start"], notes["pitch"], notes["track"]))
+    n = notes[order]
+    dup = np.concatenate(
+        [
+            [False],
+            (n["track"][1:] == n["track"][:-1])
+            & (n["pitch"][1:] == n["pitch"][:-1])
+            & (n["start"][1:] == n["start"][:-1]),
+        ]
+    )
+    return (n[~dup], int(dup.sum())) if dup.any() else (notes, 0)
 
 
 def _shift_changes(changes: Sequence[Any], start: float) -> tuple[Any, ...]:

@@ -9,6 +9,7 @@ cores, in a deterministic order, and written back to the cache.
 from __future__ import annotations
 
 import glob
+import hashlib
 import multiprocessing
 import os
 import sys
@@ -43,7 +44,7 @@ SCORE_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".abc", ".krn", ".mei",
 _MIN_PARALLEL = 16
 #: The options that change what a file reads as, and so are part of its cache key;
 #: the others are applied by :class:`popgen.corpus.Corpus` after reading.
-_READ_FIELDS = ("accents", "keys")
+_READ_FIELDS = ("accents", "keys", "annotations", "chords", "roles")
 _DEFAULTS = CorpusOptions()
 
 
@@ -93,11 +94,15 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     """Read one file with the reader its suffix names.
 
+    Each song gets its key (``keys``), track roles (``roles``), the bars and
+    chords of annotation files beside a MIDI file (``annotations``, see
+    :mod:`popgen.annotations`) and chords by the ``chords`` rule.
+
     Args:
         path: a MIDI or score file.
-        options: only ``accents`` and ``keys`` apply here (see
-            :class:`~popgen.corpus_options.CorpusOptions`); the corpus applies
-            the others after reading.
+        options: only ``accents``, ``keys``, ``annotations``, ``chords`` and
+            ``roles`` apply here (see :class:`~popgen.corpus_options.CorpusOptions`);
+            the corpus applies the others after reading.
 
     Raises:
         MidiError: a MIDI file that cannot be read.
@@ -123,6 +128,14 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
         from popgen.midi import read_midi
 
         songs = [read_midi(path)]
+        if options.annotations:
+            from popgen.annotations import annotation_files, apply_annotations
+
+            beat_file, chord_file = annotation_files(path)
+            if options.chords in ("infer", "none"):
+                chord_file = None
+            if beat_file or chord_file:
+                songs = [apply_annotations(songs[0], beat_file, chord_file)]
     elif suffix in SCORE_SUFFIXES:
         from popgen.scores import read_score
 
@@ -131,7 +144,21 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
         known = ", ".join(sorted(MIDI_SUFFIXES | SCORE_SUFFIXES))
         kind = suffix or "(no suffix)"
         raise CorpusError(f"{path}: unknown kind of file {kind!r}; known: {known}")
-    return [_with_key(s, options.keys) for s in songs]
+    from popgen.roles import with_roles
+
+    roles = dict(options.roles) if options.roles else None
+    return [_with_chords(with_roles(_with_key(s, options.keys), roles), options) for s in songs]
+
+
+def _with_chords(song: Song, options: CorpusOptions) -> Song:
+    """Apply the ``chords`` rule: keep given chords, infer missing ones, or drop them."""
+    if options.chords == "none" or (options.chords == "given" and not len(song.chords)):
+        return song.replace(chords=song.chords[:0]) if len(song.chords) else song
+    if options.chords == "infer" or not len(song.chords):
+        from popgen.chord_inference import infer_chords
+
+        return song.replace(chords=infer_chords(song))
+    return song
 
 
 def _with_key(song: Song, rule: str) -> Song:
@@ -153,20 +180,34 @@ def _major_tonic(key: str) -> int:
 
 
 def _settings(path: Path, options: CorpusOptions) -> dict[str, Any]:
-    """What the cache key holds besides the file's bytes."""
+    """What the cache key holds besides the file's bytes (annotation files' bytes too)."""
     reader = "midi" if path.suffix.lower() in MIDI_SUFFIXES else "music21"
-    return {"reader": reader, **{name: getattr(options, name) for name in _READ_FIELDS}}
+    settings = {"reader": reader, **{name: getattr(options, name) for name in _READ_FIELDS}}
+    if reader == "midi" and options.annotations:
+        from popgen.annotations import annotation_files
+
+        settings["annotated"] = [
+            hashlib.sha256(p.read_bytes()).hexdigest() if p else None
+            for p in annotation_files(path)
+        ]
+    return settings
 
 
-def _read_task(task: tuple[str, CorpusOptions]) -> tuple[dict[str, NDArray[Any]] | None, str]:
-    """Worker entry point: parse one file; songs travel as plain arrays."""
+_Result = tuple[dict[str, NDArray[Any]] | None, str, list[str]]
+
+
+def _read_task(task: tuple[str, CorpusOptions]) -> _Result:
+    """Worker entry point: parse one file; songs travel as plain arrays, warnings as text."""
     path, options = Path(task[0]), task[1]
-    try:
-        return encode_songs(read_file(path, options)), ""
-    except (MidiError, CorpusError) as exc:
-        return None, str(exc)
-    except OSError as exc:
-        return None, f"{path}: cannot read ({exc.strerror or exc})"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            arrays, error = encode_songs(read_file(path, options)), ""
+        except (MidiError, CorpusError) as exc:
+            arrays, error = None, str(exc)
+        except OSError as exc:
+            arrays, error = None, f"{path}: cannot read ({exc.strerror or exc})"
+    return arrays, error, [str(w.message) for w in caught]
 
 
 def read_files(
@@ -181,7 +222,7 @@ def read_files(
 
     Args:
         files: the files to read.
-        options: only ``accents`` and ``keys`` apply here (see :func:`read_file`).
+        options: only the reading options apply here (see :func:`read_file`).
         cache: where parsed songs are kept between runs; ``None`` reads everything.
         workers: parsing processes; ``None`` uses every core, 1 parses here.
         progress: show a progress bar.
@@ -219,7 +260,9 @@ def read_files(
         if path not in done:
             assert todo[next_todo] == path
             next_todo += 1
-            arrays, error = next(results)
+            arrays, error, messages = next(results)
+            for message in messages:  # raised in a worker process: raise them here
+                warnings.warn(message, stacklevel=2)
             if arrays is None:
                 done[path] = error
             else:
@@ -232,9 +275,7 @@ def read_files(
     bar.close()
 
 
-def _parse(
-    todo: list[Path], options: CorpusOptions, workers: int | None
-) -> Iterator[tuple[dict[str, NDArray[Any]] | None, str]]:
+def _parse(todo: list[Path], options: CorpusOptions, workers: int | None) -> Iterator[_Result]:
     tasks = [(str(p), options) for p in todo]
     workers = os.cpu_count() or 1 if workers is None else workers
     if workers <= 1 or len(todo) < _MIN_PARALLEL:

@@ -24,6 +24,7 @@ from popgen.music import NOTE_DTYPE, Song, TempoChange, TimeSignature, Track, ke
 
 if TYPE_CHECKING:
     import music21
+    from numpy.typing import NDArray
 
 __all__ = [
     "analyze_key",
@@ -241,6 +242,7 @@ def score_to_song(
         key=_first_key(score),
         title=title,
         source=source,
+        chords=_chord_symbols(score, float(score.highestTime)),
     )
 
 
@@ -253,7 +255,7 @@ def _part_notes(
     costs about a millisecond a note: dynamics are looked for only when the
     score has some, and beat strengths are computed a measure at a time.
     """
-    from music21 import chord, note
+    from music21 import chord, harmony, note
 
     merged = part.stripTies()
     strengths = _beat_strengths(merged) if accents else {}
@@ -261,6 +263,8 @@ def _part_notes(
     for item in merged.recurse().notes:
         duration = float(item.quarterLength)
         if duration <= 0 or item.duration.isGrace:
+            continue
+        if isinstance(item, harmony.Harmony):  # chord symbols are read by _chord_symbols
             continue
         if isinstance(item, note.Note):
             pitches = [item.pitch.midi]
@@ -277,6 +281,63 @@ def _part_notes(
         start = float(item.getOffsetInHierarchy(merged))
         rows += [(p, start, duration, vel) for p in pitches if 0 <= p <= 127]
     return rows
+
+
+#: music21 chord kinds (``ChordSymbol.chordKind``) -> popgen quality names; other kinds
+#: fall back to the quality of their triad.
+_KINDS = {
+    "major": "maj",
+    "minor": "min",
+    "augmented": "aug",
+    "diminished": "dim",
+    "dominant-seventh": "7",
+    "major-seventh": "maj7",
+    "minor-seventh": "min7",
+    "minor-major-seventh": "minmaj7",
+    "half-diminished-seventh": "hdim7",
+    "diminished-seventh": "dim7",
+    "major-sixth": "maj6",
+    "minor-sixth": "min6",
+    "dominant-ninth": "9",
+    "major-ninth": "maj9",
+    "minor-ninth": "min9",
+    "suspended-second": "sus2",
+    "suspended-fourth": "sus4",
+    "suspended-fourth-seventh": "sus4(b7)",
+    "power": "5",
+}
+_TRIADS = {"major": "maj", "minor": "min", "diminished": "dim", "augmented": "aug"}
+
+
+def _chord_symbols(score: Any, end: float) -> NDArray[Any]:
+    """The score's chord symbols (``music21.harmony.ChordSymbol``) as chord segments.
+
+    Each symbol holds until the next one (of any part) or the score's end;
+    ``NoChord`` marks are "no chord"; two symbols at one offset keep the first.
+    """
+    from music21 import harmony
+
+    from popgen.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord
+
+    names = [q.name for q in QUALITIES]
+    found: dict[float, Chord] = {}
+    for item in score.recurse().getElementsByClass(harmony.ChordSymbol):
+        offset = float(item.getOffsetInHierarchy(score))
+        if offset in found:
+            continue
+        if isinstance(item, harmony.NoChord) or item.root() is None:
+            found[offset] = NO_CHORD
+            continue
+        kind = _KINDS.get(item.chordKind) or _TRIADS.get(item.quality, "maj")
+        root, bass = item.root().pitchClass, item.bass().pitchClass
+        found[offset] = Chord(root, names.index(kind), bass)
+    starts = sorted(o for o in found if o < end)
+    chords = np.zeros(len(starts), CHORD_DTYPE)
+    for i, start in enumerate(starts):
+        stop = starts[i + 1] if i + 1 < len(starts) else end
+        chord = found[start]
+        chords[i] = (start, stop - start, chord.root, chord.quality, chord.bass)
+    return chords[chords["duration"] > 0]
 
 
 def _beat_strengths(part: Any) -> dict[int, float]:
