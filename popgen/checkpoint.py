@@ -4,7 +4,8 @@ A run directory holds::
 
     popgen.json                 format version, popgen version, model config,
                                 tokenizer (config + vocabulary), training config,
-                                metrics history, training state, checkpoint names
+                                metrics history, training state, usage (how songs
+                                were read, meter, sampling recipe), checkpoint names
     checkpoints/step_00000120/  params/ (and opt_state/ for resuming), by orbax:
                                 tensorstore arrays, no pickle
     loss.png                    the loss curves, when trained
@@ -36,6 +37,7 @@ from popgen.models.registry import model_from_dict, model_to_dict
 from popgen.tokenizers.base import Tokenizer
 from popgen.training_config import TrainConfig
 from popgen.training_state import TrainState
+from popgen.usage import RunUsage
 
 __all__ = [
     "RUN_FORMAT_VERSION",
@@ -73,6 +75,8 @@ class Run:
         path: the run directory, once saved or loaded.
         state: where training stands (step, best validation loss, the songs
             trained on and held out), for resuming and evaluating.
+        usage: how the training songs were read, their meter and the
+            recommended sampling recipe (see :mod:`popgen.usage`).
 
     >>> import jax
     >>> from popgen import LSTMModel, get_tokenizer
@@ -91,6 +95,7 @@ class Run:
     history: list[dict[str, Any]] = field(default_factory=list)
     path: Path | None = None
     state: TrainState = field(default_factory=TrainState)
+    usage: RunUsage = field(default_factory=RunUsage)
 
 
 def save_run(
@@ -146,6 +151,7 @@ def save_run(
         "train": dataclasses.asdict(run.config) if run.config is not None else None,
         "history": run.history,
         "state": run.state.to_dict(),
+        "usage": run.usage.to_dict(),
         "checkpoints": pointers,
     }
     tmp = path / (_META + ".tmp")
@@ -256,7 +262,11 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
     config = TrainConfig(**train) if train else None
     history = list(meta.get("history", []))
     state = TrainState.from_dict(meta.get("state") or {})
-    return Run(model, tokenizer, params, config, history, path, state)
+    try:
+        usage = RunUsage.from_dict(meta.get("usage"))
+    except (TypeError, ValueError, IndexError) as exc:
+        raise RunError(f"{path / _META}: unreadable usage record ({exc})") from None
+    return Run(model, tokenizer, params, config, history, path, state, usage)
 
 
 def load_train_state(path: str | os.PathLike[str], opt_abstract: Any) -> tuple[Run, Any]:

@@ -55,10 +55,19 @@ class Corpus(Sequence[Song]):
     (1, 2)
     """
 
-    def __init__(self, songs: Iterable[Song], *, skipped: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        songs: Iterable[Song],
+        *,
+        skipped: Sequence[tuple[str, str]] = (),
+        options: CorpusOptions | None = None,
+    ) -> None:
         self.songs: tuple[Song, ...] = tuple(songs)
         #: ``(source, reason)`` for every file or song left out.
         self.skipped: tuple[tuple[str, str], ...] = tuple(skipped)
+        #: How the songs were read, when this corpus read them (``None`` otherwise);
+        #: :func:`popgen.train` records it in the run, so evaluation reads alike.
+        self.options = options
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -200,7 +209,12 @@ class Corpus(Sequence[Song]):
         Corpus(2 songs, 3 notes, 1 skipped)
         """
         corpora = list(corpora)
-        return cls([s for c in corpora for s in c], skipped=[x for c in corpora for x in c.skipped])
+        options = {c.options for c in corpora}
+        return cls(
+            [s for c in corpora for s in c],
+            skipped=[x for c in corpora for x in c.skipped],
+            options=options.pop() if len(options) == 1 else None,
+        )
 
     @classmethod
     def _read(
@@ -239,7 +253,7 @@ class Corpus(Sequence[Song]):
             detail = f"; first problem: {skipped[0][1]}" if skipped else ""
             names = ", ".join(map(str, files[:3])) + (" ..." if len(files) > 3 else "")
             raise CorpusError(f"{names}: no readable songs{detail}")
-        corpus = cls(kept, skipped=skipped)
+        corpus = cls(kept, skipped=skipped, options=options)
         return corpus.transposed_to(options.transpose_to) if options.transpose_to else corpus
 
     # ------------------------------------------------------------- sequence
@@ -249,7 +263,7 @@ class Corpus(Sequence[Song]):
     def __getitem__(self, index: slice) -> Corpus: ...
     def __getitem__(self, index: int | slice) -> Song | Corpus:
         if isinstance(index, slice):
-            return Corpus(self.songs[index])
+            return Corpus(self.songs[index], options=self.options)
         return self.songs[index]
 
     def __len__(self) -> int:
@@ -291,7 +305,7 @@ class Corpus(Sequence[Song]):
         test_idx, valid_idx = held[:n_test], held[n_test:]
 
         def pick(indices: Iterable[int]) -> Corpus:
-            return Corpus(self.songs[i] for i in indices)
+            return Corpus((self.songs[i] for i in indices), options=self.options)
 
         return pick(rest), pick(valid_idx), pick(test_idx)
 
@@ -309,7 +323,7 @@ class Corpus(Sequence[Song]):
         """
         shifts = list(dict.fromkeys(shifts))
         songs = [s.transpose(k) for s in self.songs for k in shifts]
-        return Corpus([s for s in songs if s.num_notes], skipped=self.skipped)
+        return Corpus([s for s in songs if s.num_notes], skipped=self.skipped, options=self.options)
 
     def transposed_to(self, key: str) -> Corpus:
         """Move major songs to ``key``'s major and minor songs to its relative minor.
@@ -336,7 +350,7 @@ class Corpus(Sequence[Song]):
             target = major_tonic if song_mode == "major" else (major_tonic + 9) % 12
             shift = (target - pc + 6) % 12 - 6
             out.append(song.transpose(shift))
-        return Corpus(out, skipped=self.skipped)
+        return Corpus(out, skipped=self.skipped, options=self.options)
 
     def describe(self, *, details: bool = False) -> str:
         """A human-readable summary: songs, notes, hours, pitch range, keys, skipped.

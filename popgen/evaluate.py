@@ -45,7 +45,6 @@ from popgen.metrics.music import Selection, choose_track
 from popgen.metrics.ngram import KneserNey
 from popgen.metrics.sets import SetComparison, compare_sets, inside_share, metric_table
 from popgen.metrics.sets import reference_ranges as percentile_ranges
-from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -76,7 +75,7 @@ class EvaluationConfig:
     samples: int = 32  # generated songs
     tokens: int | None = None  # new tokens per song; None: the held-out songs' median length
     seed: int = 0  # sampling seed
-    strategy: str = DEFAULT_STRATEGY  # sampling strategy spec ("" = plain sampling)
+    strategy: str | None = None  # sampling strategy spec ("": plain); None: the run's recipe
     ngram_order: int = 4  # order of the Kneser-Ney baseline
     copy_n: int = 8  # length of the (pitch, duration) n-grams of the copying check
     track: Selection = None  # which track of multitrack reference songs: index, name or "merge"
@@ -362,7 +361,7 @@ def evaluate(
     (2, (4.0, 4.0), 17)
 
     """
-    from popgen.sampling import Sampler, parse_strategy
+    from popgen.sampling import Sampler
 
     config = config or EvaluationConfig()
     reference = [choose_track(s, config.track) for s in reference]
@@ -377,7 +376,7 @@ def evaluate(
 
     encoded = encode_songs(run.tokenizer, held_out or reference)
     tokens = config.tokens or max(1, int(np.median([len(ids) - 2 for ids in encoded.ids])))
-    sampler = Sampler.from_run(run, parse_strategy(config.strategy, run.tokenizer))
+    sampler = Sampler.from_run(run, config.strategy)
     songs = sampler.generate(tokens, batch_size=config.samples, seed=config.seed)
     generated = metric_table(songs, "merge")
     ref_table = metric_table(reference)

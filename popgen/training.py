@@ -44,6 +44,7 @@ from popgen.tokenizers.base import PAD, UNK, Tokenizer
 from popgen.training_config import TrainConfig
 from popgen.training_state import TrainState
 from popgen.training_step import make_optimizer, next_token_loss, train_step
+from popgen.usage import usage_for
 
 __all__ = ["epoch_batches", "make_optimizer", "next_token_loss", "train", "train_step"]
 
@@ -165,6 +166,7 @@ def train(
     loop.run.state = replace(
         loop.run.state, train_songs=data.train_songs, valid_songs=data.valid_songs
     )
+    loop.run.usage = usage_for(list(songs), getattr(songs, "options", None))
     loop.params, loop.opt_state = jax.device_put((loop.params, loop.opt_state), replicated)
     update = jax.jit(partial(train_step, model, optimizer, dropout_key), donate_argnums=(0, 1))
     evaluate = jax.jit(partial(next_token_loss, model))

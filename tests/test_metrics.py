@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import popgen.metrics.music as music_metrics
 import popgen.metrics.sets as set_metrics
+from popgen.chords import make_chords
 from popgen.metrics import (
     DURATION_BINS,
     DURATION_EDGES,
@@ -148,6 +149,42 @@ def test_notes_per_bar_follows_the_time_signature() -> None:
     assert notes_per_bar(no_meter) == 3.0  # 4/4 assumed
 
 
+def test_bars_come_from_bar_lines_not_the_first_meter() -> None:
+    # POP909: MIDI files declare 1/4 while the annotated bars are 4 beats long
+    quarters = melody([60, 62, 64, 65, 67, 69, 71, 72], meter=(1, 4))
+    assert notes_per_bar(quarters) == 1.0
+    annotated = quarters.replace(bars=np.array([0.0, 4.0]))
+    assert notes_per_bar(annotated) == 4.0
+    assert groove_consistency(annotated) == 1.0  # 4/4 bars, same rhythm in both
+    assert pitch_class_entropy_1bar(annotated) == pytest.approx(2.0)  # 4 pitch classes per bar
+    # a change of meter: 4/4 for a bar, then 2/4 (8 beats: bars 4 + 2 + 2)
+    changed = notes([(60, b, 1) for b in range(8)], meter=(4, 4))
+    changed = changed.replace(time_signatures=(TimeSignature(0, 4, 4), TimeSignature(4, 2, 4)))
+    assert notes_per_bar(changed) == pytest.approx(8 / 3)
+    assert groove_consistency(changed) == 1.0  # 4/4 against 2/4 skipped; the 2/4 bars agree
+
+
+def test_bar_metrics_with_a_pickup() -> None:
+    # a one-beat pickup, then 4-beat bars: | C | D E F G | D E F G |
+    song = notes([(60, 0, 1), *[(p, 1 + i, 1) for i, p in enumerate([62, 64, 65, 67] * 2)]])
+    song = song.replace(bars=np.array([1.0, 5.0]))
+    assert notes_per_bar(song) == 3.0
+    assert groove_consistency(song) == 1.0  # the pickup is not compared
+    assert pitch_class_entropy_1bar(song) == pytest.approx((0 + 2 + 2) / 3)
+    assert pitch_class_entropy_4bar(song) == pytest.approx(pitch_class_entropy(song))
+    # without the bar lines, 4/4 from beat 0: | C D E F | G D E F | G |, the last bar differs
+    assert groove_consistency(song.replace(bars=np.zeros(0))) == pytest.approx(1 - 3 / 32)
+
+
+def test_groove_of_uneven_bars_compares_positions_from_each_bar_start() -> None:
+    # bars 0-3.5 and 3.5-7 (7/8): onsets at 0 and 2 beats after each bar line
+    song = notes([(60, 0, 1), (60, 2, 1), (60, 3.5, 1), (60, 5.5, 0.5)])
+    assert groove_consistency(song.replace(bars=np.array([0.0, 3.5]))) == 1.0
+    assert groove_consistency(song) < 1.0  # in 4/4 they fall on different positions
+    # bars of 1, 2 and 3 beats, the song ending with the last: nothing to compare
+    assert math.isnan(groove_consistency(song.replace(bars=np.array([1.0, 3.0, 6.0]))))
+
+
 def test_empty_beat_rate() -> None:
     assert empty_beat_rate(melody([60, 62, 64, 65])) == 0.0
     # sounds in beat 0 and (held) beats 4-5, end = 6: beats 1, 2, 3 empty
@@ -245,6 +282,7 @@ ONE_NOTE_VALUES = {
     "polyphony": 1.0,
     "polyphony_rate": 0.0,
     "velocity_spread": 0.0,
+    "bar_repetition": 0.0,
 }
 
 
@@ -428,7 +466,10 @@ def _random_melodies(count: int, seed: int, scale: list[int], length: int = 32) 
         steps = rng.choice([0.5, 1.0, 1.5], size=length)
         starts = np.concatenate([[0.0], np.cumsum(steps)[:-1]])
         velocity = rng.integers(50, 110, size=length)
-        out.append(Song(make_notes(pitches, starts, steps, velocity)))
+        bars = int(np.ceil((starts[-1] + steps[-1]) / 4))
+        chords = make_chords(rng.choice(["C", "F", "G", "Am"], size=bars), np.arange(bars) * 4.0,
+                             [4.0] * bars)  # fmt: skip
+        out.append(Song(make_notes(pitches, starts, steps, velocity), chords=chords))
     return out
 
 
@@ -448,8 +489,9 @@ def test_compare_sets_identical_vs_different() -> None:
                  "pitch_class_histogram", "inter_onset_histogram", "velocity_spread"):  # fmt: skip
         assert different[name].overlap_area < 0.2, name
         assert different[name].kl_divergence > 1.0, name
+    assert math.isnan(different["chord_tone_share"].overlap_area)  # the drones have no chords
     mean_same = np.mean([r.overlap_area for r in same.values()])
-    mean_different = np.mean([r.overlap_area for r in different.values()])
+    mean_different = np.nanmean([r.overlap_area for r in different.values()])
     assert mean_different < mean_same - 0.4
 
 
@@ -476,7 +518,7 @@ def test_compare_sets_is_deterministic_and_subsamples() -> None:
 
 
 def test_compare_sets_degenerate_inputs() -> None:
-    drone = melody([60] * 8)
+    drone = melody([60] * 8).replace(chords=make_chords(["C"], [0], [8]))
     same = compare_sets([drone] * 3, [drone] * 4)  # every distance is 0
     for result in same.values():
         assert result.overlap_area == pytest.approx(1.0)

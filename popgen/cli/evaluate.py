@@ -30,7 +30,8 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         nargs="+",
         required=True,
         metavar="SOURCE",
-        help="real songs, read as for training (the run's training songs among them)",
+        help="real songs (the run's training songs among them), read as the run's training "
+        "songs were unless the reading flags below say otherwise",
     )
     add_corpus_arguments(parser)
     parser.add_argument("--samples", type=positive_int, default=32, help="songs to generate")
@@ -41,8 +42,8 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--strategy",
-        help=f"sampling strategy, as for 'generate' (default: '{DEFAULT_STRATEGY}'; "
-        "'' samples plainly)",
+        help="sampling strategy, as for 'generate' (default: the run's recipe, "
+        f"popgen's being '{DEFAULT_STRATEGY}'; '' samples plainly)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -71,12 +72,14 @@ def run(args: argparse.Namespace) -> None:
         samples=args.samples,
         tokens=args.tokens,
         seed=args.seed,
-        strategy=args.strategy if args.strategy is not None else DEFAULT_STRATEGY,
+        strategy=args.strategy,
         ngram_order=args.ngram_order,
         track=track,
     )
     run = load_run(args.run)  # a bad run fails before reading the reference
-    report = evaluate(run, list(read_corpus(args, args.reference)), config)
+    # the reference is read as the training songs were, unless a flag says otherwise
+    reference = read_corpus(args, args.reference, base=run.usage.reading)
+    report = evaluate(run, list(reference), config)
     print(report.table())
     if args.json:
         report.write_json(args.json)

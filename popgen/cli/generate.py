@@ -36,7 +36,8 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         help="strategy chain applied after the flags above, e.g. "
         "'temperature=0.9,top_p=0.95,repetition_penalty=1.2' or 'in_key=C,pitch_range(48, 84),"
         "top_p=0.9' (constraints before truncations); '' samples plainly; default: without "
-        f"the flags above, the recipe of docs/experiments.md, '{DEFAULT_STRATEGY}'",
+        "the flags above, the recipe the run recorded (popgen's recipe, docs/experiments.md: "
+        f"'{DEFAULT_STRATEGY}')",
     )
     parser.add_argument(
         "--best-of", type=int, default=1, help="draw N per song, keep the likeliest"
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> None:
         parts.append(top_p(args.top_p))
     primer = read_midi(args.primer) if args.primer else None
     run = load_run(args.run)
-    spec = args.strategy if args.strategy is not None else ("" if parts else DEFAULT_STRATEGY)
+    spec = args.strategy if args.strategy is not None else ("" if parts else run.usage.strategy)
     sampler = Sampler.from_run(run, chain(*parts, parse_strategy(spec, run.tokenizer)))
     keep = not args.continuation_only
     if args.beam_size is not None:

@@ -16,13 +16,24 @@ import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from popgen.corpus_options import CHORD_RULES, KEY_RULES
+from popgen.music import ROLES
+
 if TYPE_CHECKING:
     from popgen.corpus import Corpus
+    from popgen.corpus_options import CorpusOptions
 
     #: What ``build_parser`` hands each command's ``add_parser``.
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
-__all__ = ["add_corpus_arguments", "add_sources", "key_value", "positive_int", "read_corpus"]
+__all__ = [
+    "add_corpus_arguments",
+    "add_sources",
+    "corpus_options",
+    "key_value",
+    "positive_int",
+    "read_corpus",
+]
 
 _SOURCES_HELP = "MIDI/score files, folders, globs, music21:NAME"
 
@@ -84,13 +95,28 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     """
     group = parser.add_argument_group("reading the corpus")
     group.add_argument("--tracks", nargs="+", help="keep tracks with these names or indices")
-    group.add_argument("--drums", action="store_true", help="keep drum tracks")
+    group.add_argument("--drums", action="store_true", default=None, help="keep drum tracks")
     group.add_argument("--transpose-to", help="move songs to this key's family, e.g. C")
     group.add_argument(
-        "--keys",
-        choices=["auto", "file", "analysis"],
-        default="auto",
-        help="where song keys come from (default: auto)",
+        "--keys", choices=KEY_RULES, help="where song keys come from (default: auto)"
+    )
+    group.add_argument(
+        "--chords", choices=CHORD_RULES, help="where song chords come from (default: auto)"
+    )
+    group.add_argument(
+        "--no-annotations",
+        dest="annotations",
+        action="store_false",
+        default=None,
+        help="ignore beat_midi.txt / chord_midi.txt beside MIDI files",
+    )
+    group.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        type=_name_role,
+        metavar="TRACK=ROLE",
+        help=f"give a track (by name) a role: {', '.join(ROLES)} (default: from names)",
     )
     group.add_argument("--no-cache", action="store_true", help="parse every file again")
     group.add_argument(
@@ -98,19 +124,60 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_corpus(args: argparse.Namespace, sources: Sequence[str]) -> Corpus:
+def _name_role(text: str) -> tuple[str, str]:
+    """An argparse type: ``TRACK=ROLE``.
+
+    >>> _name_role("BRIDGE=second")
+    ('BRIDGE', 'second')
+    """
+    name, sep, role = text.partition("=")
+    if not sep or role.strip() not in ROLES:
+        raise argparse.ArgumentTypeError(f"expected TRACK=ROLE with ROLE in {ROLES}, got {text!r}")
+    return name.strip(), role.strip()
+
+
+def corpus_options(args: argparse.Namespace, base: CorpusOptions | None = None) -> CorpusOptions:
+    """The reading options the flags of :func:`add_corpus_arguments` give, over ``base``.
+
+    A flag left out keeps ``base``'s value (a run's recorded options, for
+    ``evaluate``), else the default.
+
+    >>> from popgen.corpus_options import CorpusOptions
+    >>> parser = argparse.ArgumentParser()
+    >>> add_corpus_arguments(parser)
+    >>> base = CorpusOptions(tracks=["MELODY"], transpose_to="C")
+    >>> options = corpus_options(parser.parse_args(["--keys", "file"]), base)
+    >>> options.tracks, options.transpose_to, options.keys
+    (('MELODY',), 'C', 'file')
+    """
+    from popgen.corpus_options import CorpusOptions
+
+    given = {
+        "tracks": args.tracks,
+        "drums": args.drums,
+        "transpose_to": args.transpose_to,
+        "keys": args.keys,
+        "chords": args.chords,
+        "annotations": args.annotations,
+        "roles": dict(args.roles) if args.roles else None,
+    }
+    return (base or CorpusOptions()).replace(**{k: v for k, v in given.items() if v is not None})
+
+
+def read_corpus(
+    args: argparse.Namespace, sources: Sequence[str], base: CorpusOptions | None = None
+) -> Corpus:
     """Read ``sources`` with the options :func:`add_corpus_arguments` added, with a progress bar.
+
+    ``base`` gives the options the flags leave out (see :func:`corpus_options`).
 
     ```python
     corpus = read_corpus(args, args.sources)  # in a command's run(args)
     ```
     """
     from popgen.corpus import DEFAULT_CACHE, Corpus
-    from popgen.corpus_options import CorpusOptions
 
-    options = CorpusOptions(
-        tracks=args.tracks, drums=args.drums, transpose_to=args.transpose_to, keys=args.keys
-    )
+    options = corpus_options(args, base)
     return Corpus.from_sources(
         sources,
         options,

@@ -1,11 +1,19 @@
 """Measure music: metrics of songs and comparisons of song sets.
 
-* :mod:`popgen.metrics.music`: one song's pitch, rhythm, texture and dynamics
-  metrics (:data:`METRICS`, :func:`song_metrics`) and histogram features
-  (:data:`HISTOGRAMS`), on a track chosen with :func:`choose_track`;
+* :mod:`popgen.metrics.music`: one song's pitch, rhythm, texture, dynamics,
+  harmony and structure metrics (:data:`METRICS`, :func:`song_metrics`) and
+  histogram features (:data:`HISTOGRAMS`), on a track chosen with
+  :func:`choose_track`; they live in :mod:`popgen.metrics.pitch`,
+  :mod:`popgen.metrics.rhythm` (with :func:`notes_per_bar_by_role`),
+  :mod:`popgen.metrics.harmony` (:func:`chord_tone_share`) and
+  :mod:`popgen.metrics.structure` (:func:`bar_repetition`,
+  :func:`self_similarity`, :func:`bar_features`);
 * :mod:`popgen.metrics.sets`: metric tables over sets, reference ranges
   (5th-95th percentile), and Yang & Lerch's overlap area and KL divergence
   between a generated and a reference set (:func:`compare_sets`);
+* :mod:`popgen.metrics.two_sample`: a cross-validated classifier telling
+  generated songs from real ones by their metrics
+  (:func:`two_sample_test`, :class:`TwoSampleTest`);
 * :mod:`popgen.metrics.likelihood`: held-out negative log-likelihood per token
   and per note of a run (:func:`run_likelihood`) or of an n-gram model;
 * :mod:`popgen.metrics.ngram`: the interpolated Kneser-Ney baseline
@@ -39,7 +47,10 @@ from popgen.metrics.music import (
     METRICS,
     ONSET_TOLERANCE,
     Selection,
+    bar_features,
+    bar_repetition,
     choose_track,
+    chord_tone_share,
     distinct_4gram_ratio,
     distinct_ngram_ratio,
     empty_beat_rate,
@@ -49,6 +60,7 @@ from popgen.metrics.music import (
     mean_interval,
     note_length_histogram,
     notes_per_bar,
+    notes_per_bar_by_role,
     pitch_class_entropy,
     pitch_class_entropy_1bar,
     pitch_class_entropy_4bar,
@@ -59,6 +71,7 @@ from popgen.metrics.music import (
     polyphony_rate,
     repeated_note_ratio,
     scale_consistency,
+    self_similarity,
     song_metrics,
     velocity_spread,
 )
@@ -70,6 +83,7 @@ from popgen.metrics.sets import (
     metric_table,
     reference_ranges,
 )
+from popgen.metrics.two_sample import TwoSampleTest, two_sample_test
 
 __all__ = [
     "Copy",
@@ -89,7 +103,11 @@ __all__ = [
     "ONSET_TOLERANCE",
     "Selection",
     "SetComparison",
+    "TwoSampleTest",
+    "bar_features",
+    "bar_repetition",
     "choose_track",
+    "chord_tone_share",
     "compare_sets",
     "distinct_4gram_ratio",
     "distinct_ngram_ratio",
@@ -102,6 +120,7 @@ __all__ = [
     "metric_table",
     "note_length_histogram",
     "notes_per_bar",
+    "notes_per_bar_by_role",
     "pitch_class_entropy",
     "pitch_class_entropy_1bar",
     "pitch_class_entropy_4bar",
@@ -113,6 +132,8 @@ __all__ = [
     "reference_ranges",
     "repeated_note_ratio",
     "scale_consistency",
+    "self_similarity",
     "song_metrics",
+    "two_sample_test",
     "velocity_spread",
 ]

@@ -1,19 +1,24 @@
-"""Musical metrics of one song: pitch, rhythm, texture and dynamics.
+"""Musical metrics of one song: pitch, rhythm, texture, dynamics, harmony and structure.
 
 Every scalar metric is a function ``(song) -> float`` whose docstring starts
 with its one-line definition; :data:`METRICS` lists them by name and
 :func:`song_metrics` computes them all on one chosen track. The histogram
 features in :data:`HISTOGRAMS` return probability vectors. The metrics live
-in :mod:`popgen.metrics.pitch` (pitch metrics, pitch-class histogram) and
+in :mod:`popgen.metrics.pitch` (pitch metrics, pitch-class histogram),
 :mod:`popgen.metrics.rhythm` (rhythm, texture and dynamics metrics, rhythm
-histograms); this module re-exports them all.
+histograms, notes per bar of each part), :mod:`popgen.metrics.harmony`
+(notes against the song's chords) and :mod:`popgen.metrics.structure`
+(repeated bars, self-similarity); this module re-exports them all.
 
 Conventions shared by every metric:
 
-* Times are in beats. Bars follow the song's first time signature
-  (``numerator * 4 / denominator`` beats; 4/4 when there is none) and are
-  counted from beat 0; a song spans ``ceil(song.end / beats_per_bar)`` bars,
-  at least one.
+* Times are in beats. Bars are those of :meth:`popgen.music.Song.bar_lines`,
+  from beat 0 until the song's end (at least one): the song's annotated bar
+  lines when it has them (a first line after 0 makes a pickup bar), else its
+  time signatures (4/4 when there is none). Bars may differ in length; a
+  time belongs to the bar it falls in, and positions in a bar count from its
+  start. Metrics that compare bars with one another skip or separate bars
+  of different lengths (each docstring says how).
 * Entropies are in bits (log base 2).
 * Onsets less than :data:`ONSET_TOLERANCE` beats apart are one onset (a
   chord). The *top line* is the highest pitch of each onset in time order; the
@@ -34,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.metrics._notes import ONSET_TOLERANCE
+from popgen.metrics.harmony import chord_tone_share
 from popgen.metrics.pitch import (
     distinct_4gram_ratio,
     distinct_ngram_ratio,
@@ -56,10 +62,12 @@ from popgen.metrics.rhythm import (
     inter_onset_histogram,
     note_length_histogram,
     notes_per_bar,
+    notes_per_bar_by_role,
     polyphony,
     polyphony_rate,
     velocity_spread,
 )
+from popgen.metrics.structure import bar_features, bar_repetition, self_similarity
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
@@ -69,7 +77,10 @@ __all__ = [
     "METRICS",
     "ONSET_TOLERANCE",
     "Selection",
+    "bar_features",
+    "bar_repetition",
     "choose_track",
+    "chord_tone_share",
     "distinct_4gram_ratio",
     "distinct_ngram_ratio",
     "empty_beat_rate",
@@ -79,6 +90,7 @@ __all__ = [
     "mean_interval",
     "note_length_histogram",
     "notes_per_bar",
+    "notes_per_bar_by_role",
     "pitch_class_entropy",
     "pitch_class_entropy_1bar",
     "pitch_class_entropy_4bar",
@@ -89,6 +101,7 @@ __all__ = [
     "polyphony_rate",
     "repeated_note_ratio",
     "scale_consistency",
+    "self_similarity",
     "song_metrics",
     "velocity_spread",
 ]
@@ -159,7 +172,7 @@ def _listing(song: Song) -> str:
     return ", ".join(f"{i}: {t.name or '(unnamed)'}" for i, t in enumerate(song.tracks))
 
 
-#: Scalar metrics by name, in a stable order (pitch, rhythm, texture).
+#: Scalar metrics by name, in a stable order (pitch, rhythm, texture, harmony, structure).
 METRICS: dict[str, Callable[[Song], float]] = {
     "pitch_class_entropy": pitch_class_entropy,
     "pitch_class_entropy_1bar": pitch_class_entropy_1bar,
@@ -177,6 +190,9 @@ METRICS: dict[str, Callable[[Song], float]] = {
     "polyphony": polyphony,
     "polyphony_rate": polyphony_rate,
     "velocity_spread": velocity_spread,
+    "chord_tone_share": chord_tone_share,
+    "bar_repetition": bar_repetition,
+    "self_similarity": self_similarity,
 }
 
 #: Histogram features by name; each returns a probability vector (or zeros).

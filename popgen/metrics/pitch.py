@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.metrics._notes import EPS, beats_per_bar, top_line
+from popgen.metrics._notes import bar_edges, bar_of, top_line
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
@@ -57,7 +57,7 @@ def _pc_counts(song: Song) -> NDArray[np.int64]:
 def _windowed_entropy(song: Song, bars: int) -> float:
     if not song.num_notes:
         return math.nan
-    window = np.floor(song.notes["start"] / (beats_per_bar(song) * bars) + EPS)
+    window = bar_of(bar_edges(song), song.notes["start"]) // bars
     _, index = np.unique(window, return_inverse=True)
     flat = index.ravel() * 12 + song.notes["pitch"] % 12
     counts = np.bincount(flat, minlength=(int(index.max()) + 1) * 12).reshape(-1, 12)
@@ -87,6 +87,8 @@ def pitch_class_entropy_1bar(song: Song) -> float:
     >>> song = Song(make_notes([60, 64, 60, 60], [0, 1, 4, 5], [1] * 4))  # bars: C E | C C
     >>> pitch_class_entropy_1bar(song)
     0.5
+    >>> round(pitch_class_entropy_1bar(song.replace(bars=[1.0, 5.0])), 3)  # pickup: C | E C | C
+    0.333
     """
     return _windowed_entropy(song, 1)
 
@@ -94,7 +96,8 @@ def pitch_class_entropy_1bar(song: Song) -> float:
 def pitch_class_entropy_4bar(song: Song) -> float:
     """H4: mean over 4-bar windows of the entropy (bits) of each window's pitch-class histogram.
 
-    Windows are bars 1-4, 5-8, ... (not overlapping); a note belongs to the
+    Windows are bars 1-4, 5-8, ... (not overlapping, of whatever length
+    the bars have); a note belongs to the
     window of its onset; windows without onsets are skipped. ``nan`` for an
     empty song.
 

@@ -2,10 +2,11 @@
 
 Notes per bar, empty beats, groove consistency, polyphony and velocity
 spread: each a function ``(song) -> float`` whose docstring starts with its
-one-line definition; and the inter-onset and note-length histograms over
-:data:`DURATION_BINS`, probability vectors. They follow the conventions
-stated in :mod:`popgen.metrics.music`, which lists them in its ``METRICS``
-and ``HISTOGRAMS`` and re-exports them.
+one-line definition; notes per bar of each part
+(:func:`notes_per_bar_by_role`); and the inter-onset and note-length
+histograms over :data:`DURATION_BINS`, probability vectors. They follow the
+conventions stated in :mod:`popgen.metrics.music`, which lists them in its
+``METRICS`` and ``HISTOGRAMS`` and re-exports them.
 
 The examples assume ``from popgen.music import Song, make_notes``.
 """
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.metrics._notes import EPS, beats_per_bar, num_bars, onsets
+from popgen.metrics._notes import EPS, STEPS_PER_BEAT, bar_edges, num_bars, onset_cells, onsets
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "inter_onset_histogram",
     "note_length_histogram",
     "notes_per_bar",
+    "notes_per_bar_by_role",
     "polyphony",
     "polyphony_rate",
     "velocity_spread",
@@ -51,7 +53,7 @@ DURATION_EDGES = (
 )
 
 _INNER_EDGES = np.array(DURATION_EDGES[1:-1])
-_STEPS_PER_BEAT = 4  # the grid of groove_consistency and polyphony_rate
+_STEPS_PER_BEAT = STEPS_PER_BEAT  # the grid of groove_consistency (via onset_cells), polyphony_rate
 
 
 # -------------------------------------------------------------------- helpers
@@ -77,10 +79,37 @@ def _binned(values: NDArray[Any]) -> NDArray[np.float64]:
 def notes_per_bar(song: Song) -> float:
     """Number of notes divided by the number of bars (0 for an empty song).
 
+    Bars are those of :meth:`Song.bar_lines` (annotated bar lines when the
+    song has them, else its time signatures) up to the song's end.
+
     >>> notes_per_bar(Song(make_notes([60, 62, 64, 65, 67, 69], range(6), [1] * 6)))  # 2 bars
     3.0
     """
     return song.num_notes / num_bars(song)
+
+
+def notes_per_bar_by_role(song: Song) -> dict[str, float]:
+    """Notes of each part divided by the song's number of bars (see :func:`notes_per_bar`).
+
+    A part is named by its tracks' role (:data:`popgen.music.ROLES`), or by
+    the track's name when the role is unknown (``"track <i>"`` when that is
+    empty too); tracks of one name count together. Every track is listed, in
+    track order, notes or not.
+
+    >>> from popgen.music import Track
+    >>> tracks = (Track("MELODY", role="melody"), Track("PIANO", role="accompaniment"))
+    >>> notes = make_notes([72, 74, 48, 52, 55, 48], [0, 4, 0, 0, 0, 4], [4] * 6, [80] * 6,
+    ...                    track=[0, 0, 1, 1, 1, 1])
+    >>> notes_per_bar_by_role(Song(notes, tracks=tracks))  # 2 bars
+    {'melody': 1.0, 'accompaniment': 2.0}
+    """
+    counts = np.bincount(song.notes["track"], minlength=len(song.tracks))
+    bars = num_bars(song)
+    out: dict[str, float] = {}
+    for i, track in enumerate(song.tracks):
+        name = track.role or track.name or f"track {i}"
+        out[name] = out.get(name, 0.0) + int(counts[i]) / bars
+    return out
 
 
 def empty_beat_rate(song: Song) -> float:
@@ -103,28 +132,36 @@ def empty_beat_rate(song: Song) -> float:
 
 
 def groove_consistency(song: Song) -> float:
-    """1 - mean Hamming distance between neighbouring bars' onset vectors ÷ positions per bar.
+    """1 - mean over neighbouring bars of their onset vectors' Hamming distance ÷ bar positions.
 
-    Onsets are rounded to a 1/4-beat grid (``4 * beats_per_bar`` positions
-    per bar); every bar of the song counts, empty ones included. 1 when
-    every bar has the same onsets; ``nan`` for songs shorter than two bars.
+    Onsets are rounded to a 1/4-beat grid counted from the start of their bar
+    (a bar of ``b`` beats has ``4 * b`` positions) and each bar is compared
+    with the next; every bar of the song counts, empty ones included, but a
+    pair of bars of different lengths on that grid (a pickup, a change of
+    meter) is skipped. 1 when every bar has the same onsets; ``nan`` when no two
+    neighbouring bars have the same length (songs shorter than two bars).
 
     >>> song = Song(make_notes([60, 62, 60, 62], [0, 2, 4, 6], [1] * 4))  # same rhythm twice
     >>> groove_consistency(song)
     1.0
+    >>> groove_consistency(song.replace(bars=[1.0, 5.0]))  # pickup | beats 1, 3 | beat 1
+    0.9375
     """
     if not song.num_notes:
         return math.nan
-    per_bar = max(1, round(beats_per_bar(song) * _STEPS_PER_BEAT))
-    cells = np.unique(np.round(song.notes["start"] * _STEPS_PER_BEAT).astype(np.int64))
-    bar = cells // per_bar
-    bars = max(num_bars(song), int(bar[-1]) + 1)
+    bar, position, steps = onset_cells(song, bar_edges(song))
+    bars = len(steps)
     if bars < 2:
         return math.nan
-    shared = np.isin(cells + per_bar, cells).sum()  # same position in the next bar
-    first, last = (bar == 0).sum(), (bar == bars - 1).sum()
-    hamming = 2 * len(cells) - first - last - 2 * shared  # summed over neighbouring pairs
-    return float(1.0 - hamming / (bars - 1) / per_bar)
+    width = int(steps.max())
+    cells = np.unique(bar * width + position)  # one per (bar, position) with an onset
+    per_bar = np.bincount(cells // width, minlength=bars)
+    shared = np.bincount(cells // width, np.isin(cells + width, cells), minlength=bars)
+    hamming = per_bar[:-1] + per_bar[1:] - 2 * shared[:-1]  # bar i against bar i + 1
+    same = steps[:-1] == steps[1:]
+    if not same.any():
+        return math.nan
+    return float(1.0 - (hamming[same] / steps[:-1][same]).mean())
 
 
 # ------------------------------------------------------- texture and dynamics

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from popgen.checkpoint import Run, load_run
 from popgen.errors import VocabularyError
 from popgen.models.base import SequenceModel, StepFn
-from popgen.music import Song, Track
+from popgen.music import Song, TimeSignature, Track
 from popgen.sampling.beam import beam_search
 from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
 from popgen.tokenizers.base import BOS, EOS, PAD, UNK, Tokenizer
@@ -161,6 +161,10 @@ def generate_ids(
     return generate_scored(step, carry, prompt, num_tokens, strategy, key, banned=banned)[0]
 
 
+#: The meter a decoded song has when its encoding writes none.
+_PLAIN_METER = (TimeSignature(0.0, 4, 4),)
+
+
 class Sampler:
     """Generate songs from a trained model.
 
@@ -176,6 +180,8 @@ class Sampler:
             ``strategy`` would leave no token, the grammar's choice is kept.
         min_duration: the shortest note written, in beats (see
             :meth:`popgen.Song.cleaned`).
+        meter: the time signature of the songs written (a primer song's
+            wins; so do meters an encoding writes itself), e.g. ``(3, 4)``.
 
     >>> import jax, jax.numpy as jnp
     >>> from popgen import LSTMModel, get_tokenizer
@@ -202,6 +208,7 @@ class Sampler:
         allow_eos: bool = False,
         enforce_grammar: bool = True,
         min_duration: float = 1 / 16,
+        meter: tuple[int, int] = (4, 4),
     ) -> None:
         if model.vocab_size != tokenizer.vocab_size:
             raise ValueError(
@@ -213,6 +220,7 @@ class Sampler:
         self.params = params
         self.tokenizer = tokenizer
         self.min_duration = min_duration
+        self.meter = (int(meter[0]), int(meter[1]))
         self.strategy = _guarded(strategy or identity())
         grammar = tokenizer.grammar() if enforce_grammar else None
         if grammar is not None:
@@ -232,10 +240,15 @@ class Sampler:
     def from_run(
         cls,
         run: Run | str | os.PathLike[str],
-        strategy: Strategy | None = None,
+        strategy: Strategy | str | None = None,
         **options: Any,
     ) -> Sampler:
         """A sampler for a :class:`popgen.Run` or a run directory; options as for ``Sampler``.
+
+        Samples as the run recommends (:attr:`popgen.Run.usage`): with its
+        recorded strategy (``popgen generate``'s recipe unless the run says
+        otherwise) and in its training songs' meter. A ``strategy`` given,
+        as a :class:`Strategy` or a spec string, wins; ``""`` samples plainly.
 
         >>> import jax, jax.numpy as jnp
         >>> from popgen import LSTMModel, get_tokenizer
@@ -246,8 +259,15 @@ class Sampler:
         >>> sampler.generate(num_tokens=8)[0].num_notes
         8
         """
+        from popgen.sampling.spec import parse_strategy
+
         if not isinstance(run, Run):
             run = load_run(run)
+        if strategy is None:
+            strategy = run.usage.strategy
+        if isinstance(strategy, str):
+            strategy = parse_strategy(strategy, run.tokenizer)
+        options.setdefault("meter", run.usage.meter)
         return cls(run.model, run.params, run.tokenizer, strategy, **options)
 
     def _step(self, params: Any) -> StepFn:
@@ -431,6 +451,7 @@ class Sampler:
         """Decode rows of ids into cleaned songs that keep a Song primer's metadata."""
         skip = 0 if include_primer else len(self.prompt_ids(primer))
         meta: dict[str, Any] = {}
+        meter = (TimeSignature(0.0, *self.meter),)
         if isinstance(primer, Song):
             timing = primer if include_primer else primer.slice(primer.end, primer.end)
             meta = {"tempos": timing.tempos, "time_signatures": timing.time_signatures}
@@ -441,6 +462,8 @@ class Sampler:
         songs = []
         for i, row in enumerate(ids):
             song = self.tokenizer.decode(row[skip:])
+            if "time_signatures" not in meta and song.time_signatures == _PLAIN_METER:
+                song = song.replace(time_signatures=meter)
             song = song.replace(title=f"popgen sample {i}", source="popgen", **meta)
             songs.append(song.cleaned(self.min_duration))
         return songs

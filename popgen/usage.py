@@ -1,0 +1,96 @@
+"""How a run is meant to be used: how its songs were read, its meter, its sampling recipe.
+
+A run records a :class:`RunUsage` in ``popgen.json`` when it is trained, so
+that nothing has to be repeated by hand afterwards: ``popgen evaluate`` reads
+reference songs as the training songs were read (tracks, key, grid,
+annotations), and ``popgen generate`` and :meth:`popgen.Sampler.from_run`
+sample with the recorded recipe and write songs in the training songs' meter.
+Each of them takes explicit settings that win over the recorded ones.
+
+>>> from popgen.corpus_options import CorpusOptions
+>>> usage = RunUsage(reading=CorpusOptions(tracks=["MELODY"], transpose_to="C"))
+>>> RunUsage.from_dict(usage.to_dict()) == usage
+True
+>>> usage.meter, usage.strategy == DEFAULT_STRATEGY
+((4, 4), True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from popgen.corpus_options import CorpusOptions
+from popgen.recipe import DEFAULT_STRATEGY
+
+if TYPE_CHECKING:
+    from popgen.music import Song
+
+__all__ = ["RunUsage", "usage_for"]
+
+
+@dataclass(frozen=True)
+class RunUsage:
+    """What a run recorded about its songs and how to sample it.
+
+    >>> RunUsage(meter=(3, 4)).meter
+    (3, 4)
+    """
+
+    reading: CorpusOptions | None = None  # how the training songs were read; None: unknown
+    meter: tuple[int, int] = (4, 4)  # the training songs' most common bar, as a time signature
+    strategy: str = DEFAULT_STRATEGY  # the recommended sampling strategy spec
+
+    def __post_init__(self) -> None:
+        num, den = self.meter
+        if num < 1 or den < 1:
+            raise ValueError(f"meter must be a time signature such as (4, 4), got {self.meter}")
+        object.__setattr__(self, "meter", (int(num), int(den)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (the reading options as a dict of their fields).
+
+        >>> RunUsage(strategy="top_p=0.9").to_dict()["strategy"]
+        'top_p=0.9'
+        """
+        reading = dataclasses.asdict(self.reading) if self.reading is not None else None
+        return {"reading": reading, "meter": list(self.meter), "strategy": self.strategy}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> RunUsage:
+        """Inverse of :meth:`to_dict`.
+
+        ``None`` or ``{}`` (a run from before popgen 0.2) gives the defaults;
+        reading options this version does not know are left out.
+
+        >>> RunUsage.from_dict(None) == RunUsage()
+        True
+        """
+        if not data:
+            return cls()
+        reading = data.get("reading")
+        options = None
+        if isinstance(reading, dict):
+            known = {f.name for f in dataclasses.fields(CorpusOptions)}
+            options = CorpusOptions(**{k: v for k, v in reading.items() if k in known})
+        meter = data.get("meter") or (4, 4)
+        return cls(
+            reading=options,
+            meter=(int(meter[0]), int(meter[1])),
+            strategy=str(data.get("strategy", DEFAULT_STRATEGY)),
+        )
+
+
+def usage_for(songs: Sequence[Song], reading: CorpusOptions | None) -> RunUsage:
+    """The usage a run trained on ``songs`` read with ``reading`` records.
+
+    >>> from popgen.music import Song, TimeSignature, make_notes
+    >>> waltz = Song(make_notes([60], [0], [6]), time_signatures=[TimeSignature(0, 3, 4)])
+    >>> usage_for([waltz], None).meter
+    (3, 4)
+    """
+    from popgen.bars import common_meter
+
+    return RunUsage(reading=reading, meter=common_meter([s.bar_lines() for s in songs]))
