@@ -12,7 +12,16 @@ in three ways:
   the run's own training songs;
 * **copying**: the share of generated 8-grams (pitch + duration) found in the
   training songs and the longest copied passage, beside the same figures for
-  held-out real songs, the level a model should not exceed.
+  held-out real songs, the level a model should not exceed;
+* **two-sample test**: a cross-validated classifier on the song metrics
+  telling generated songs from held-out real ones
+  (:func:`popgen.metrics.two_sample.two_sample_test`); 0.50 means it cannot.
+
+Bar-based metrics compare like with like only when both sets have bars of one
+length: generated songs carry the meter their run recorded, and a warning
+says when it differs from the reference songs'. A metric the generated songs
+cannot have (the chord-tone share, for songs generated without chords) is
+listed as not measured rather than scored as outside its range.
 
 The reference songs are split into the run's training and held-out songs by
 the song keys the run recorded (:func:`popgen.data.song_key`); songs the run
@@ -32,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popgen.bars import common_meter
 from popgen.data import song_key, split_by_song
 from popgen.metrics.copying import CopyIndex, CopyReport
 from popgen.metrics.likelihood import (
@@ -45,6 +55,7 @@ from popgen.metrics.music import Selection, choose_track
 from popgen.metrics.ngram import KneserNey
 from popgen.metrics.sets import SetComparison, compare_sets, inside_share, metric_table
 from popgen.metrics.sets import reference_ranges as percentile_ranges
+from popgen.metrics.two_sample import TwoSampleTest, two_sample_test
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -110,6 +121,9 @@ class Evaluation:
         lstm: held-out likelihood under the run (``None`` without held-out songs).
         ngram: the same under the n-gram baseline fitted on the training songs.
         copying: ``"generated"`` and ``"held_out"`` copying reports.
+        two_sample: the classifier two-sample test, generated against held-out
+            songs (``None`` with too few of either).
+        meters: the most common bar of the ``"generated"`` and ``"reference"`` songs.
         songs: the generated songs.
     """
 
@@ -122,7 +136,23 @@ class Evaluation:
     lstm: Likelihood | None
     ngram: Likelihood | None
     copying: dict[str, CopyReport | None]
+    two_sample: TwoSampleTest | None = None
+    meters: dict[str, tuple[int, int]] = field(default_factory=dict)
     songs: list[Song] = field(default_factory=list, repr=False)
+
+    @property
+    def unmeasured(self) -> list[str]:
+        """Metrics with no value on any generated song but values on the reference songs.
+
+        ```python
+        report.unmeasured  # ['chord_tone_share']: the songs were generated without chords
+        ```
+        """
+        return [
+            name
+            for name, values in self.generated.items()
+            if not _finite_values(values).size and _finite_values(self.reference[name]).size
+        ]
 
     @property
     def inside(self) -> dict[str, float]:
@@ -200,6 +230,9 @@ class Evaluation:
                 "gain": self.nll_gain,
             },
             "copying": {name: _copy_dict(report) for name, report in self.copying.items()},
+            "two_sample": self.two_sample.to_dict() if self.two_sample else None,
+            "meters": {name: list(meter) for name, meter in self.meters.items()},
+            "unmeasured": self.unmeasured,
         }
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
@@ -219,11 +252,14 @@ class Evaluation:
         ```
         """
         inside = self.inside
+        unmeasured = self.unmeasured
         lines = [
             f"{'metric':<26}{'generated':>10}{'held-out':>10}{'reference 5-95%':>20}"
             f"{'inside':>8}{'overlap':>9}{'KL':>7}"
         ]
         for name, values in self.generated.items():
+            if name in unmeasured:
+                continue
             low, high = self.ranges[name]
             comp = self.comparisons.get(name)
             lines.append(
@@ -232,10 +268,21 @@ class Evaluation:
                 f"{comp.overlap_area if comp else math.nan:>9.2f}"
                 f"{comp.kl_divergence if comp else math.nan:>7.2f}"
             )
+        if unmeasured:
+            lines.append(f"not measured on the generated songs: {', '.join(unmeasured)}")
         lines.append(
             f"samples inside the reference range of {', '.join(GOAL_METRICS)}: "
             f"{self.goal_share:.0%}"
         )
+        if self.two_sample is not None:
+            t = self.two_sample
+            lines.append(
+                f"two-sample test (classifier on the song metrics, generated against "
+                f"held-out): accuracy {t.accuracy:.2f} (95 % {t.low:.2f}..{t.high:.2f}; "
+                "0.50 = indistinguishable)"
+            )
+        if self.meters:
+            lines.append("bars: " + ", ".join(f"{k} {n}/{d}" for k, (n, d) in self.meters.items()))
         if self.lstm is not None and self.ngram is not None:
             lines.append(
                 f"held-out NLL per token: run {self.lstm.per_token:.3f}, "
@@ -268,7 +315,7 @@ class Evaluation:
         """
         from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
 
-        names = list(self.generated)
+        names = [n for n in self.generated if n not in self.unmeasured]
         cols = 4
         rows = math.ceil(len(names) / cols)
         fig = Figure(figsize=(3.2 * cols, 2.4 * rows))
@@ -380,6 +427,20 @@ def evaluate(
     songs = sampler.generate(tokens, batch_size=config.samples, seed=config.seed)
     generated = metric_table(songs, "merge")
     ref_table = metric_table(reference)
+    meters = {
+        "generated": common_meter([s.bar_lines() for s in songs]),
+        "reference": common_meter([s.bar_lines() for s in reference]),
+    }
+    if meters["generated"] != meters["reference"]:
+        warnings.warn(
+            "the generated songs' bars are {}/{} and the reference songs' {}/{}: bar-based "
+            "metrics compare unlike bars; read the reference as the run's training songs "
+            "were, or give the sampler the reference's meter".format(
+                *meters["generated"], *meters["reference"]
+            ),
+            stacklevel=2,
+        )
+    held_table = metric_table(held_out) if held_out else {k: np.array([]) for k in ref_table}
     lstm = ngram = None
     seen = encode_songs(run.tokenizer, train_songs) if train_songs else None
     if held_out and seen is not None:
@@ -398,14 +459,31 @@ def evaluate(
         config=config,
         ranges=percentile_ranges(ref_table),
         generated=generated,
-        held_out=metric_table(held_out) if held_out else {k: np.array([]) for k in ref_table},
+        held_out=held_table,
         reference=ref_table,
         comparisons=compare_sets(songs, reference, "merge"),
         lstm=lstm,
         ngram=ngram,
         copying=copying,
+        two_sample=_two_sample(generated, held_table, config.seed),
+        meters=meters,
         songs=songs,
     )
+
+
+def _two_sample(
+    generated: dict[str, NDArray[np.float64]], real: dict[str, NDArray[np.float64]], seed: int
+) -> TwoSampleTest | None:
+    """The two-sample test on the metrics both sets have values for; ``None`` when too few songs."""
+    names = [
+        n for n in generated if _finite_values(generated[n]).size and _finite_values(real[n]).size
+    ]
+    try:
+        return two_sample_test(
+            {n: generated[n] for n in names}, {n: real[n] for n in names}, seed=seed
+        )
+    except ValueError:
+        return None
 
 
 def _as_encoded(run: Run, encoded: EncodedSongs) -> list[Song]:
