@@ -17,6 +17,8 @@ from popgen._lazy import load as _load
 if TYPE_CHECKING:
     from popgen import metrics, sampling
     from popgen.checkpoint import Run, load_run, save_run
+    from popgen.chord_inference import infer_chords
+    from popgen.chords import Chord, make_chords, parse_chord
     from popgen.corpus import Corpus
     from popgen.corpus_options import CorpusOptions
     from popgen.errors import (
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from popgen.models.lstm import LSTMModel
     from popgen.models.lstm_config import LSTMConfig
     from popgen.models.registry import list_models, register_model
-    from popgen.music import Song, TempoChange, TimeSignature, Track, make_notes
+    from popgen.music import ROLES, Song, TempoChange, TimeSignature, Track, make_notes
     from popgen.sampling import Sampler
     from popgen.tokenizers import (
         Tokenizer,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     )
     from popgen.training import train
     from popgen.training_config import TrainConfig
+    from popgen.usage import RunUsage
 
 #: Where each public name lives; modules are imported on first use, so that
 #: ``import popgen`` (and worker processes reading MIDI) need not load JAX.
@@ -51,6 +54,10 @@ _LAZY = {
     "Run": "popgen.checkpoint",
     "load_run": "popgen.checkpoint",
     "save_run": "popgen.checkpoint",
+    "infer_chords": "popgen.chord_inference",
+    "Chord": "popgen.chords",
+    "make_chords": "popgen.chords",
+    "parse_chord": "popgen.chords",
     "Corpus": "popgen.corpus",
     "CorpusOptions": "popgen.corpus_options",
     "CorpusError": "popgen.errors",
@@ -65,6 +72,7 @@ _LAZY = {
     "LSTMConfig": "popgen.models.lstm_config",
     "list_models": "popgen.models.registry",
     "register_model": "popgen.models.registry",
+    "ROLES": "popgen.music",
     "Song": "popgen.music",
     "TempoChange": "popgen.music",
     "TimeSignature": "popgen.music",
@@ -78,6 +86,7 @@ _LAZY = {
     "register_tokenizer": "popgen.tokenizers",
     "train": "popgen.training",
     "TrainConfig": "popgen.training_config",
+    "RunUsage": "popgen.usage",
 }
 
 
@@ -92,6 +101,8 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ROLES",
+    "Chord",
     "Corpus",
     "CorpusError",
     "CorpusOptions",
@@ -101,6 +112,7 @@ __all__ = [
     "PopgenError",
     "Run",
     "RunError",
+    "RunUsage",
     "Sampler",
     "Song",
     "TempoChange",
@@ -112,12 +124,15 @@ __all__ = [
     "VocabularyError",
     "__version__",
     "get_tokenizer",
+    "infer_chords",
     "list_models",
     "list_tokenizers",
     "load_run",
     "load_tokenizer",
+    "make_chords",
     "make_notes",
     "metrics",
+    "parse_chord",
     "read_midi",
     "register_model",
     "register_tokenizer",

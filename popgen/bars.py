@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from popgen.music import TimeSignature
 
-__all__ = ["bar_lines", "check_bars", "common_meter", "signatures_from_bars"]
+__all__ = ["bar_lines", "check_bars", "common_meter", "meter_counts", "signatures_from_bars"]
 
 _EPS = 1e-6
 
@@ -132,15 +132,25 @@ def _fraction(beats: float) -> tuple[int, int]:
     return max(1, round(beats)), 4
 
 
-def common_meter(songs_bars: Sequence[NDArray[np.float64]]) -> tuple[int, int]:
-    """The most common bar length over songs' bar edges, as a time signature.
+def meter_counts(songs_bars: Sequence[NDArray[np.float64]]) -> Counter[tuple[int, int]]:
+    """How many bars of each length (as a time signature) songs' bar edges hold.
 
-    >>> common_meter([np.array([0.0, 4, 8, 12]), np.array([0.0, 3, 7])])
-    (4, 4)
+    >>> meter_counts([np.array([0.0, 4, 8, 12]), np.array([0.0, 3, 7])])
+    Counter({(4, 4): 4, (3, 4): 1})
     """
     counts: Counter[tuple[int, int]] = Counter()
     for edges in songs_bars:
         lengths = np.round(np.diff(edges), 3)
         for length, n in zip(*np.unique(lengths, return_counts=True), strict=True):
             counts[_fraction(float(length))] += int(n)
+    return counts
+
+
+def common_meter(songs_bars: Sequence[NDArray[np.float64]]) -> tuple[int, int]:
+    """The most common bar length over songs' bar edges, as a time signature.
+
+    >>> common_meter([np.array([0.0, 4, 8, 12]), np.array([0.0, 3, 7])])
+    (4, 4)
+    """
+    counts = meter_counts(songs_bars)
     return counts.most_common(1)[0][0] if counts else (4, 4)

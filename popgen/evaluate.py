@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popgen.bars import common_meter
+from popgen.bars import common_meter, meter_counts
 from popgen.data import song_key, split_by_song
 from popgen.metrics.copying import CopyIndex, CopyReport
 from popgen.metrics.likelihood import (
@@ -64,6 +64,10 @@ if TYPE_CHECKING:
     from popgen.music import Song
 
 __all__ = ["GOAL_METRICS", "Evaluation", "EvaluationConfig", "evaluate", "split_reference"]
+
+#: Share of the reference's bars in one meter above which a generated meter that
+#: differs is warned about (a corpus of mixed meters has no one meter to match).
+_ONE_METER = 0.8
 
 #: The metrics of the musical goal: a good sample lies inside the reference range of each.
 GOAL_METRICS = (
@@ -427,16 +431,18 @@ def evaluate(
     songs = sampler.generate(tokens, batch_size=config.samples, seed=config.seed)
     generated = metric_table(songs, "merge")
     ref_table = metric_table(reference)
+    ref_meters = meter_counts([s.bar_lines() for s in reference])
     meters = {
         "generated": common_meter([s.bar_lines() for s in songs]),
-        "reference": common_meter([s.bar_lines() for s in reference]),
+        "reference": ref_meters.most_common(1)[0][0],
     }
-    if meters["generated"] != meters["reference"]:
+    ref_share = ref_meters[meters["reference"]] / max(1, sum(ref_meters.values()))
+    if meters["generated"] != meters["reference"] and ref_share >= _ONE_METER:
         warnings.warn(
-            "the generated songs' bars are {}/{} and the reference songs' {}/{}: bar-based "
-            "metrics compare unlike bars; read the reference as the run's training songs "
-            "were, or give the sampler the reference's meter".format(
-                *meters["generated"], *meters["reference"]
+            "the generated songs' bars are {}/{} and {:.0%} of the reference songs' bars "
+            "{}/{}: bar-based metrics compare unlike bars; read the reference as the run's "
+            "training songs were, or give the sampler the reference's meter".format(
+                *meters["generated"], ref_share, *meters["reference"]
             ),
             stacklevel=2,
         )
