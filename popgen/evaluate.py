@@ -53,6 +53,7 @@ from popgen.metrics.likelihood import (
 )
 from popgen.metrics.music import Selection, choose_track
 from popgen.metrics.ngram import KneserNey
+from popgen.metrics.rhythm import notes_per_bar_by_role
 from popgen.metrics.sets import SetComparison, compare_sets, inside_share, metric_table
 from popgen.metrics.sets import reference_ranges as percentile_ranges
 from popgen.metrics.two_sample import TwoSampleTest, two_sample_test
@@ -128,6 +129,9 @@ class Evaluation:
         two_sample: the classifier two-sample test, generated against held-out
             songs (``None`` with too few of either).
         meters: the most common bar of the ``"generated"`` and ``"reference"`` songs.
+        parts: median notes per bar of each part (track role, else name) of the
+            ``"generated"`` and ``"held_out"`` songs
+            (:func:`popgen.metrics.rhythm.notes_per_bar_by_role`).
         songs: the generated songs.
     """
 
@@ -142,6 +146,7 @@ class Evaluation:
     copying: dict[str, CopyReport | None]
     two_sample: TwoSampleTest | None = None
     meters: dict[str, tuple[int, int]] = field(default_factory=dict)
+    parts: dict[str, dict[str, float]] = field(default_factory=dict)
     songs: list[Song] = field(default_factory=list, repr=False)
 
     @property
@@ -236,6 +241,7 @@ class Evaluation:
             "copying": {name: _copy_dict(report) for name, report in self.copying.items()},
             "two_sample": self.two_sample.to_dict() if self.two_sample else None,
             "meters": {name: list(meter) for name, meter in self.meters.items()},
+            "notes_per_bar_by_part": self.parts,
             "unmeasured": self.unmeasured,
         }
 
@@ -287,6 +293,10 @@ class Evaluation:
             )
         if self.meters:
             lines.append("bars: " + ", ".join(f"{k} {n}/{d}" for k, (n, d) in self.meters.items()))
+        for which, parts in self.parts.items():
+            if parts:
+                figures = ", ".join(f"{part} {value:.3g}" for part, value in parts.items())
+                lines.append(f"notes per bar by part, {which.replace('_', '-')}: {figures}")
         if self.lstm is not None and self.ngram is not None:
             lines.append(
                 f"held-out NLL per token: run {self.lstm.per_token:.3f}, "
@@ -418,6 +428,13 @@ def evaluate(
     reference = [choose_track(s, config.track) for s in reference]
     if not reference:
         raise ValueError("evaluate needs at least one reference song")
+    roleless = [s.source or s.title for s in reference if not any(t.role for t in s.tracks)]
+    if roleless:
+        warnings.warn(
+            f"{len(roleless)} reference songs have no track roles (first: {roleless[0]}); "
+            "their notes per bar are reported by track name",
+            stacklevel=2,
+        )
     if train_songs is None or held_out is None:
         found_train, found_held = split_reference(run, reference)
         train_songs = found_train if train_songs is None else train_songs
@@ -473,8 +490,18 @@ def evaluate(
         copying=copying,
         two_sample=_two_sample(generated, held_table, config.seed),
         meters=meters,
+        parts={"generated": _parts(songs), "held_out": _parts(held_out)},
         songs=songs,
     )
+
+
+def _parts(songs: Sequence[Song]) -> dict[str, float]:
+    """Median notes per bar of each part (role, else track name) over the songs that have it."""
+    values: dict[str, list[float]] = {}
+    for song in songs:
+        for part, value in notes_per_bar_by_role(song).items():
+            values.setdefault(part, []).append(value)
+    return {part: float(np.median(v)) for part, v in values.items()}
 
 
 def _two_sample(

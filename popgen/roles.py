@@ -3,8 +3,9 @@
 A role is one of :data:`popgen.music.ROLES` (or ``""`` when unknown). The
 corpus sets each track's role when it reads a song: from a mapping the user
 gives (track name -> role), else guessed by :func:`guess_role` from the track's
-drum flag and name (POP909's ``MELODY``, ``BRIDGE`` and ``PIANO`` are melody,
-second voice and accompaniment).
+drum flag, name (POP909's ``MELODY``, ``BRIDGE`` and ``PIANO`` are melody,
+second voice and accompaniment) and, for a name that says nothing, its
+General MIDI program (:data:`ROLE_PROGRAMS`).
 
 >>> from popgen.music import Song, Track, make_notes
 >>> song = Song(make_notes([72, 67, 48], [0, 0, 0], [1, 1, 1], track=[0, 1, 2]),
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 
 from popgen.music import ROLES, Song, Track
 
-__all__ = ["ROLE_WORDS", "guess_role", "with_roles"]
+__all__ = ["ROLE_PROGRAMS", "ROLE_WORDS", "guess_role", "with_roles"]
 
 #: Words in a track's name that give its role, tried in this order.
 ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -47,19 +48,33 @@ ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+#: General MIDI programs that give a role when a track's name does not: organs,
+#: guitars, basses, string ensembles and pads accompany; lead synths (80-87) lead.
+ROLE_PROGRAMS: dict[str, range | tuple[range, ...]] = {
+    "accompaniment": (range(16, 24), range(24, 40), range(48, 52), range(88, 96)),
+    "melody": range(80, 88),
+}
+
+
 def guess_role(track: Track) -> str:
-    """The role a track's drum flag or name suggests, ``""`` when neither says.
+    """The role a track's drum flag, name or program suggests, ``""`` when none says.
+
+    Pianos (programs 0-7) say nothing: they play either part.
 
     >>> guess_role(Track("Lead Vocal")), guess_role(Track("Kick", is_drum=True))
     ('melody', 'drums')
-    >>> guess_role(Track())
-    ''
+    >>> guess_role(Track(program=33)), guess_role(Track())
+    ('accompaniment', '')
     """
     if track.is_drum:
         return "drums"
     name = track.name.lower()
     for role, words in ROLE_WORDS:
         if any(word in name for word in words):
+            return role
+    for role, programs in ROLE_PROGRAMS.items():
+        ranges = programs if isinstance(programs, tuple) else (programs,)
+        if any(track.program in r for r in ranges):
             return role
     return ""
 

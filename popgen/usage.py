@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from popgen.corpus_options import CorpusOptions
+from popgen.music import Track
 from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class RunUsage:
     reading: CorpusOptions | None = None  # how the training songs were read; None: unknown
     meter: tuple[int, int] = (4, 4)  # the training songs' most common bar, as a time signature
     strategy: str = DEFAULT_STRATEGY  # the recommended sampling strategy spec
+    track: Track | None = None  # the one track of single-track training songs (name, role)
 
     def __post_init__(self) -> None:
         num, den = self.meter
@@ -56,7 +58,13 @@ class RunUsage:
         'top_p=0.9'
         """
         reading = dataclasses.asdict(self.reading) if self.reading is not None else None
-        return {"reading": reading, "meter": list(self.meter), "strategy": self.strategy}
+        track = dataclasses.asdict(self.track) if self.track is not None else None
+        return {
+            "reading": reading,
+            "meter": list(self.meter),
+            "strategy": self.strategy,
+            "track": track,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RunUsage:
@@ -76,21 +84,35 @@ class RunUsage:
             known = {f.name for f in dataclasses.fields(CorpusOptions)}
             options = CorpusOptions(**{k: v for k, v in reading.items() if k in known})
         meter = data.get("meter") or (4, 4)
+        track = data.get("track")
         return cls(
             reading=options,
             meter=(int(meter[0]), int(meter[1])),
             strategy=str(data.get("strategy", DEFAULT_STRATEGY)),
+            track=Track(**track) if isinstance(track, dict) else None,
         )
 
 
 def usage_for(songs: Sequence[Song], reading: CorpusOptions | None) -> RunUsage:
     """The usage a run trained on ``songs`` read with ``reading`` records.
 
+    The meter is the songs' most common bar; the track, when every song has
+    one track, the most common of those (so generated songs are named alike).
+
     >>> from popgen.music import Song, TimeSignature, make_notes
-    >>> waltz = Song(make_notes([60], [0], [6]), time_signatures=[TimeSignature(0, 3, 4)])
-    >>> usage_for([waltz], None).meter
-    (3, 4)
+    >>> waltz = Song(make_notes([60], [0], [6]), time_signatures=[TimeSignature(0, 3, 4)],
+    ...              tracks=(Track("MELODY", role="melody"),))
+    >>> usage = usage_for([waltz], None)
+    >>> usage.meter, usage.track
+    ((3, 4), Track(name='MELODY', program=0, is_drum=False, role='melody'))
     """
+    from collections import Counter
+
     from popgen.bars import common_meter
 
-    return RunUsage(reading=reading, meter=common_meter([s.bar_lines() for s in songs]))
+    track = None
+    if songs and all(len(s.tracks) == 1 for s in songs):
+        track = Counter(s.tracks[0] for s in songs).most_common(1)[0][0]
+    return RunUsage(
+        reading=reading, meter=common_meter([s.bar_lines() for s in songs]), track=track
+    )

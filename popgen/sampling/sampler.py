@@ -182,6 +182,8 @@ class Sampler:
             :meth:`popgen.Song.cleaned`).
         meter: the time signature of the songs written (a primer song's
             wins; so do meters an encoding writes itself), e.g. ``(3, 4)``.
+        track: the track (name, program, role) of single-track songs written;
+            a primer song's wins.
 
     >>> import jax, jax.numpy as jnp
     >>> from popgen import LSTMModel, get_tokenizer
@@ -209,6 +211,7 @@ class Sampler:
         enforce_grammar: bool = True,
         min_duration: float = 1 / 16,
         meter: tuple[int, int] = (4, 4),
+        track: Track | None = None,
     ) -> None:
         if model.vocab_size != tokenizer.vocab_size:
             raise ValueError(
@@ -221,6 +224,7 @@ class Sampler:
         self.tokenizer = tokenizer
         self.min_duration = min_duration
         self.meter = (int(meter[0]), int(meter[1]))
+        self.track = track
         self.strategy = _guarded(strategy or identity())
         grammar = tokenizer.grammar() if enforce_grammar else None
         if grammar is not None:
@@ -247,7 +251,7 @@ class Sampler:
 
         Samples as the run recommends (:attr:`popgen.Run.usage`): with its
         recorded strategy (``popgen generate``'s recipe unless the run says
-        otherwise) and in its training songs' meter. A ``strategy`` given,
+        otherwise), in its training songs' meter and on their track. A ``strategy`` given,
         as a :class:`Strategy` or a spec string, wins; ``""`` samples plainly.
 
         >>> import jax, jax.numpy as jnp
@@ -268,6 +272,7 @@ class Sampler:
         if isinstance(strategy, str):
             strategy = parse_strategy(strategy, run.tokenizer)
         options.setdefault("meter", run.usage.meter)
+        options.setdefault("track", run.usage.track)
         return cls(run.model, run.params, run.tokenizer, strategy, **options)
 
     def _step(self, params: Any) -> StepFn:
@@ -464,6 +469,8 @@ class Sampler:
             song = self.tokenizer.decode(row[skip:])
             if "time_signatures" not in meta and song.time_signatures == _PLAIN_METER:
                 song = song.replace(time_signatures=meter)
+            if "tracks" not in meta and self.track is not None and len(song.tracks) == 1:
+                song = song.replace(tracks=(self.track,))
             song = song.replace(title=f"popgen sample {i}", source="popgen", **meta)
             songs.append(song.cleaned(self.min_duration))
         return songs
