@@ -286,7 +286,10 @@ def _chord_array(
     chords["root"] = [s[2].root for s in segments]
     chords["quality"] = [s[2].quality for s in segments]
     chords["bass"] = [s[2].bass for s in segments]
-    chords = chords[(chords["duration"] > 0) & (chords["start"] >= 0)]
+    early = chords["start"] < 0  # before the first annotated beat, moved before 0
+    chords["duration"][early] += chords["start"][early]
+    chords["start"][early] = 0.0
+    chords = chords[chords["duration"] > 0]
     return _merge_repeats(chords)
 
 

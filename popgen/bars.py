@@ -86,6 +86,8 @@ def bar_lines(
         if stop is None:
             return _extend(np.array(edges_list), length, end)
         count = max(0, int(np.ceil((stop - edges_list[-1]) / length - _EPS)))
+        if edges_list[-1] + length * count >= end:  # the end comes before the next change
+            return _extend(np.array(edges_list), length, end)
         edges_list += (edges_list[-1] + length * np.arange(1, count + 1)).tolist()
     return _extend(np.array(edges_list), 4.0, end)
 

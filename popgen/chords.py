@@ -352,10 +352,28 @@ def sorted_chords(chords: Sequence[Any] | NDArray[Any]) -> NDArray[Any]:
         chords = np.array([tuple(row) for row in chords], dtype=CHORD_DTYPE)
     elif chords.dtype != CHORD_DTYPE:
         chords = chords.astype(CHORD_DTYPE)
-    if len(chords) and chords["duration"].min() <= 0:
-        raise ValueError("chord durations must be > 0 beats")
-    if len(chords) and (chords["root"].max() > 11 or chords["quality"].max() >= len(QUALITIES)):
-        raise ValueError("chord roots must be pitch classes 0..11 and qualities known")
+    if len(chords):
+        start, duration = chords["start"], chords["duration"]
+        if not (np.isfinite(start).all() and np.isfinite(duration).all()):
+            raise ValueError("chord onsets and durations must be finite")
+        if duration.min() <= 0 or start.min() < 0:
+            raise ValueError("chord durations must be > 0 beats and onsets >= 0")
+        root, quality, bass = (chords[k].astype(np.int64) for k in ("root", "quality", "bass"))
+        none = root < 0
+        if (
+            root.min() < -1
+            or root.max() > 11
+            or bass.min() < -1
+            or bass.max() > 11
+            or quality.min() < -1
+            or quality.max() >= len(QUALITIES)
+            or not np.array_equal(none, quality < 0)
+            or not np.array_equal(none, bass < 0)
+        ):
+            raise ValueError(
+                "chord roots and basses must be pitch classes 0..11 and qualities indices "
+                f"into QUALITIES (0..{len(QUALITIES) - 1}); 'no chord' has all three -1"
+            )
     out: NDArray[Any] = chords[np.argsort(chords["start"], kind="stable")]
     out.flags.writeable = False
     return out

@@ -184,6 +184,17 @@ MIDI_DIR_FILES: dict[str, dict[str, Any]] = {
 }
 
 
+def make_pop909_midi(path: Path, notes: Iterable[tuple[Any, ...]], bpm: float) -> Path:
+    """A MIDI file laid out as POP909's: tracks MELODY, BRIDGE, PIANO (0, 1, 2), 2/4 declared."""
+    return make_midi(
+        path,
+        notes,
+        tempos=[(0.0, bpm)],
+        time_signatures=[(0.0, 2, 4)],
+        track_names=["MELODY", "BRIDGE", "PIANO"],
+    )
+
+
 @pytest.fixture(name="make_midi")
 def make_midi_fixture() -> Any:
     """The :func:`make_midi` builder."""
