@@ -184,6 +184,15 @@ def apply_annotations(song: Song, beat_file: Path | None, chord_file: Path | Non
     Returns:
         The song moved onto the annotated beats, with ``bars``, rewritten
         time signatures and ``chords``; unchanged parts where a file is absent.
+
+    A POP909 song as the corpus reads it (``Corpus.from_paths`` does this for
+    every MIDI file with annotations beside it):
+
+    ```python
+    path = Path("pop909/001/001.mid")
+    song = apply_annotations(read_midi(path), *annotation_files(path))
+    song.bars[:3], song.time_signatures[0]  # [0, 4, 8], TimeSignature(0.0, 4, 4)
+    ```
     """
     shift = 0.0
     bars = np.zeros(0)

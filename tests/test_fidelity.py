@@ -20,17 +20,23 @@ pytestmark = pytest.mark.skipif(not FILES, reason=f"no shared MIDI data in {DATA
 
 
 def _notes_in_ticks(path: Path) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
-    """Non-drum (pitch, on tick, off tick) as pretty_midi reads them, and as popgen does."""
+    """Non-drum (pitch, on tick, off tick) as pretty_midi reads them, and as popgen does.
+
+    pretty_midi's exact duplicates are merged as popgen merges them.
+    """
     pretty_midi = pytest.importorskip("pretty_midi")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pm = pretty_midi.PrettyMIDI(str(path))
-    ref = sorted(
-        (n.pitch, pm.time_to_tick(n.start), pm.time_to_tick(n.end))
-        for inst in pm.instruments
-        if not inst.is_drum
-        for n in inst.notes
-    )
+    # popgen merges exact duplicates (same track, pitch and onset; the longest kept)
+    longest: dict[tuple[int, int, int], int] = {}
+    for i, inst in enumerate(pm.instruments):
+        if inst.is_drum:
+            continue
+        for n in inst.notes:
+            key = (i, n.pitch, pm.time_to_tick(n.start))
+            longest[key] = max(longest.get(key, -1), pm.time_to_tick(n.end))
+    ref = sorted((pitch, on, off) for (_, pitch, on), off in longest.items())
     song = read_midi(path).drop_drums()
     tpb = pm.resolution
     on = np.round(song.notes["start"] * tpb).astype(int)

@@ -23,7 +23,7 @@ def merge_for_encoding(song: Song, steps_per_beat: int, velocity_bins: int) -> S
     >>> notes = make_notes([36, 48, 72], [0, 0.1, 0.3], [1, 1, 1], [90, 100, 20], track=[0, 1, 2])
     >>> song = merge_for_encoding(Song(notes, tracks), steps_per_beat=4, velocity_bins=8)
     >>> song.tracks
-    (Track(name='Lead', program=0, is_drum=False),)
+    (Track(name='Lead', program=0, is_drum=False, role=''),)
     >>> song.notes.tolist()
     [(48, 0.0, 1.0, 104, 0), (72, 0.25, 1.0, 24, 0)]
     """
