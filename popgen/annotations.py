@@ -16,10 +16,11 @@ file:
   are 4 beats long). Beats that do not lie one MIDI beat apart are taken as
   they are, without the move.
 * **Chords.** Segments are converted from seconds to beats through the tempo
-  map, parsed (:func:`popgen.chords.parse_chord`) and clipped to the song.
+  map, parsed (:func:`popgen.chords.parse_chord`) and cut at the song's end
+  (the last note's end; POP909's last chord usually rings on past it).
 
-Anything that disagrees with the MIDI (beats out of order, chords past the
-song's end or overlapping, an unknown label, a file with no beats) is
+Anything that disagrees with the MIDI (beats out of order, chords that start
+after the song's end or overlap, an unknown label, a file with no beats) is
 repaired with a warning that names the file and what was done instead.
 
 >>> import tempfile
@@ -281,14 +282,15 @@ def _chord_array(
         )
         ends[:-1] = np.where(overlap, starts[1:], ends[:-1])
     song_end = song.end + shift
-    past = ends > song_end + 1.0
-    if past.any():
+    after = starts >= song_end - 1e-6
+    named = after & np.array([not s[2].is_none for s in segments])
+    if named.any():
         warnings.warn(
-            f"{path}: {int(past.sum())} chord segments run past the song's end "
-            f"(beat {song_end:g}); cut them there",
+            f"{path}: {int(named.sum())} chords start at or after the song's end "
+            f"(beat {song_end:g}); left them out",
             stacklevel=3,
         )
-        ends = np.minimum(ends, max(song_end, 0.0) + 1.0)
+    ends = np.minimum(ends, max(song_end, 0.0))  # the last chord ends with the last note
     chords = np.zeros(len(segments), CHORD_DTYPE)
     chords["start"] = starts
     chords["duration"] = ends - starts
@@ -298,7 +300,7 @@ def _chord_array(
     early = chords["start"] < 0  # before the first annotated beat, moved before 0
     chords["duration"][early] += chords["start"][early]
     chords["start"][early] = 0.0
-    chords = chords[chords["duration"] > 0]
+    chords = chords[(chords["duration"] > 0) & ~after]
     return _merge_repeats(chords)
 
 

@@ -211,6 +211,7 @@ class Evaluation:
         ```
         """
         inside = self.inside
+        unmeasured = self.unmeasured
         return {
             "config": asdict(self.config),
             "metrics": {
@@ -218,7 +219,7 @@ class Evaluation:
                     "generated_median": _median(values),
                     "held_out_median": _median(self.held_out.get(name)),
                     "reference_range": list(self.ranges[name]),
-                    "inside": inside[name],
+                    "inside": None if name in unmeasured else inside[name],
                     "overlap_area": self.comparisons[name].overlap_area
                     if name in self.comparisons
                     else None,

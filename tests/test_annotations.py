@@ -254,7 +254,7 @@ def warns_about(path: Path, what: str):  # type: ignore[no-untyped-def]
 def test_chords_past_the_end_are_cut(tmp_path: Path) -> None:
     lines = [*chord_lines(), f"{(16 + OFFSET) * SPB:.6f} {(40 + OFFSET) * SPB:.6f} C:maj"]
     folder = write_song(tmp_path, chords=lines)
-    with warns_about(folder / "chord_midi.txt", "past the song's end"):
+    with warns_about(folder / "chord_midi.txt", "after the song's end"):
         song = read(folder)
     assert song.chords["start"][-1] + song.chords["duration"][-1] <= song.end + 1.0
     assert chord_labels(song.chords)[:4] == CHORDS
