@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popgen.bars import signatures_from_bars
-from popgen.chords import CHORD_DTYPE, NO_CHORD, Chord, parse_chord
+from popgen.chords import CHORD_DTYPE, NO_CHORD, Chord, make_chords, parse_chord
 from popgen.music import Song, TempoChange, seconds_to_beats
 
 if TYPE_CHECKING:
@@ -291,12 +291,7 @@ def _chord_array(
             stacklevel=3,
         )
     ends = np.minimum(ends, max(song_end, 0.0))  # the last chord ends with the last note
-    chords = np.zeros(len(segments), CHORD_DTYPE)
-    chords["start"] = starts
-    chords["duration"] = ends - starts
-    chords["root"] = [s[2].root for s in segments]
-    chords["quality"] = [s[2].quality for s in segments]
-    chords["bass"] = [s[2].bass for s in segments]
+    chords = make_chords([s[2] for s in segments], starts, ends - starts)
     early = chords["start"] < 0  # before the first annotated beat, moved before 0
     chords["duration"][early] += chords["start"][early]
     chords["start"][early] = 0.0

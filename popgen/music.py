@@ -560,11 +560,7 @@ def resolve_overlaps(notes: NDArray[Any]) -> NDArray[Any]:
     """
     if not len(notes):
         return notes
-    order = np.lexsort((-notes["duration"], notes["start"], notes["pitch"], notes["track"]))
-    n: NDArray[Any] = notes[order].copy()
-    same_voice = (n["track"][1:] == n["track"][:-1]) & (n["pitch"][1:] == n["pitch"][:-1])
-    dup = np.concatenate([[False], same_voice & (n["start"][1:] == n["start"][:-1])])
-    n = n[~dup]
+    n = drop_duplicate_notes(notes)[0].copy()  # sorted by track, pitch, start
     same_voice = (n["track"][1:] == n["track"][:-1]) & (n["pitch"][1:] == n["pitch"][:-1])
     gap = n["start"][1:] - n["start"][:-1]
     cut = same_voice & (n["duration"][:-1] > gap)
@@ -606,7 +602,7 @@ def drop_duplicate_notes(notes: NDArray[Any]) -> tuple[NDArray[Any], int]:
     """Merge exact duplicate notes (same onset, pitch and track), keeping the longest.
 
     Returns:
-        ``(notes, how many were merged away)``.
+        ``(notes sorted by track, pitch and onset, how many were merged away)``.
 
     >>> notes, merged = drop_duplicate_notes(make_notes([60, 60, 64], [0, 0, 0], [1, 2, 1]))
     >>> notes[["pitch", "duration"]].tolist(), merged
@@ -624,7 +620,7 @@ def drop_duplicate_notes(notes: NDArray[Any]) -> tuple[NDArray[Any], int]:
             & (n["start"][1:] == n["start"][:-1]),
         ]
     )
-    return (n[~dup], int(dup.sum())) if dup.any() else (notes, 0)
+    return n[~dup], int(dup.sum())
 
 
 def _shift_changes(changes: Sequence[Any], start: float) -> tuple[Any, ...]:

@@ -152,9 +152,9 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
 
 def _with_chords(song: Song, options: CorpusOptions) -> Song:
     """Apply the ``chords`` rule: keep given chords, infer missing ones, or drop them."""
-    if options.chords == "none" or (options.chords == "given" and not len(song.chords)):
-        return song.replace(chords=song.chords[:0]) if len(song.chords) else song
-    if options.chords == "infer" or not len(song.chords):
+    if options.chords == "none" and len(song.chords):
+        return song.replace(chords=song.chords[:0])
+    if options.chords == "infer" or (options.chords == "auto" and not len(song.chords)):
         from popgen.chord_inference import infer_chords
 
         return song.replace(chords=infer_chords(song))

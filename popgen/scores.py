@@ -317,7 +317,7 @@ def _chord_symbols(score: Any, end: float) -> NDArray[Any]:
     """
     from music21 import harmony
 
-    from popgen.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord
+    from popgen.chords import NO_CHORD, QUALITIES, Chord, make_chords
 
     names = [q.name for q in QUALITIES]
     found: dict[float, Chord] = {}
@@ -332,11 +332,8 @@ def _chord_symbols(score: Any, end: float) -> NDArray[Any]:
         root, bass = item.root().pitchClass, item.bass().pitchClass
         found[offset] = Chord(root, names.index(kind), bass)
     starts = sorted(o for o in found if o < end)
-    chords = np.zeros(len(starts), CHORD_DTYPE)
-    for i, start in enumerate(starts):
-        stop = starts[i + 1] if i + 1 < len(starts) else end
-        chord = found[start]
-        chords[i] = (start, stop - start, chord.root, chord.quality, chord.bass)
+    stops = [*starts[1:], end]
+    chords = make_chords([found[o] for o in starts], starts, np.subtract(stops, starts))
     return chords[chords["duration"] > 0]
 
 

@@ -53,7 +53,6 @@ DURATION_EDGES = (
 )
 
 _INNER_EDGES = np.array(DURATION_EDGES[1:-1])
-_STEPS_PER_BEAT = STEPS_PER_BEAT  # the grid of groove_consistency (via onset_cells), polyphony_rate
 
 
 # -------------------------------------------------------------------- helpers
@@ -192,9 +191,9 @@ def polyphony_rate(song: Song) -> float:
     """
     if not song.num_notes:
         return math.nan
-    first = np.round(song.notes["start"] * _STEPS_PER_BEAT)
+    first = np.round(song.notes["start"] * STEPS_PER_BEAT)
     end = song.notes["start"] + song.notes["duration"]
-    last = np.maximum(np.round(end * _STEPS_PER_BEAT), first + 1)
+    last = np.maximum(np.round(end * STEPS_PER_BEAT), first + 1)
     lengths, count = _coverage(first, last)
     return float(lengths[count > 1].sum() / lengths[count > 0].sum())
 
