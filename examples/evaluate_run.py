@@ -20,8 +20,9 @@ out.mkdir(parents=True, exist_ok=True)
 
 songs = popgen.Corpus.from_music21("essenFolksong/kinder0", limit=40)
 tokenizer = popgen.get_tokenizer("note").fit(songs)
-model = popgen.LSTMModel(vocab_size=tokenizer.vocab_size, embed_dim=32, hidden_size=64,
-                         num_layers=1)
+model = popgen.LSTMModel(
+    vocab_size=tokenizer.vocab_size, embed_dim=32, hidden_size=64, num_layers=1
+)
 config = popgen.TrainConfig(seq_len=32, epochs=10, learning_rate=5e-3, valid_fraction=0.25)
 run = popgen.train(model, tokenizer, songs, config, out=out / "run", progress=False)
 
@@ -33,5 +34,8 @@ report.write_png(out / "evaluation.png")  # histograms: generated against refere
 # the same from the command line:
 #   popgen evaluate RUN --reference SONGS... --samples 8 --json evaluation.json --png evaluation.png
 gain = report.nll_gain
-print(f"the run's held-out NLL is {gain:.0%} below the 3-gram's" if gain > 0
-      else f"the 3-gram still beats the run by {-gain:.0%}: train longer")
+print(
+    f"the run's held-out NLL is {gain:.0%} below the 3-gram's"
+    if gain > 0
+    else f"the 3-gram still beats the run by {-gain:.0%}: train longer"
+)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from popgen.checkpoint import Run, load_run, save_run
     from popgen.chord_inference import infer_chords
     from popgen.chords import Chord, make_chords, parse_chord
+    from popgen.controls import Controls, parse_progression
     from popgen.corpus import Corpus
     from popgen.corpus_options import CorpusOptions
     from popgen.errors import (
@@ -58,6 +59,8 @@ _LAZY = {
     "Chord": "popgen.chords",
     "make_chords": "popgen.chords",
     "parse_chord": "popgen.chords",
+    "Controls": "popgen.controls",
+    "parse_progression": "popgen.controls",
     "Corpus": "popgen.corpus",
     "CorpusOptions": "popgen.corpus_options",
     "CorpusError": "popgen.errors",
@@ -103,6 +106,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ROLES",
     "Chord",
+    "Controls",
     "Corpus",
     "CorpusError",
     "CorpusOptions",
@@ -133,6 +137,7 @@ __all__ = [
     "make_notes",
     "metrics",
     "parse_chord",
+    "parse_progression",
     "read_midi",
     "register_model",
     "register_tokenizer",

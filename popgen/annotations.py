@@ -261,7 +261,12 @@ def _moved(song: Song, shift: float) -> Song:
         beat = t.beat + shift
         if t.beat > origin + 1e-9 and beat > 1e-9 and t.bpm != moved[-1].bpm:
             moved.append(TempoChange(beat, t.bpm))
-    return song.replace(notes=notes, tempos=tuple(moved))
+    chords = song.chords.copy()  # e.g. read from the MIDI file's chord markers
+    ends = chords["start"] + chords["duration"] + shift
+    chords["start"] = np.maximum(chords["start"] + shift, 0.0)
+    chords["duration"] = ends - chords["start"]
+    chords = chords[chords["duration"] > 0]
+    return song.replace(notes=notes, tempos=tuple(moved), chords=chords)
 
 
 def _chord_array(

@@ -27,7 +27,7 @@ class PopgenError(Exception):
     ...     get_tokenizer("notes")
     ... except PopgenError as exc:
     ...     print(f"{type(exc).__name__}: {exc}")
-    UnknownNameError: unknown tokenizer 'notes'; known: chord, event, note, remi
+    UnknownNameError: unknown tokenizer 'notes'; known: chord, event, lead, note, pop, remi
     """
 
 

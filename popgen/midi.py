@@ -4,9 +4,13 @@ Reading turns ticks into beats (``ticks / ticks_per_beat``), so a song's rhythm
 does not depend on its tempo; the tempo map, time signatures and key become
 the song's metadata. Each (MIDI track, channel) pair that plays notes becomes
 one :class:`~popgen.music.Track`; channel 10 (index 9) parts are drum tracks.
+Marker meta events whose text is a chord label (``"C:maj"``, ``"Am7"``, ``"N"``;
+see :func:`popgen.chords.parse_chord`) become :attr:`~popgen.music.Song.chords`;
+other markers are ignored.
 
-Writing produces a type-1 file: track 0 holds the tempo map, time signatures
-and key; then one MIDI track per song track. Every failure to read a file is a
+Writing produces a type-1 file: track 0 holds the tempo map, time signatures,
+key and one marker per chord segment (its Harte label); then one MIDI track
+per song track. Every failure to read a file is a
 :class:`~popgen.errors.MidiError` that names the file.
 """
 
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import mido
 import numpy as np
 
+from popgen.chords import CHORD_DTYPE, NO_CHORD, chord_labels, make_chords, parse_chord
 from popgen.errors import MidiError
 from popgen.music import (
     NOTE_DTYPE,
@@ -53,7 +58,8 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
     """Read a standard MIDI file (type 0, 1 or 2) into a :class:`Song`.
 
     Times are in beats (``ticks / ticks_per_beat``); tempo changes, time
-    signatures and the first key signature become metadata. A note-on with
+    signatures and the first key signature become metadata; markers that
+    are chord labels become chords (see :func:`song_from_midifile`). A note-on with
     velocity 0 counts as a note-off; a note-off ends every note of its
     (track, channel, pitch) that began before it, as pretty_midi reads them, so
     a note struck again without a note-off does not sound to the end; notes
@@ -93,6 +99,14 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
 
     This is :func:`read_midi` without the file: the same rules apply.
 
+    Chords come from marker meta events (in any track) whose text
+    :func:`popgen.chords.parse_chord` reads (``"N"``: no chord): each lasts
+    until the next chord marker, the last until the end of the last note;
+    markers that are not chords are ignored, and so are chords that would
+    start at or after the end (of two at one tick, the later one wins). A
+    file whose only chord-like markers are bare letters A-G reads no chords:
+    those are taken for rehearsal marks (sections A, B, C...).
+
     Args:
         mid: a MIDI file as mido parsed or built it.
         source: where it came from; used as ``Song.source`` and in errors.
@@ -107,6 +121,10 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     >>> mid = song_to_midifile(Song(make_notes([60, 64], [0, 1], [1, 1])))
     >>> song_from_midifile(mid, source="built.mid").notes[["pitch", "start"]].tolist()
     [(60, 0.0), (64, 1.0)]
+    >>> mid.tracks[0].append(mido.MetaMessage("marker", text="Am7", time=0))
+    >>> chords = song_from_midifile(mid).chords
+    >>> chord_labels(chords), chords[["start", "duration"]].tolist()
+    (['A:min7'], [(0.0, 2.0)])
 
     """
     where = source or "<MidiFile>"
@@ -118,6 +136,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     signatures: list[tuple[int, int, int]] = []
     keys: list[tuple[int, str]] = []
     programs: list[tuple[int, int, int]] = []  # (tick, channel, program), every track
+    markers: list[tuple[int, str]] = []  # (tick, text), every track
     for index, track in enumerate(mid.tracks):
         name = ""
         track_programs: dict[int, int] = {}
@@ -132,6 +151,8 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
                 signatures.append((tick, msg.numerator, msg.denominator))
             elif msg.type == "key_signature":
                 keys.append((tick, msg.key))
+            elif msg.type == "marker":
+                markers.append((tick, msg.text))
             elif msg.type == "program_change":
                 track_programs[msg.channel] = msg.program
                 programs.append((tick, msg.channel, msg.program))
@@ -171,6 +192,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     keys.sort(key=lambda k: k[0])
     return Song(
         notes=notes,
+        chords=_marker_chords(markers, tpb, int(table[:, 2].max())),
         tracks=tracks,
         tempos=_tempo_map(tempos, tpb),
         time_signatures=_signature_map(signatures, tpb),
@@ -257,6 +279,38 @@ def _signature_map(changes: list[tuple[int, int, int]], tpb: int) -> tuple[TimeS
     return tuple(result)
 
 
+def _marker_chords(markers: list[tuple[int, str]], tpb: int, end: int) -> NDArray[Any]:
+    """:data:`CHORD_DTYPE` segments from (tick, text) markers that parse as chords.
+
+    Each segment lasts until the next one, the last until tick ``end`` (the
+    last note-off); segments of no length (two at a tick, or at or after
+    ``end``) are dropped. Times are ticks over ``tpb``, as for notes. When
+    every chord-like marker is a bare letter A-G, they are rehearsal marks
+    (sections A, B, C...), not chords, and no chords are read.
+    """
+    found: list[tuple[int, Any]] = []
+    letters_only = True
+    for tick, text in sorted(markers, key=lambda m: m[0]):  # stable: file order within a tick
+        try:
+            found.append((tick, parse_chord(text)))
+        except ValueError:
+            continue  # a section name, a credit, ...: not a chord
+        letters_only = letters_only and _is_rehearsal_mark(text)
+    if not found or letters_only:
+        return np.zeros(0, dtype=CHORD_DTYPE)
+    starts = np.array([tick for tick, _ in found], dtype=np.int64)
+    ends = np.append(starts[1:], max(end, int(starts[-1])))
+    chords = make_chords([chord for _, chord in found], starts / tpb, (ends - starts) / tpb)
+    out: NDArray[Any] = chords[chords["duration"] > 0]
+    return out
+
+
+def _is_rehearsal_mark(text: str) -> bool:
+    """A marker that is one letter A-G: a section's name as often as a major chord."""
+    text = text.strip()
+    return len(text) == 1 and text in "ABCDEFG"
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -266,8 +320,12 @@ def _reason(exc: BaseException) -> str:
 def song_to_midifile(song: Song, *, ticks_per_beat: int = 480) -> mido.MidiFile:
     """Convert a :class:`Song` into a type-1 :class:`mido.MidiFile`.
 
-    Track 0 holds the tempo map, time signatures and key signature; then one
-    MIDI track per song track with its name, program and notes. Drum tracks
+    Track 0 holds the tempo map, time signatures, key signature and a
+    ``marker`` meta event at the start of each chord segment with its Harte
+    label (``"C:maj"``, ``"A:min7/b7"``, ``"N"`` for no chord; a gap between
+    segments, or after the last one before the last note ends, is marked
+    ``"N"`` so that reading it back does not stretch the chord before it);
+    then one MIDI track per song track with its name, program and notes. Drum tracks
     play on channel 9 (MIDI channel 10); the others on channels 0..15 without
     9, in order, wrapping around after 15 melodic tracks. Times round to the
     nearest tick and every note lasts at least one tick; at each tick
@@ -291,6 +349,10 @@ def song_to_midifile(song: Song, *, ticks_per_beat: int = 480) -> mido.MidiFile:
     >>> mid = song_to_midifile(Song(make_notes([60], [0], [1])), ticks_per_beat=96)
     >>> len(mid.tracks), [m for m in mid.tracks[1] if m.type == "note_on"]
     (2, [Message('note_on', channel=0, note=60, velocity=80, time=0)])
+    >>> chords = make_chords(["C", "N", "Am7/G"], [0, 4, 6], [4, 2, 2])
+    >>> mid = song_to_midifile(Song(make_notes([60], [0], [8]), chords=chords), ticks_per_beat=96)
+    >>> [(m.time, m.text) for m in mid.tracks[0] if m.type == "marker"]
+    [(0, 'C:maj'), (384, 'N'), (192, 'A:min7/b7')]
 
     """
     if not 1 <= ticks_per_beat <= 32767:
@@ -355,7 +417,7 @@ def write_midi(song: Song, path: str | os.PathLike[str], *, ticks_per_beat: int 
 
 
 def _conductor_track(song: Song, tpb: int) -> mido.MidiTrack:
-    """Track 0: title, tempo map, time signatures and key signature."""
+    """Track 0: title, tempo map, time signatures, key signature and chord markers."""
     events: list[tuple[int, int, Any]] = [
         (0, -1, mido.MetaMessage("track_name", name=song.title, time=0))
     ]
@@ -374,7 +436,25 @@ def _conductor_track(song: Song, tpb: int) -> mido.MidiTrack:
         events.append((_tick(sig.beat, tpb), 0, msg))
     if song.key is not None:
         events.append((0, 0, mido.MetaMessage("key_signature", key=_mido_key(song.key))))
+    events += _chord_markers(song, tpb)
     return _to_track(events)
+
+
+def _chord_markers(song: Song, tpb: int) -> list[tuple[int, int, Any]]:
+    """(tick, order, marker) at each chord's start; ``"N"`` where a gap follows a chord."""
+    events: list[tuple[int, int, Any]] = []
+    chords = song.chords
+    if not len(chords):
+        return events
+    ends = chords["start"] + chords["duration"]
+    nexts = np.append(chords["start"][1:], max(song.end, float(ends.max())))
+    for start, end, following, label in zip(
+        chords["start"].tolist(), ends.tolist(), nexts.tolist(), chord_labels(chords), strict=True
+    ):
+        events.append((_tick(start, tpb), 1, mido.MetaMessage("marker", text=label)))
+        if _tick(end, tpb) < _tick(following, tpb) and label != NO_CHORD.label:
+            events.append((_tick(end, tpb), 1, mido.MetaMessage("marker", text=NO_CHORD.label)))
+    return events
 
 
 def _mido_key(key: str) -> str:

@@ -96,7 +96,8 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
 
     Each song gets its key (``keys``), track roles (``roles``), the bars and
     chords of annotation files beside a MIDI file (``annotations``, see
-    :mod:`popgen.annotations`) and chords by the ``chords`` rule.
+    :mod:`popgen.annotations`) and chords by the ``chords`` rule (the chord
+    markers of a MIDI file count as given chords; annotations win over them).
 
     Args:
         path: a MIDI or score file.

@@ -16,6 +16,7 @@ from popgen.sampling import (
     beam_search,
     generate_ids,
     greedy,
+    max_gap,
     no_repeat_ngram,
 )
 
@@ -153,3 +154,33 @@ def test_sampler_beam_search_gives_grammatical_songs_best_first() -> None:
     assert songs[0].key == song.key and songs[0].tempos == song.tempos
     with pytest.raises(ValueError, match="beam_size must be an integer >= 1"):
         sampler.beam_search(10, beam_size=0)
+
+
+def rest_loving_model(tok: popgen.Tokenizer, rest: str) -> tuple[popgen.LSTMModel, object]:
+    """An LSTM whose every prediction is ``rest``, by far (output weights 0, bias on it)."""
+    model = popgen.LSTMModel(vocab_size=tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    head = params["params"]["head"]
+    head["kernel"] = jnp.zeros_like(head["kernel"])
+    head["bias"] = jnp.zeros_like(head["bias"]).at[tok.token_id(rest)].set(20.0)
+    return model, params
+
+
+def test_max_gap_keeps_a_rest_loving_beam_from_going_silent() -> None:
+    """The tracker's empty beam: BOS then REST forever, unless the beam must take a pitch."""
+    pitches = jnp.array([-1, -1, 60, 62])  # 1 is a rest, 2 and 3 are pitches
+    step, _ = markov([[0.0, 0.9, 0.05, 0.05]] * 4)
+    assert run(step, 8, 3).tokens[0, 0].tolist() == [0] + [1] * 8
+    out = run(step, 8, 3, strategy=max_gap(2, pitches))
+    for beam in out.tokens[0].tolist():
+        gaps = "".join("p" if t in (2, 3) else "." for t in beam[1:]).split("p")
+        assert max(len(g) for g in gaps) <= 2, beam
+
+    song = Song(make_notes([60, 62], [0, 10], [1, 1]))  # a long rest: REST_8 REST_1
+    tok = popgen.get_tokenizer("note").fit([song])
+    model, params = rest_loving_model(tok, "REST_8")
+    silent = Sampler(model, params, tok).beam_search(60, beam_size=4)
+    assert [s.num_notes for s in silent] == [0, 0, 0, 0]
+    pitches = jnp.asarray(tok.token_pitches())
+    songs = Sampler(model, params, tok, max_gap(16, pitches)).beam_search(60, beam_size=4)
+    assert all(s.num_notes >= 3 for s in songs)  # a note within every 16 + 3 tokens

@@ -159,3 +159,51 @@ def test_leading_silence_is_dropped_unless_asked_to_keep_it(setup, tmp_path: Pat
     assert trimmed.notes["start"].min() < 4.0  # within the first bar
     shift = kept.notes["start"].min() - trimmed.notes["start"].min()
     assert shift % 4.0 == 0.0
+
+
+@pytest.fixture(scope="module")
+def silent_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 'note' run whose model predicts REST_8 by far, whatever it has read."""
+    tok = popgen.get_tokenizer("note").fit(
+        [popgen.Song(popgen.make_notes([60, 62], [0, 10], [1, 1]))]
+    )
+    model = popgen.LSTMModel(vocab_size=tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
+    head = params["params"]["head"]
+    head["kernel"] = jnp.zeros_like(head["kernel"])
+    head["bias"] = jnp.zeros_like(head["bias"]).at[tok.token_id("REST_8")].set(20.0)
+    return popgen.save_run(popgen.Run(model, tok, params), tmp_path_factory.mktemp("silent") / "r")
+
+
+def test_beam_search_cannot_write_an_empty_song(silent_run: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    def beam(out: Path, *args: str) -> int:
+        return main(["generate", str(silent_run), "--out", str(out), "--tokens", "100", *args])
+
+    for size in ("2", "4", "8"):
+        out = tmp_path / f"beam{size}.mid"
+        assert beam(out, "--beam-size", size) == 0
+        assert popgen.read_midi(out).num_notes >= 4  # a note within every 16 + 3 tokens
+    primer = tmp_path / "primer.mid"
+    popgen.Song(popgen.make_notes([60, 62], [0, 10], [1, 1])).write_midi(primer)
+    out = tmp_path / "cont.mid"
+    assert beam(out, "--beam-size", "4", "--primer", str(primer), "--continuation-only") == 0
+    assert popgen.read_midi(out).num_notes >= 4
+    assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [[], ["--best-of", "2", "--batch-size", "2"]])
+def test_a_song_without_notes_is_written_with_a_warning(
+    silent_run: Path, tmp_path: Path, capsys, args
+) -> None:  # type: ignore[no-untyped-def]
+    assert generate(silent_run, tmp_path / "s.mid", *args) == 0
+    captured = capsys.readouterr()
+    outs = [tmp_path / "s.mid"] if not args else [tmp_path / "s-0.mid", tmp_path / "s-1.mid"]
+    assert all(path.is_file() for path in outs) and "(0 notes" in captured.out
+    warnings = captured.err.strip().splitlines()
+    assert warnings == [
+        f"warning: {path} has no notes (no note was drawn; try more --tokens, another --seed, "
+        "or max_gap=16 in --strategy)"
+        for path in outs
+    ]
+    assert generate(silent_run, tmp_path / "g.mid", "--strategy", "max_gap=16") == 0
+    assert popgen.read_midi(tmp_path / "g.mid").num_notes > 0  # the hint works

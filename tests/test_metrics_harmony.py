@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,11 +16,13 @@ from popgen.chords import NO_CHORD, chord_tone_mask, make_chords
 from popgen.metrics import (
     METRICS,
     chord_tone_share,
+    harmonisation,
     metric_table,
     notes_per_bar,
     notes_per_bar_by_role,
     song_metrics,
 )
+from popgen.metrics.harmony import TRIADS
 from popgen.music import Song, TimeSignature, Track, make_notes
 
 
@@ -168,5 +172,124 @@ def test_notes_per_bar_by_role_reads_bar_lines_and_sums_a_role() -> None:
 
 
 def test_exported() -> None:
-    for name in ("chord_tone_share", "notes_per_bar_by_role"):
+    for name in ("chord_tone_share", "harmonisation", "notes_per_bar_by_role"):
         assert name in popgen.metrics.__all__
+
+
+# ---------------------------------------------------------------- harmonisation
+PARTS = (
+    Track("Melody", role="melody"),
+    Track("Bridge", role="second"),
+    Track("Piano", role="accompaniment"),
+    Track("Kit", is_drum=True, role="accompaniment"),
+)
+
+
+Rows = Sequence[tuple[int, float, float]]  # (pitch, start, duration)
+
+
+def parts(tune: Rows, piano: Rows, bridge: Rows = (), drums: Rows = (), **fields: Any) -> Song:
+    """A song of the four PARTS from their notes; ``fields`` go to ``Song``."""
+    rows = [(*r, 0) for r in tune] + [(*r, 1) for r in bridge]
+    rows += [(*r, 2) for r in piano] + [(*r, 3) for r in drums]
+    pitch, start, duration, track = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return Song(make_notes(pitch, start, duration, 80, track), tracks=PARTS, **fields)
+
+
+C_THEN_G = [(48, 0, 2), (52, 0, 2), (55, 0, 2), (43, 2, 2), (47, 2, 2), (50, 2, 2)]
+
+
+def test_triads() -> None:
+    assert TRIADS.shape == (24, 12) and (TRIADS.sum(axis=1) == 3).all()
+    assert np.flatnonzero(TRIADS[0]).tolist() == [0, 4, 7]  # C
+    assert np.flatnonzero(TRIADS[12 + 9]).tolist() == [0, 4, 9]  # A minor
+
+
+def test_a_melody_on_the_chords_fits_and_one_off_them_clashes() -> None:
+    on = [(72, 0, 1), (76, 1, 1), (74, 2, 1), (79, 3, 1)]  # C E | D G
+    assert harmonisation(parts(on, C_THEN_G)) == 1.0
+    off = [(73, 0, 1), (75, 1, 1), (73, 2, 1), (80, 3, 1)]  # C# Eb | C# G#
+    assert harmonisation(parts(off, C_THEN_G)) == 0.0
+    swapped = [(74, 0, 2), (72, 2, 2)]  # D over C, C over G: each misses
+    assert harmonisation(parts(swapped, C_THEN_G)) == 0.0
+
+
+def test_weighs_melody_time_and_splits_notes_at_half_bars() -> None:
+    # a 4-beat E: on C for its first half, off G for its second
+    assert harmonisation(parts([(64, 0, 4)], C_THEN_G)) == 0.5
+    # a 3-beat C (2 beats over C, 1 over G) and a 1-beat F (over G)
+    assert harmonisation(parts([(72, 0, 3), (77, 3, 1)], C_THEN_G)) == 0.5
+    # a 3-beat G (over C, then over G) and a 1-beat F (over G)
+    assert harmonisation(parts([(67, 0, 3), (77, 3, 1)], C_THEN_G)) == 0.75
+
+
+def test_picks_the_triad_with_most_accompaniment_time() -> None:
+    # C E G A, the A longest: A minor (A C E, 4 + 1 + 1 beats) beats C (C E G, 1 + 1 + 1)
+    piano = [(48, 0, 0.5), (52, 0, 0.5), (55, 0, 1), (57, 0, 2)]
+    assert harmonisation(parts([(69, 0, 2)], piano)) == 1.0  # A: on A minor, not on C
+    assert harmonisation(parts([(67, 0, 2)], piano)) == 0.0  # G: on C, not on A minor
+
+
+def test_tied_triads_share_the_credit() -> None:
+    # C and G alone: C major and C minor tie; E is a tone of one of them
+    assert harmonisation(parts([(64, 0, 2)], [(48, 0, 2), (55, 0, 2)])) == 0.5
+    assert harmonisation(parts([(60, 0, 2)], [(48, 0, 2), (55, 0, 2)])) == 1.0
+
+
+def test_half_bars_follow_the_bar_lines() -> None:
+    three = (TimeSignature(0, 3, 4),)  # halves of 1.5 beats
+    piano = [(48, 0, 1.5), (52, 0, 1.5), (55, 0, 1.5), (50, 1.5, 1.5), (53, 1.5, 1.5)]
+    piano += [(57, 1.5, 1.5)]  # C, then D minor
+    assert harmonisation(parts([(64, 0, 1.5), (65, 1.5, 1.5)], piano, time_signatures=three)) == 1
+    annotated = parts([(64, 1, 1.5), (65, 2.5, 1.5)], [(n[0], n[1] + 1, n[2]) for n in piano])
+    assert harmonisation(annotated.replace(bars=np.array([1.0, 4.0]))) == 1.0  # pickup of 1 beat
+
+
+def test_half_bars_without_accompaniment_are_skipped() -> None:
+    tune = [(72, 0, 2), (61, 2, 2), (61, 4, 4)]  # C over C, then C# over nothing
+    assert harmonisation(parts(tune, [(48, 0, 2), (52, 0, 2), (55, 0, 2)])) == 1.0
+
+
+def test_nan_without_either_part() -> None:
+    assert math.isnan(harmonisation(parts([], C_THEN_G)))
+    assert math.isnan(harmonisation(parts([(72, 0, 4)], [])))
+    assert math.isnan(harmonisation(parts([(72, 0, 4)], [], bridge=C_THEN_G)))  # no PIANO role
+    assert math.isnan(harmonisation(parts([(72, 0, 4)], [(48, 8, 4)])))  # never together
+    assert math.isnan(harmonisation(Song(make_notes([60], [0], [1]))))  # no roles at all
+
+
+def test_roles_choose_the_parts_and_drums_never_count() -> None:
+    song = parts([(61, 0, 4)], [(49, 0, 4)], bridge=[(72, 0, 4)], drums=[(36, 0, 4)] * 3)
+    assert harmonisation(song) == 1.0  # C# over C#: the drum kit's C is ignored
+    assert harmonisation(song, melody=("second",)) == 0.0  # C over the C# chord
+    assert harmonisation(song, melody=("melody", "second")) == 0.5
+    assert harmonisation(song, accompaniment=("accompaniment", "second")) == 0.5  # tie: C#, C
+
+
+@st.composite
+def two_part_songs(draw: st.DrawFn) -> Song:
+    """Random melody, bridge and piano notes over random bars."""
+
+    def notes(size: int) -> list[tuple[int, float, float]]:
+        return draw(
+            st.lists(
+                st.tuples(
+                    st.integers(30, 96),
+                    st.integers(0, 64).map(lambda b: b / 4),
+                    st.floats(0.05, 6),
+                ),
+                max_size=size,
+            )
+        )
+
+    bars = draw(st.sampled_from([[], [1.0, 5.0], [0.0, 3.0, 7.5]]))
+    return parts(notes(12), notes(16), notes(4)).replace(bars=np.array(bars))
+
+
+@settings(max_examples=150, deadline=None)
+@given(two_part_songs(), st.integers(-12, 12))
+def test_a_share_that_ignores_transposition(song: Song, shift: int) -> None:
+    value = harmonisation(song)
+    assert math.isnan(value) or 0 <= value <= 1
+    moved = harmonisation(song.transpose(shift))
+    assert (math.isnan(value) and math.isnan(moved)) or moved == pytest.approx(value)

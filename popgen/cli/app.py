@@ -23,7 +23,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: The subcommands in the order ``popgen --help`` lists them. Each is a module
 #: ``popgen.cli.<name>`` with ``add_parser(sub)`` and ``run(args)``, importing
 #: JAX only inside ``run``; a new command is one module and one name here.
-COMMANDS = ("demo", "corpus", "train", "generate", "evaluate", "sweep")
+COMMANDS = ("demo", "corpus", "train", "generate", "arrange", "evaluate", "sweep")
 
 
 class _Command(Protocol):
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     >>> args = build_parser().parse_args(["generate", "run/", "--out", "song.mid"])
     >>> args.command, args.tokens, args.batch_size
-    ('generate', 400, 1)
+    ('generate', None, 1)
 
     """
     parser = argparse.ArgumentParser(

@@ -1,8 +1,13 @@
-"""``popgen generate``: write songs sampled from a trained run, in MIDI and other formats."""
+"""``popgen generate``: write songs sampled from a trained run, in MIDI and other formats.
+
+Every song goes through one write path, which warns on stderr (and still
+writes the file, exit status 0) when a song has no notes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,9 +15,24 @@ from popgen.cli.options import positive_int
 from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
+    from popgen.checkpoint import Run
     from popgen.cli.options import Subcommands
+    from popgen.controls import Controls
+    from popgen.music import Song
+    from popgen.sampling import Strategy
 
-__all__ = ["add_parser", "run"]
+__all__ = [
+    "add_output_flags",
+    "add_parser",
+    "add_strategy_flags",
+    "run",
+    "strategy_from",
+    "write_song",
+]
+
+#: The most tokens in a row a beam may take without a pitch token (``max_gap``): the
+#: likeliest path of a melody model is often all rests, which would make an empty song.
+_BEAM_MAX_GAP = 16
 
 
 def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
@@ -21,12 +41,65 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     >>> from popgen.cli import build_parser
     >>> args = build_parser().parse_args(["generate", "run/", "--out", "song.mid"])
     >>> args.command, args.tokens, args.batch_size, args.strategy
-    ('generate', 400, 1, None)
+    ('generate', None, 1, None)
     """
     parser = sub.add_parser("generate", help="generate songs from a trained run")
     parser.add_argument("run", type=Path, help="run directory written by 'popgen train'")
     parser.add_argument("--out", type=Path, required=True, help="MIDI file to write")
-    parser.add_argument("--tokens", type=positive_int, default=400, help="tokens per song")
+    parser.add_argument(
+        "--tokens",
+        type=positive_int,
+        help="tokens per song (default: 400; with --chords, enough for every bar)",
+    )
+    add_strategy_flags(parser)
+    controls = parser.add_argument_group(
+        "controls",
+        "a song skeleton to follow, for runs trained with --tokenizer pop or lead: the bars "
+        "and chords are forced, the model writes the melody (and the accompaniment)",
+    )
+    controls.add_argument(
+        "--chords",
+        help="a chord progression: 'C G Am F' (one chord per bar), 'C G | Am F' (bars split "
+        "by |, their chords sharing the bar), 'C . . G7' ('.' holds a chord for a beat)",
+    )
+    controls.add_argument(
+        "--chords-file", type=Path, help="the progression in a text file, one bar per line"
+    )
+    controls.add_argument(
+        "--bars",
+        type=positive_int,
+        help="bars to write (default: the progression's; a shorter progression that divides "
+        "it repeats)",
+    )
+    parser.add_argument(
+        "--beam-size",
+        type=int,
+        help="beam search instead of sampling (one song), with the same strategy; beams also "
+        f"take a note at least every {_BEAM_MAX_GAP} tokens (max_gap, fewer for short songs)",
+    )
+    parser.add_argument("--primer", type=Path, help="MIDI file the songs continue")
+    parser.add_argument(
+        "--continuation-only", action="store_true", help="write the songs without the primer"
+    )
+    parser.add_argument(
+        "--keep-leading-silence",
+        action="store_true",
+        help="without a primer, keep the rests a song may start with (dropped by default, "
+        "from the bar line before the first note)",
+    )
+    parser.add_argument("--program", type=int, help="General MIDI program of the track, 0..127")
+    add_output_flags(parser)
+    return parser
+
+
+def add_strategy_flags(parser: argparse.ArgumentParser) -> None:
+    """The sampling flags ``generate`` and ``arrange`` share (see :func:`strategy_from`).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_strategy_flags(parser)
+    >>> parser.parse_args(["--top-p", "0.9"]).top_p
+    0.9
+    """
     parser.add_argument("--batch-size", type=positive_int, default=1, help="songs to write")
     parser.add_argument("--temperature", type=float, help="divide the logits by this (> 0)")
     parser.add_argument("--top-k", type=int, help="keep the k most likely tokens")
@@ -42,25 +115,45 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     parser.add_argument(
         "--best-of", type=int, default=1, help="draw N per song, keep the likeliest"
     )
-    parser.add_argument("--beam-size", type=int, help="beam search instead of sampling (one song)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--primer", type=Path, help="MIDI file the songs continue")
-    parser.add_argument(
-        "--continuation-only", action="store_true", help="write the songs without the primer"
-    )
-    parser.add_argument(
-        "--keep-leading-silence",
-        action="store_true",
-        help="without a primer, keep the rests a song may start with (dropped by default, "
-        "from the bar line before the first note)",
-    )
-    parser.add_argument("--program", type=int, help="General MIDI program of the track, 0..127")
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """The ``--png``, ``--musicxml`` and ``--wav`` flags (see :func:`write_song`).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_output_flags(parser)
+    >>> parser.parse_args(["--png"]).png
+    True
+    """
     parser.add_argument("--png", action="store_true", help="also write a piano-roll PNG")
     parser.add_argument("--musicxml", action="store_true", help="also write MusicXML")
     parser.add_argument(
         "--wav", action="store_true", help="also write WAV (needs FluidSynth and a soundfont)"
     )
-    return parser
+
+
+def strategy_from(args: argparse.Namespace, run: Run) -> Strategy:
+    """The strategy of ``--temperature``, ``--top-k``, ``--top-p``, then ``--strategy``.
+
+    Without any of them, the run's recorded recipe (:attr:`popgen.Run.usage`).
+
+    ```python
+    args = build_parser().parse_args(["generate", "runs/pop", "--out", "a.mid", "--top-p", "0.9"])
+    strategy = strategy_from(args, load_run("runs/pop"))  # top_p(0.9), then nothing more
+    ```
+    """
+    from popgen.sampling import chain, parse_strategy, temperature, top_k, top_p
+
+    parts: list[Strategy] = []
+    if args.temperature is not None:
+        parts.append(temperature(args.temperature))
+    if args.top_k is not None:
+        parts.append(top_k(args.top_k))
+    if args.top_p is not None:
+        parts.append(top_p(args.top_p))
+    spec = args.strategy if args.strategy is not None else ("" if parts else run.usage.strategy)
+    return chain(*parts, parse_strategy(spec, run.tokenizer))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -74,9 +167,8 @@ def run(args: argparse.Namespace) -> None:
 
     from popgen.checkpoint import load_run
     from popgen.midi import read_midi
-    from popgen.render import find_fluidsynth, write_wav
-    from popgen.sampling import Sampler, Strategy, chain, parse_strategy, temperature, top_k, top_p
-    from popgen.scores import write_musicxml
+    from popgen.render import find_fluidsynth
+    from popgen.sampling import Sampler, chain, max_gap
 
     if args.program is not None and not 0 <= args.program <= 127:
         raise ValueError(f"--program must be a General MIDI program in 0..127, got {args.program}")
@@ -84,26 +176,31 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError("--beam-size writes one song, the best beam; drop --batch-size/--best-of")
     if args.wav:
         find_fluidsynth()  # fail before generating
-    parts: list[Strategy] = []
-    if args.temperature is not None:
-        parts.append(temperature(args.temperature))
-    if args.top_k is not None:
-        parts.append(top_k(args.top_k))
-    if args.top_p is not None:
-        parts.append(top_p(args.top_p))
+    steering = args.chords is not None or args.chords_file is not None or args.bars is not None
+    if steering:
+        _check_controls(args)
     primer = read_midi(args.primer) if args.primer else None
     run = load_run(args.run)
-    spec = args.strategy if args.strategy is not None else ("" if parts else run.usage.strategy)
-    sampler = Sampler.from_run(run, chain(*parts, parse_strategy(spec, run.tokenizer)))
+    controls = _controls(args, run) if steering else None
+    strategy = strategy_from(args, run)
+    tokens = args.tokens if args.tokens is not None or steering else 400
+    if args.beam_size is not None:  # constraint first, so truncations choose among its tokens
+        strategy = chain(max_gap(_beam_gap(tokens), run.tokenizer.token_pitches()), strategy)
+    sampler = Sampler.from_run(run, strategy)
     keep = not args.continuation_only
-    if args.beam_size is not None:
+    if controls is not None:
+        songs = sampler.generate(
+            tokens, batch_size=args.batch_size, seed=args.seed, best_of=args.best_of,
+            controls=controls,
+        )  # fmt: skip
+    elif args.beam_size is not None:
         beams = sampler.beam_search(
-            args.tokens, beam_size=args.beam_size, primer=primer, include_primer=keep
+            tokens, beam_size=args.beam_size, primer=primer, include_primer=keep
         )
         songs = beams[:1]
     else:
         songs = sampler.generate(
-            args.tokens,
+            tokens,
             batch_size=args.batch_size,
             seed=args.seed,
             primer=primer,
@@ -113,22 +210,72 @@ def run(args: argparse.Namespace) -> None:
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     for i, song in enumerate(songs):
-        if primer is None and not args.keep_leading_silence:
+        if primer is None and controls is None and not args.keep_leading_silence:
             song = song.without_leading_silence()
         if args.program is not None:
             tracks = tuple(dataclasses.replace(t, program=args.program) for t in song.tracks)
             song = song.replace(tracks=tracks)
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i}{out.suffix}")
-        song.write_midi(path)
-        written = [path]
-        if args.png:
-            written.append(path.with_suffix(".png"))
-            song.write_png(written[-1])
-        if args.musicxml:
-            written.append(path.with_suffix(".musicxml"))
-            write_musicxml(song, written[-1])
-        if args.wav:
-            written.append(path.with_suffix(".wav"))
-            write_wav(song, written[-1])
-        names = ", ".join(str(p) for p in written)
-        print(f"wrote {names} ({song.num_notes} notes, {song.end:.1f} beats)")
+        write_song(song, path, args)
+
+
+def _check_controls(args: argparse.Namespace) -> None:
+    """Refuse flags that cannot go with controls, before anything is loaded."""
+    if args.chords is not None and args.chords_file is not None:
+        raise ValueError("give the chords once: --chords or --chords-file")
+    if args.chords is None and args.chords_file is None:
+        raise ValueError("--bars needs chords to follow: give --chords or --chords-file")
+    if args.primer is not None or args.beam_size is not None:
+        raise ValueError("--chords cannot go with --primer or --beam-size (yet); drop them")
+
+
+def _controls(args: argparse.Namespace, run: Run) -> Controls:
+    """The controls of ``--chords``/``--chords-file`` and ``--bars``, in the run's meter."""
+    from popgen.controls import Controls, parse_progression, read_progression
+
+    meter = run.usage.meter
+    if args.chords_file is not None:
+        chords = read_progression(args.chords_file, meter=meter, bars=args.bars)
+    else:
+        chords = parse_progression(args.chords, meter=meter, bars=args.bars)
+    return Controls.over_chords(chords, bars=args.bars, meter=meter)
+
+
+def _beam_gap(num_tokens: int) -> int:
+    """``max_gap``'s limit for beams of ``num_tokens`` tokens: room for a whole note after it.
+
+    >>> _beam_gap(400), _beam_gap(10), _beam_gap(1)
+    (16, 5, 1)
+    """
+    return max(1, min(_BEAM_MAX_GAP, num_tokens // 2))
+
+
+def write_song(song: Song, path: Path, args: argparse.Namespace) -> None:
+    """Write ``song`` as MIDI and the formats asked for; warn on stderr if it has no notes.
+
+    ```python
+    write_song(song, Path("songs/a.mid"), args)  # also songs/a.png with --png
+    ```
+    """
+    from popgen.render import write_wav
+    from popgen.scores import write_musicxml
+
+    song.write_midi(path)
+    written = [path]
+    if args.png:
+        written.append(path.with_suffix(".png"))
+        song.write_png(written[-1])
+    if args.musicxml:
+        written.append(path.with_suffix(".musicxml"))
+        write_musicxml(song, written[-1])
+    if args.wav:
+        written.append(path.with_suffix(".wav"))
+        write_wav(song, written[-1])
+    names = ", ".join(str(p) for p in written)
+    print(f"wrote {names} ({song.num_notes} notes, {song.end:.1f} beats)")
+    if song.num_notes == 0:
+        if getattr(args, "beam_size", None) is not None:
+            hint = "the likeliest tokens make no note; try sampling, or a smaller max_gap"
+        else:
+            hint = "no note was drawn; try more --tokens, another --seed, or max_gap=16"
+        print(f"warning: {path} has no notes ({hint} in --strategy)", file=sys.stderr)

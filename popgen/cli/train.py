@@ -42,6 +42,14 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="run directory to write")
     parser.add_argument("--tokenizer", default="note", help="encoding name (default: note)")
     parser.add_argument(
+        "--tokenizer-option",
+        type=key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the encoding's config, the value read as a Python literal, e.g. "
+        "roles=('melody',) or chords=False; repeatable",
+    )
+    parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
     )
     parser.add_argument(
@@ -97,8 +105,14 @@ def run(args: argparse.Namespace) -> None:
     config = TrainConfig(**given_values(args, TrainConfig))
     settings = _model_settings(args)
     base = args.out if args.resume else args.init_from
-    if base is None:  # check the model name and settings before the slow part
+    options = dict(args.tokenizer_option or ())
+    if base is None:  # check the model, settings and encoding options before the slow part
         build_model(args.model, vocab_size=1, **settings)
+        get_tokenizer(args.tokenizer, **options)
+    elif options:
+        raise ValueError(
+            "--tokenizer-option: with --resume or --init-from the encoding is the run's"
+        )
     corpus = read_corpus(args, args.sources)
     print(f"corpus: {corpus.describe()}")
     if base is not None:  # the run's own tokenizer and model (and, to resume, config)
@@ -107,7 +121,7 @@ def run(args: argparse.Namespace) -> None:
         if args.resume and previous.config is not None:
             config = previous.config
     else:
-        tokenizer = get_tokenizer(args.tokenizer).fit(corpus)
+        tokenizer = get_tokenizer(args.tokenizer, **options).fit(corpus)
         model = build_model(args.model, vocab_size=tokenizer.vocab_size, **settings)
     run = train(
         model,

@@ -5,7 +5,8 @@
   histogram features (:data:`HISTOGRAMS`), on a track chosen with
   :func:`choose_track`; they live in :mod:`popgen.metrics.pitch`,
   :mod:`popgen.metrics.rhythm` (with :func:`notes_per_bar_by_role`),
-  :mod:`popgen.metrics.harmony` (:func:`chord_tone_share`) and
+  :mod:`popgen.metrics.harmony` (:func:`chord_tone_share`, and
+  :func:`harmonisation`, which reads track roles and so the whole song) and
   :mod:`popgen.metrics.structure` (:func:`bar_repetition`,
   :func:`self_similarity`, :func:`bar_features`);
 * :mod:`popgen.metrics.sets`: metric tables over sets, reference ranges
@@ -33,6 +34,7 @@ needs only numpy (JAX is loaded when a run is scored).
 from __future__ import annotations
 
 from popgen.metrics.copying import Copy, CopyIndex, CopyReport, note_line
+from popgen.metrics.harmony import harmonisation
 from popgen.metrics.likelihood import (
     EncodedSongs,
     Likelihood,
@@ -113,6 +115,7 @@ __all__ = [
     "distinct_ngram_ratio",
     "empty_beat_rate",
     "groove_consistency",
+    "harmonisation",
     "inside_share",
     "inter_onset_histogram",
     "longest_pitch_run",

@@ -9,6 +9,7 @@ from popgen.sampling.beam import BeamResult, beam_search
 from popgen.sampling.constraints import (
     SCALES,
     in_key,
+    max_gap,
     no_repeat_ngram,
     pitch_range,
     repeat_melody,
@@ -63,6 +64,7 @@ __all__ = [
     "identity",
     "in_key",
     "list_strategies",
+    "max_gap",
     "max_same_pitch_run",
     "min_p",
     "no_repeat_ngram",

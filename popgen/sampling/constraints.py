@@ -1,11 +1,13 @@
 """Strategies that look at the history or at what the tokens mean.
 
 ``repetition_penalty``, ``no_repeat_ngram`` and ``repeat_motifs`` read the
-tokens generated so far (:class:`~popgen.sampling.strategies.History`); ``pitch_range`` and
-``in_key`` need the vocabulary's meaning, which they take at construction as
-an array, ``pitches = tokenizer.token_pitches()`` (``int32[vocab]``, the MIDI
-pitch of each token, -1 for tokens that are not a pitch), never by parsing
-token names inside jit. Tokens that are not pitches are never banned by them.
+tokens generated so far (:class:`~popgen.sampling.strategies.History`);
+``pitch_range``, ``in_key``, ``repeat_melody`` and ``max_gap`` need the
+vocabulary's meaning, which they take at construction as an array, ``pitches =
+tokenizer.token_pitches()`` (``int32[vocab]``, the MIDI pitch of each token, -1
+for tokens that are not a pitch), never by parsing token names inside jit.
+Tokens that are not pitches are never banned by them, except by ``max_gap``,
+whose job that is.
 
 Every ban here follows the shared fallback (:func:`ban_tokens`): a row in which
 it would leave no token is returned unchanged. So put constraints *before*
@@ -44,6 +46,7 @@ from popgen.sampling.strategies import (
 __all__ = [
     "SCALES",
     "in_key",
+    "max_gap",
     "no_repeat_ngram",
     "pitch_range",
     "repeat_melody",
@@ -309,3 +312,59 @@ def in_key(key: str, pitches: Any, *, extra: Iterable[int] = ()) -> Strategy:
     allowed[[(tonic + s) % 12 for s in (*SCALES[mode], *steps)]] = True
     table = _pitch_table(pitches, "in_key")
     return _stateless_ban((table >= 0) & ~allowed[table % 12])
+
+
+def max_gap(tokens: int, pitches: Any) -> Strategy:
+    """Let at most ``tokens`` tokens in a row pass without a pitch token, then ask for one.
+
+    The count is of the tokens since the last pitch token (primer included;
+    the sequence's first token, ``BOS``, is not counted). Once it reaches
+    ``tokens``, every token that is not a pitch is banned, but only in rows
+    where the logits still allow some pitch token: where the grammar (or an
+    earlier strategy) allows none, e.g. in the middle of a ``note``
+    encoding's ``PITCH DUR VEL`` or right after ``remi``'s ``BAR``, the row is
+    left alone and the pitch comes as soon as it may. So a song cannot be all
+    rests, as the likeliest path of a melody model often is under beam search
+    (``BOS REST_8 REST_8 ...``). Put it before truncations, like the other
+    constraints. ``chord`` encoding's ``CHORD_...`` tokens name no single
+    pitch, so they count as tokens without one.
+
+    Args:
+        tokens: ``>= 1``; the longest run of tokens without a pitch. Between
+            the notes of a melody in the ``note`` encoding there are 2 (``DUR
+            VEL``) plus any ``REST``/``AND``/``SHIFT``, so 16 bites only on
+            long silences.
+        pitches: ``int[vocab]``, each token's MIDI pitch or -1
+            (``tokenizer.token_pitches()``; filled in by ``parse_strategy``).
+
+    Returns:
+        A strategy whose state is ``int32[batch]``, the tokens since the last pitch.
+
+    >>> import jax.numpy as jnp
+    >>> s = max_gap(2, jnp.array([-1, -1, 60]))  # token 1 is a rest, token 2 a pitch
+    >>> tokens, state = jnp.array([[0, 1, 1, 0]]), s.init(1)  # BOS, two rests
+    >>> for position in (1, 2, 3):
+    ...     out, state = s.apply(jnp.zeros((1, 3)), state, History(tokens, jnp.asarray(position)))
+    >>> [bool(x) for x in jnp.isfinite(out[0])], state.tolist()  # two rests: a pitch must come
+    ([False, False, True], [2])
+
+    """
+    limit = _integer(tokens, "max_gap", 1)
+    is_pitch = jnp.asarray(_pitch_table(pitches, "max_gap") >= 0)
+
+    def init(batch_size: int) -> jax.Array:
+        return jnp.zeros((batch_size,), jnp.int32)
+
+    def apply(logits: jax.Array, gap: jax.Array, history: History) -> tuple[jax.Array, jax.Array]:
+        if logits.shape[-1] != is_pitch.shape[0]:
+            raise ValueError(
+                f"logits have {logits.shape[-1]} tokens but the pitch table {is_pitch.shape[0]}; "
+                "build the strategy from the same tokenizer as the model"
+            )
+        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        gap = jnp.where(history.position > 1, jnp.where(is_pitch[prev], 0, gap + 1), gap)
+        pitch_allowed = (jnp.isfinite(logits) & is_pitch[None, :]).any(axis=-1)
+        banned = ~is_pitch[None, :] & ((gap >= limit) & pitch_allowed)[:, None]
+        return ban_tokens(logits, banned), gap
+
+    return Strategy(init, apply)

@@ -17,7 +17,8 @@ of one pitch, none shorter than ``min_duration``.
 from __future__ import annotations
 
 import os
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +32,9 @@ from popgen.music import Song, TimeSignature, Track
 from popgen.sampling.beam import beam_search
 from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
 from popgen.tokenizers.base import BOS, EOS, PAD, UNK, Tokenizer
+
+if TYPE_CHECKING:
+    from popgen.controls import Controls
 
 __all__ = ["Sampler", "StepFn", "generate_ids", "generate_scored"]
 
@@ -229,6 +233,7 @@ class Sampler:
         grammar = tokenizer.grammar() if enforce_grammar else None
         if grammar is not None:
             self.strategy = chain(follow_grammar(grammar.table, grammar.start), self.strategy)
+        self._grammar = grammar or tokenizer.grammar()
         banned = np.zeros(tokenizer.vocab_size, dtype=bool)
         banned[[PAD, BOS, UNK]] = True
         banned[EOS] = not allow_eos
@@ -239,6 +244,7 @@ class Sampler:
         }
         self._sample = jax.jit(self._run, static_argnums=(3,))
         self._beam = jax.jit(self._run_beam, static_argnums=(2, 3))
+        self._controlled = jax.jit(self._run_controlled, static_argnums=(3, 6, 7))
 
     @classmethod
     def from_run(
@@ -283,6 +289,37 @@ class Sampler:
     ) -> tuple[jax.Array, jax.Array]:
         step, carry = self._step(params), self.model.init_carry(prompt.shape[0])
         return generate_scored(step, carry, prompt, num_tokens, self.strategy, key, **self._limits)
+
+    def _run_controlled(
+        self,
+        params: Any,
+        prompt: jax.Array,
+        key: jax.Array,
+        num_tokens: int,
+        prefixes: jax.Array,
+        lengths: jax.Array,
+        max_bar_tokens: int,
+        tokens: tuple[int, tuple[int, ...]],
+    ) -> tuple[jax.Array, jax.Array]:
+        from popgen.controls import follow_controls
+
+        assert self._grammar is not None  # checked by schedule()
+        controls = follow_controls(
+            prefixes,
+            lengths,
+            bar_token=tokens[0],
+            section_tokens=tokens[1],
+            end_token=EOS,
+            table=self._grammar.table,
+            start=self._grammar.start,
+            max_bar_tokens=max_bar_tokens,
+        )
+        step, carry = self._step(params), self.model.init_carry(prompt.shape[0])
+        strategy = chain(self.strategy, controls)
+        return generate_scored(
+            step, carry, prompt, num_tokens, strategy, key,
+            banned=self._limits["banned"], stop_token=EOS,
+        )  # fmt: skip
 
     def _run_beam(
         self, params: Any, prompt: jax.Array, num_tokens: int, beam_size: int, alpha: jax.Array
@@ -371,13 +408,14 @@ class Sampler:
 
     def generate(
         self,
-        num_tokens: int = 400,
+        num_tokens: int | None = None,
         *,
         batch_size: int = 1,
         seed: int = 0,
         primer: _Primer = None,
         include_primer: bool = True,
         best_of: int = 1,
+        controls: Controls | None = None,
     ) -> list[Song]:
         """Generate ``batch_size`` songs of ``num_tokens`` new tokens each.
 
@@ -390,6 +428,12 @@ class Sampler:
             include_primer: put the primer at the start of each song.
             best_of: draw this many candidates per song (in one batch) and keep
                 the one with the highest mean log-probability under the model.
+            controls: a song skeleton to follow (:class:`popgen.Controls`): its
+                bars, meter and chords are forced, and its melody when it has
+                one (the model writes the other parts; the melody comes out
+                note for note). Needs an encoding with bars and chords
+                (``pop``, ``lead``); ``num_tokens`` then defaults to enough for
+                every bar. Not with a primer.
 
         Returns:
             One :class:`popgen.Song` per batch member, cleaned for playback.
@@ -411,10 +455,45 @@ class Sampler:
             raise ValueError(f"best_of must be an integer >= 1, got {best_of!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if controls is not None:
+            return self._generate_controlled(controls, num_tokens, batch_size, seed, best_of)
+        num_tokens = 400 if num_tokens is None else num_tokens
         ids, scores = self._draw(num_tokens, batch_size * best_of, seed, primer)
         best = scores.reshape(batch_size, best_of).argmax(axis=1)
         ids = ids.reshape(batch_size, best_of, -1)[np.arange(batch_size), best]
         return self._songs(ids, primer, include_primer)
+
+    def _generate_controlled(
+        self, controls: Controls, num_tokens: int | None, batch_size: int, seed: int, best_of: int
+    ) -> list[Song]:
+        from popgen.controls import schedule
+
+        prefixes, lengths, bar, sections = schedule(self.tokenizer, controls)
+        if num_tokens is None:  # the most a bar can take: each free part's cap, then a closed note
+            parts = len(sections) - (controls.melody is not None)
+            num_tokens = int(lengths.sum()) + controls.bars * parts * (controls.max_bar_tokens + 3)
+        if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
+            raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
+        rows = batch_size * best_of
+        prompt = jnp.full((rows, 1), BOS, jnp.int32)
+        ids, scores = self._controlled(
+            self.params, prompt, jax.random.key(seed), num_tokens,
+            jnp.asarray(prefixes), jnp.asarray(lengths), controls.max_bar_tokens, (bar, sections),
+        )  # fmt: skip
+        best = np.asarray(scores).reshape(batch_size, best_of).argmax(axis=1)
+        ids = np.asarray(ids).reshape(batch_size, best_of, -1)[np.arange(batch_size), best]
+        songs = []
+        for i, row in enumerate(ids):
+            bars = int((row == bar).sum())
+            if bars < controls.bars:
+                warnings.warn(
+                    f"popgen sample {i}: {bars} of the {controls.bars} bars asked were written "
+                    f"before the {num_tokens} tokens ran out; give more tokens",
+                    stacklevel=3,
+                )
+            song = self.tokenizer.decode(row).replace(title=f"popgen sample {i}", source="popgen")
+            songs.append(controls.apply(song.cleaned(self.min_duration)))
+        return songs
 
     def beam_search(
         self,

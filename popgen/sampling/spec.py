@@ -5,6 +5,7 @@ A spec is a comma-separated chain of registered strategies, applied in order::
     temperature=0.9,top_p=0.95,repetition_penalty=1.2
     greedy
     pitch_range(48, 84),in_key=A minor,repetition_penalty(1.2, window=32)
+    max_gap=16,temperature=0.9
 
 ``name=value`` passes one argument, ``name(a, b, key=value)`` several, and a
 bare ``name`` none. Values are Python literals (``0.9``, ``20``, ``[11]``,
@@ -31,6 +32,7 @@ from popgen.recipe import DEFAULT_STRATEGY
 from popgen.registry import Registry
 from popgen.sampling.constraints import (
     in_key,
+    max_gap,
     no_repeat_ngram,
     pitch_range,
     repeat_melody,
@@ -70,6 +72,7 @@ for _factory in (
     greedy,
     identity,
     in_key,
+    max_gap,
     max_same_pitch_run,
     min_p,
     no_repeat_ngram,
@@ -124,9 +127,9 @@ def list_strategies() -> list[str]:
     """Names of every registered strategy factory, plugins included.
 
     >>> list_strategies()
-    ['greedy', 'identity', 'in_key', 'max_same_pitch_run', 'min_p', 'no_repeat_ngram',
-     'pitch_range', 'repeat_melody', 'repeat_motifs', 'repetition_penalty', 'temperature',
-     'top_k', 'top_p', 'typical']
+    ['greedy', 'identity', 'in_key', 'max_gap', 'max_same_pitch_run', 'min_p',
+     'no_repeat_ngram', 'pitch_range', 'repeat_melody', 'repeat_motifs', 'repetition_penalty',
+     'temperature', 'top_k', 'top_p', 'typical']
     """
     return STRATEGIES.names()
 

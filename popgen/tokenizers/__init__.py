@@ -15,6 +15,7 @@ from popgen.tokenizers.base import (
 from popgen.tokenizers.chord import ChordConfig, ChordTokenizer
 from popgen.tokenizers.event import EventConfig, EventTokenizer
 from popgen.tokenizers.note import NoteConfig, NoteTokenizer
+from popgen.tokenizers.pop import LeadConfig, LeadTokenizer, PopConfig, PopTokenizer
 from popgen.tokenizers.remi import RemiConfig, RemiTokenizer
 
 __all__ = [
@@ -27,8 +28,12 @@ __all__ = [
     "ChordTokenizer",
     "EventConfig",
     "EventTokenizer",
+    "LeadConfig",
+    "LeadTokenizer",
     "NoteConfig",
     "NoteTokenizer",
+    "PopConfig",
+    "PopTokenizer",
     "RemiConfig",
     "RemiTokenizer",
     "Tokenizer",

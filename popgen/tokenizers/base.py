@@ -481,7 +481,7 @@ def list_tokenizers() -> list[str]:
     """Names of every registered encoding, plugins included.
 
     >>> list_tokenizers()
-    ['chord', 'event', 'note', 'remi']
+    ['chord', 'event', 'lead', 'note', 'pop', 'remi']
     """
     return TOKENIZERS.names()
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["bin_velocities"]
+__all__ = ["bin_velocities", "velocity_values"]
 
 
 def bin_velocities(velocities: Any, bins: int) -> NDArray[np.int64]:
@@ -37,3 +37,13 @@ def _velocity_table(bins: int) -> NDArray[np.int64]:
     table: NDArray[np.int64] = np.clip(centre, lo, hi)
     table.flags.writeable = False
     return table
+
+
+def velocity_values(bins: int) -> NDArray[np.int64]:
+    """The distinct velocities binning leaves: each bin's centre, ascending.
+
+    >>> velocity_values(8).tolist()
+    [8, 24, 40, 56, 72, 88, 104, 120]
+    """
+    out: NDArray[np.int64] = np.unique(_velocity_table(bins)[1:])
+    return out

@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 from popgen.music import Song, Track, make_notes
 from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
-from popgen.tokenizers.bins import bin_velocities
+from popgen.tokenizers.bins import bin_velocities, velocity_values
 from popgen.tokenizers.grammar import GrammarRules
 
 __all__ = ["EventConfig", "EventTokenizer"]
@@ -101,7 +101,7 @@ class EventTokenizer(Tokenizer):
     @cached_property
     def _velocities(self) -> NDArray[np.int64]:
         """The bin centres, ascending."""
-        return np.unique(bin_velocities(np.arange(1, 128), self.config.velocity_bins))
+        return velocity_values(self.config.velocity_bins)
 
     @cached_property
     def _table(self) -> NDArray[Any]:

@@ -32,7 +32,7 @@ import numpy as np
 from popgen.music import Song, Track, make_notes
 from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
-from popgen.tokenizers.bins import bin_velocities
+from popgen.tokenizers.bins import velocity_values
 from popgen.tokenizers.grammar import GrammarRules
 
 __all__ = ["NoteConfig", "NoteTokenizer", "beats_name", "name_beats"]
@@ -104,7 +104,7 @@ class NoteTokenizer(Tokenizer):
         (133, ['AND', 'PITCH_0'], ['VEL_16', 'VEL_48', 'VEL_80', 'VEL_112'])
         """
         bins = self.config.velocity_bins
-        vels = np.unique(bin_velocities(np.arange(1, 128), bins)).tolist()
+        vels = velocity_values(bins).tolist()
         return ["AND", *(f"PITCH_{p}" for p in range(128)), *(f"VEL_{v}" for v in vels)]
 
     def pitch_of(self, name: str) -> int | None:

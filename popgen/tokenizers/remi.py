@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 from popgen.music import PITCH_CLASSES, Song, TempoChange, TimeSignature, Track, make_notes
 from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
-from popgen.tokenizers.bins import bin_velocities
+from popgen.tokenizers.bins import velocity_values
 from popgen.tokenizers.grammar import GrammarRules
 
 __all__ = ["RemiConfig", "RemiTokenizer"]
@@ -141,7 +141,7 @@ class RemiTokenizer(Tokenizer):
     # ------------------------------------------------------------ vocabulary
     @cached_property
     def _velocities(self) -> NDArray[np.int64]:
-        return np.unique(bin_velocities(np.arange(1, 128), self.config.velocity_bins))
+        return velocity_values(self.config.velocity_bins)
 
     @cached_property
     def _tempos(self) -> NDArray[np.int64]:

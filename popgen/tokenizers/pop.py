@@ -1,0 +1,568 @@
+"""Pop songs in bars: each bar's chords, then each track's notes (``pop``, and ``lead``).
+
+One bar of the ``pop`` encoding (roles melody and accompaniment)::
+
+    BAR                          a bar line; every bar has one, empty bars included
+    TIMESIG_3/4                  the bar's length, where it differs from the bar before
+    CHORD_C:maj BEAT_2 CHORD_A:min    the chord at the bar line, then changes, in beats
+    MELODY                       the melody's notes in this bar follow
+    POSITION_4 PITCH_72 VELOCITY_88 DURATION_1     one note (position in steps from the bar line)
+    ACCOMPANIMENT                the accompaniment's notes in this bar follow
+    POSITION_0 PITCH_48 VELOCITY_72 DURATION_4 PITCH_55 VELOCITY_72 DURATION_4
+
+Every bar names every role of :attr:`PopConfig.roles`, in that order, even
+when the role is silent; so a bar's chords come before all of its notes, and
+its melody before its accompaniment. That order is what lets generation
+follow controls (:mod:`popgen.controls`): the sampler *forces* a bar's chords
+(and, to arrange a melody, the bar's melody) and the model writes the rest.
+The ``lead`` encoding is the same with only the melody: a lead sheet.
+
+Which notes go where: a track's :attr:`~popgen.music.Track.role` names its
+section; tracks whose role is not among ``roles`` are dropped, drums always.
+A song with no track in any of the roles (a plain MIDI file without names) is
+read as one part, the first role. Chords come from :attr:`popgen.Song.chords`
+(annotated, given or inferred as the corpus was read); a song without chords
+has no CHORD tokens.
+
+The documented loss of ``decode(encode(song))`` (see :meth:`PopTokenizer.prepare`):
+the tracks of one role are merged into one track per role (named after the
+role, program from ``programs``, piano by default); onsets and durations snap
+to the grid of ``1/steps_per_beat`` beat, durations are clipped to
+``max_duration``; velocities become the centre of their bin; the bar lines
+(given ones, or the time signatures') snap to the grid, and the time
+signatures are rewritten from the bar lengths (a bar of 3 beats is 3/4 unless
+the song says 6/8); chords lose their bass note (``C:maj/3`` is ``C:maj``),
+changes snap to whole beats from the bar line (of two in one beat the later
+wins), gaps between chords become "no chord", and the last chord lasts until
+the end of the last bar; tempo (120 bpm), key and title are not encoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from popgen.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
+from popgen.music import Song, TimeSignature, Track, make_notes, resolve_overlaps
+from popgen.tokenizers.base import Tokenizer, register_tokenizer
+from popgen.tokenizers.bins import bin_velocities, velocity_values
+from popgen.tokenizers.grammar import GrammarRules
+
+__all__ = ["LeadConfig", "LeadTokenizer", "PopConfig", "PopTokenizer", "ROLE_TOKENS"]
+
+#: The token that opens each role's section of a bar, and the decoded track's name.
+ROLE_TOKENS = {"melody": "MELODY", "second": "SECOND", "accompaniment": "ACCOMPANIMENT"}
+_TRACK_NAMES = {"melody": "Melody", "second": "Second", "accompaniment": "Accompaniment"}
+
+
+@dataclass(frozen=True)
+class PopConfig:
+    """Options of the ``pop`` encoding.
+
+    >>> PopConfig(roles=("melody",)).roles
+    ('melody',)
+    >>> PopConfig(roles=("drums",))
+    Traceback (most recent call last):
+    ValueError: roles must be distinct, from ('melody', 'second', 'accompaniment'), got ('drums',)
+    """
+
+    roles: tuple[str, ...] = ("melody", "accompaniment")  # sections of each bar, in order
+    steps_per_beat: int = 4  # positions per beat
+    max_duration: float = 8.0  # beats; longer notes are clipped
+    velocity_bins: int = 8  # velocities 1..127 in this many equal bins
+    chords: bool = True  # CHORD tokens from the song's chords
+    programs: tuple[int, ...] = ()  # General MIDI program of each role's track; () = piano
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", tuple(self.roles))
+        object.__setattr__(self, "programs", tuple(int(p) for p in self.programs))
+        if (
+            not self.roles
+            or len(set(self.roles)) != len(self.roles)
+            or any(r not in ROLE_TOKENS for r in self.roles)
+        ):
+            raise ValueError(
+                f"roles must be distinct, from {tuple(ROLE_TOKENS)}, got {self.roles!r}"
+            )
+        if self.steps_per_beat < 1 or self.max_duration * self.steps_per_beat < 1:
+            raise ValueError(
+                "steps_per_beat must be >= 1 and max_duration at least one step, got "
+                f"{self.steps_per_beat} and {self.max_duration}"
+            )
+        if not 1 <= self.velocity_bins <= 127:
+            raise ValueError(f"velocity_bins must be in 1..127, got {self.velocity_bins}")
+        if self.programs and (
+            len(self.programs) != len(self.roles) or not all(0 <= p <= 127 for p in self.programs)
+        ):
+            raise ValueError(
+                f"programs needs one General MIDI program (0..127) per role {self.roles}, "
+                f"got {self.programs}"
+            )
+
+
+@dataclass(frozen=True)
+class LeadConfig(PopConfig):
+    """Options of the ``lead`` encoding: :class:`PopConfig` with the melody alone.
+
+    >>> LeadConfig().roles, LeadConfig().chords
+    (('melody',), True)
+    """
+
+    roles: tuple[str, ...] = ("melody",)
+
+
+class _Layout(NamedTuple):
+    """A song as the encoding sees it, on the grid (times in steps)."""
+
+    notes: NDArray[Any]  # prepared notes, track = index of the role; sorted (start, track, pitch)
+    edges: NDArray[np.int64]  # bar lines in steps, edges[0] == 0, one more than bars
+    meters: list[tuple[int, int]]  # each bar's time signature
+    chords: list[list[tuple[int, Chord]]]  # per bar: (beat from the bar line, chord)
+
+
+@register_tokenizer("pop")
+class PopTokenizer(Tokenizer):
+    """Bars of chords and per-role notes (see the module docstring).
+
+    >>> from popgen.chords import make_chords
+    >>> from popgen.music import make_notes
+    >>> song = Song(make_notes([72, 48], [1, 0], [1, 4], 88, track=[0, 1]),
+    ...             tracks=(Track("Vocal", role="melody"), Track("Piano", role="accompaniment")),
+    ...             chords=make_chords(["C"], [0], [4]))
+    >>> " ".join(PopTokenizer().song_to_names(song))
+    'BAR CHORD_C:maj MELODY POSITION_4 PITCH_72 VELOCITY_88 DURATION_1
+     ACCOMPANIMENT POSITION_0 PITCH_48 VELOCITY_88 DURATION_4'
+    """
+
+    config_class = PopConfig
+    config: PopConfig
+
+    # ------------------------------------------------------------ vocabulary
+    @cached_property
+    def _velocities(self) -> NDArray[np.int64]:
+        return velocity_values(self.config.velocity_bins)
+
+    @cached_property
+    def _max_steps(self) -> int:
+        return int(self.config.max_duration * self.config.steps_per_beat)
+
+    def base_vocabulary(self) -> list[str]:
+        """BAR, the role tokens, positions of a 4/4 bar, pitches, velocities, durations, chords.
+
+        Chords are named by root and quality (``CHORD_A:min7``), all 12 x 19 of them,
+        so that a user's progression is in the vocabulary whatever the corpus had.
+
+        >>> names = PopTokenizer().base_vocabulary()
+        >>> names[:4], len(names)
+        (['BAR', 'MELODY', 'ACCOMPANIMENT', 'CHORD_N'], 419)
+        """
+        cfg = self.config
+        spb = cfg.steps_per_beat
+        chords = [f"CHORD_{c}" for c in _chord_names()] if cfg.chords else []
+        beats = [f"BEAT_{k}" for k in range(1, 4)] if cfg.chords else []
+        return [
+            "BAR",
+            *(ROLE_TOKENS[r] for r in cfg.roles),
+            *chords,
+            *beats,
+            *(f"POSITION_{k}" for k in range(4 * spb)),
+            *(f"PITCH_{p}" for p in range(128)),
+            *(f"VELOCITY_{v}" for v in self._velocities.tolist()),
+            *(f"DURATION_{Fraction(k, spb)}" for k in range(1, self._max_steps + 1)),
+        ]
+
+    def pitch_of(self, name: str) -> int | None:
+        """``PITCH_60 -> 60``; other tokens name no pitch.
+
+        >>> PopTokenizer().pitch_of("PITCH_60"), PopTokenizer().pitch_of("POSITION_6")
+        (60, None)
+        """
+        return int(name[6:]) if name.startswith("PITCH_") else None
+
+    def role_of(self, name: str) -> str | None:
+        """The role whose section a token opens (``"MELODY" -> "melody"``), else ``None``.
+
+        >>> PopTokenizer().role_of("ACCOMPANIMENT"), PopTokenizer().role_of("BAR")
+        ('accompaniment', None)
+        """
+        for role, token in ROLE_TOKENS.items():
+            if name == token and role in self.config.roles:
+                return role
+        return None
+
+    def chord_token(self, chord: Chord) -> str:
+        """The token that names ``chord`` (its bass is dropped).
+
+        >>> PopTokenizer().chord_token(parse_chord("Am7/G")), PopTokenizer().chord_token(NO_CHORD)
+        ('CHORD_A:min7', 'CHORD_N')
+        """
+        return "CHORD_" + Chord(chord.root, chord.quality, chord.root).label
+
+    def grammar_rules(self) -> tuple[str, GrammarRules]:
+        """Bars hold their chords, then every role's section in order, then the next bar.
+
+        >>> start, rules = PopTokenizer().grammar_rules()
+        >>> rules["bar"]  # a bar's chords come before its melody
+        {'TIMESIG': 'meter', 'CHORD': 'chord', 'MELODY': 'r0'}
+        >>> rules["r1"]  # the last section ends with the next bar or the song
+        {'POSITION': 'r1/position', 'BAR': 'bar', 'EOS': 'end'}
+        """
+        roles = self.config.roles
+        rules: dict[str, dict[str, str]] = {
+            "start": {"BAR": "bar", "EOS": "end"},
+            "end": {"EOS": "end"},
+        }
+        first = {ROLE_TOKENS[roles[0]]: "r0"}
+        rules["bar"] = {"TIMESIG": "meter", "CHORD": "chord", **first}
+        rules["meter"] = {"CHORD": "chord", **first}
+        rules["chord"] = {"BEAT": "beat", **first}
+        rules["beat"] = {"CHORD": "chord"}
+        for i in range(len(roles)):
+            after = (
+                {ROLE_TOKENS[roles[i + 1]]: f"r{i + 1}"}
+                if i + 1 < len(roles)
+                else {"BAR": "bar", "EOS": "end"}
+            )
+            rules[f"r{i}"] = {"POSITION": f"r{i}/position", **after}
+            rules[f"r{i}/position"] = {"PITCH": f"r{i}/pitch"}
+            rules[f"r{i}/pitch"] = {"VELOCITY": f"r{i}/velocity"}
+            rules[f"r{i}/velocity"] = {"DURATION": f"r{i}/note"}
+            rules[f"r{i}/note"] = {"PITCH": f"r{i}/pitch", "POSITION": f"r{i}/position", **after}
+        return "start", rules
+
+    # -------------------------------------------------------------- encoding
+    def _notes(self, song: Song) -> NDArray[Any]:
+        """The song's notes of the encoded roles, one track per role, on the grid."""
+        cfg = self.config
+        spb = float(cfg.steps_per_beat)
+        song = song.drop_drums()
+        role_index = {r: i for i, r in enumerate(cfg.roles)}
+        track_role = np.array([role_index.get(t.role, -1) for t in song.tracks] or [-1])
+        notes = song.notes.copy()
+        if len(notes) and (track_role >= 0).any():
+            notes["track"] = track_role[notes["track"]]
+            notes = notes[notes["track"] >= 0]
+        else:
+            notes["track"] = 0
+        notes["start"] = np.round(notes["start"] * spb) / spb
+        steps = np.clip(np.round(notes["duration"] * spb), 1, self._max_steps)
+        notes["duration"] = steps / spb
+        notes = resolve_overlaps(notes)
+        notes["duration"] = np.round(notes["duration"] * spb) / spb
+        notes["velocity"] = bin_velocities(notes["velocity"], cfg.velocity_bins)
+        return Song(notes, tracks=self._tracks()).notes
+
+    def _tracks(self) -> tuple[Track, ...]:
+        programs = self.config.programs or (0,) * len(self.config.roles)
+        return tuple(
+            Track(name=_TRACK_NAMES[r], program=p, role=r)
+            for r, p in zip(self.config.roles, programs, strict=True)
+        )
+
+    def _layout(self, song: Song, bars: int | None = None) -> _Layout:
+        """The song on the grid; ``bars`` sets the number of bars (default: to the last note)."""
+        spb = self.config.steps_per_beat
+        notes = self._notes(song)
+        if bars is None and not len(notes):
+            return _Layout(notes, np.zeros(1, np.int64), [], [])
+        end = float((notes["start"] + notes["duration"]).max()) if len(notes) else 0.0
+        edges = np.unique(np.round(_bar_edges(song, end) * spb).astype(np.int64))
+        if bars is not None or edges[-1] < end * spb:  # more bars than the song has
+            want = bars if bars is not None else len(edges)
+            step = int(edges[-1] - edges[-2]) if len(edges) > 1 else 4 * spb
+            extra = edges[-1] + step * np.arange(1, max(want + 2 - len(edges), 0) + 1)
+            edges = (
+                np.concatenate([edges, extra])[: want + 1]
+                if bars is not None
+                else (np.concatenate([edges, extra[:1]]))
+            )
+        sigs = song.time_signatures
+        meters = []
+        for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+            meters.append(_meter(b - a, spb, _signature_at(sigs, a / spb)))
+        chords: list[list[tuple[int, Chord]]] = []
+        if self.config.chords and len(song.chords):
+            chords = _bar_chords(song.chords, edges, spb)
+        return _Layout(notes, edges, meters, chords)
+
+    def prepare(self, song: Song) -> Song:
+        """The song as this encoding sees it (see the module docstring for the loss).
+
+        ``decode(encode(song))`` has exactly these notes, tracks, time
+        signatures and chords.
+
+        >>> from popgen.music import make_notes
+        >>> song = Song(make_notes([60, 62], [0.1, 4.9], [12, 1], 100))  # no roles: melody
+        >>> prepared = PopTokenizer().prepare(song)
+        >>> prepared.notes.tolist(), [t.name for t in prepared.tracks]
+        ([(60, 0.0, 8.0, 104, 0), (62, 5.0, 1.0, 104, 0)], ['Melody', 'Accompaniment'])
+        """
+        lay = self._layout(song)
+        spb = self.config.steps_per_beat
+        sigs: list[TimeSignature] = []
+        for start, meter in zip(lay.edges.tolist(), lay.meters, strict=False):
+            if not sigs or (sigs[-1].numerator, sigs[-1].denominator) != meter:
+                sigs.append(TimeSignature(start / spb, *meter))
+        rows: list[tuple[float, Chord]] = []
+        for start, bar in zip(lay.edges.tolist(), lay.chords, strict=False):
+            rows += [(start / spb + beat, chord) for beat, chord in bar]
+        return Song(
+            lay.notes,
+            tracks=self._tracks(),
+            time_signatures=tuple(sigs) or Song.time_signatures,
+            chords=_segments(rows, float(lay.edges[-1]) / spb),
+        )
+
+    def song_to_names(self, song: Song) -> list[str]:
+        """Encode a song (see the module docstring).
+
+        >>> from popgen.music import make_notes
+        >>> song = Song(make_notes([60, 64], [0, 3.5], [1, 0.5], 88))  # no roles: melody
+        >>> LeadTokenizer().song_to_names(song)
+        ['BAR', 'MELODY', 'POSITION_0', 'PITCH_60', 'VELOCITY_88', 'DURATION_1',
+         'POSITION_14', 'PITCH_64', 'VELOCITY_88', 'DURATION_1/2']
+        """
+        lay = self._layout(song)
+        return [name for head, sections in self._bars(lay) for part in (head, *sections)
+                for name in part]  # fmt: skip
+
+    def bar_prefixes(self, skeleton: Song, bars: int, given: int = 0) -> list[list[str]]:
+        """Per bar, the tokens generation must take: the bar's head and its ``given`` roles.
+
+        The head is BAR, the time signature where it changes and the chords;
+        then come the sections of the first ``given`` roles with the skeleton's
+        notes, and the token that opens the first role left to the model.
+        :mod:`popgen.controls` forces these tokens, so the model writes only
+        the rest of each bar.
+
+        >>> from popgen.chords import make_chords
+        >>> from popgen.music import make_notes
+        >>> chords = make_chords(["C", "G"], [0, 4], [4, 4])
+        >>> PopTokenizer().bar_prefixes(Song(make_notes([], [], []), chords=chords), bars=2)
+        [['BAR', 'CHORD_C:maj', 'MELODY'], ['BAR', 'CHORD_G:maj', 'MELODY']]
+        >>> melody = Song(make_notes([72], [0], [4], 88), chords=chords)
+        >>> PopTokenizer().bar_prefixes(melody, bars=1, given=1)[0][2:]
+        ['MELODY', 'POSITION_0', 'PITCH_72', 'VELOCITY_88', 'DURATION_4', 'ACCOMPANIMENT']
+        """
+        roles = self.config.roles
+        if not 0 <= given < len(roles):
+            raise ValueError(
+                f"given must leave the model a role to write: 0..{len(roles) - 1}, got {given}"
+            )
+        if bars < 1:
+            raise ValueError(f"bars must be >= 1, got {bars}")
+        lay = self._layout(skeleton, bars=bars)
+        out = []
+        for head, sections in self._bars(lay):
+            out.append([*head, *(n for part in sections[:given] for n in part),
+                        sections[given][0]])  # fmt: skip
+        return out
+
+    def _bars(self, lay: _Layout) -> list[tuple[list[str], list[list[str]]]]:
+        """Each bar as (head tokens, one token list per role, each opened by its role token)."""
+        notes = lay.notes
+        spb = self.config.steps_per_beat
+        onset = np.round(notes["start"] * spb).astype(np.int64)
+        steps = np.round(notes["duration"] * spb).astype(np.int64)
+        bar_of = np.searchsorted(lay.edges, onset, side="right") - 1
+        keys = (notes["track"].astype(np.int64), bar_of)
+        order = np.lexsort((notes["pitch"], onset, *keys))
+        role_names = [ROLE_TOKENS[r] for r in self.config.roles]
+        n_roles = len(role_names)
+        slot = bar_of[order] * n_roles + notes["track"][order]
+        starts = np.searchsorted(slot, np.arange((len(lay.edges) - 1) * n_roles + 1))
+        out: list[tuple[list[str], list[list[str]]]] = []
+        meter = (4, 4)
+        for bar in range(len(lay.edges) - 1):
+            head = ["BAR"]
+            if lay.meters[bar] != meter:
+                meter = lay.meters[bar]
+                head.append(f"TIMESIG_{meter[0]}/{meter[1]}")
+            if lay.chords:
+                for beat, chord in lay.chords[bar]:
+                    head += [f"BEAT_{beat}"] if beat else []
+                    head.append(self.chord_token(chord))
+            sections = []
+            for role in range(n_roles):
+                k = bar * n_roles + role
+                section = [role_names[role]]
+                last = -1
+                for i in order[starts[k] : starts[k + 1]].tolist():
+                    if onset[i] != last:
+                        last = int(onset[i])
+                        section.append(f"POSITION_{last - int(lay.edges[bar])}")
+                    section += [
+                        f"PITCH_{notes['pitch'][i]}",
+                        f"VELOCITY_{notes['velocity'][i]}",
+                        f"DURATION_{Fraction(int(steps[i]), spb)}",
+                    ]
+                sections.append(section)
+            out.append((head, sections))
+        return out
+
+    # -------------------------------------------------------------- decoding
+    def names_to_song(self, names: Sequence[str]) -> Song:
+        """Decode names; tolerant of any order (a note needs its velocity and duration).
+
+        >>> names = ["BAR", "CHORD_A:min", "MELODY", "POSITION_2", "PITCH_69", "VELOCITY_88",
+        ...          "DURATION_1", "ACCOMPANIMENT", "POSITION_0", "PITCH_45", "VELOCITY_88",
+        ...          "DURATION_4", "BAR", "CHORD_F:maj", "MELODY"]
+        >>> song = PopTokenizer().names_to_song(names)
+        >>> song.notes[["pitch", "start", "track"]].tolist(), song.chords["start"].tolist()
+        ([(45, 0.0, 1), (69, 0.5, 0)], [0.0, 4.0])
+        """
+        spb = self.config.steps_per_beat
+        roles = {ROLE_TOKENS[r]: i for i, r in enumerate(self.config.roles)}
+        rows: list[tuple[int, int, int, int, int]] = []
+        chords: list[tuple[float, Chord]] = []
+        sigs = [TimeSignature(0.0, 4, 4)]
+        bar_start, bar_len, now, track, beat = -1, 4 * spb, 0, 0, 0
+        pitch = velocity = -1
+        for name in names:
+            family, _, value = name.partition("_")
+            try:
+                if name == "BAR":
+                    bar_start = 0 if bar_start < 0 else bar_start + bar_len
+                    now, track, beat = bar_start, 0, 0
+                elif family == "TIMESIG":
+                    num, den = (int(v) for v in value.split("/"))
+                    if num > 0 and den > 0 and den & (den - 1) == 0:
+                        bar_len = max(1, round(num * 4 * spb / den))
+                        at = max(bar_start, 0) / spb
+                        if sigs[-1].beat == at:
+                            sigs.pop()
+                        if not sigs or (sigs[-1].numerator, sigs[-1].denominator) != (num, den):
+                            sigs.append(TimeSignature(at, num, den))
+                elif family == "BEAT":
+                    beat = int(value)
+                elif family == "CHORD":
+                    chords.append((max(bar_start, 0) / spb + beat, parse_chord(value)))
+                elif name in roles:
+                    track, now = roles[name], max(bar_start, 0)
+                elif family == "POSITION":
+                    now = max(bar_start, 0) + int(value)
+                elif family == "PITCH":
+                    pitch, velocity = int(value), -1
+                    pitch = pitch if 0 <= pitch <= 127 else -1
+                elif family == "VELOCITY" and pitch >= 0:
+                    velocity = min(max(int(value), 1), 127)
+                elif family == "DURATION" and pitch >= 0 and velocity >= 0:
+                    steps = round(Fraction(value) * spb)
+                    if steps > 0:
+                        rows.append((pitch, now, steps, velocity, track))
+                    pitch = velocity = -1
+            except (ValueError, ZeroDivisionError):
+                continue
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 5)
+        notes = make_notes(
+            arr[:, 0], arr[:, 1] / spb, arr[:, 2] / spb, arr[:, 3].tolist(), arr[:, 4].tolist()
+        )
+        end = (bar_start + bar_len) / spb if bar_start >= 0 else 0.0
+        return Song(
+            notes,
+            tracks=self._tracks(),
+            time_signatures=tuple(sigs),
+            chords=_segments(sorted(chords, key=lambda c: c[0]), end),
+        )
+
+
+@register_tokenizer("lead")
+class LeadTokenizer(PopTokenizer):
+    """A lead sheet: bars, chords and the melody (``pop`` with ``roles=("melody",)``).
+
+    >>> from popgen.chords import make_chords
+    >>> from popgen.music import make_notes
+    >>> song = Song(make_notes([72], [0], [2], 88), chords=make_chords(["C", "G"], [0, 2], [2, 2]))
+    >>> " ".join(LeadTokenizer().song_to_names(song))
+    'BAR CHORD_C:maj BEAT_2 CHORD_G:maj MELODY POSITION_0 PITCH_72 VELOCITY_88 DURATION_2'
+    """
+
+    config_class = LeadConfig
+
+
+def _chord_names() -> list[str]:
+    """Every chord token's label: no chord, then 12 roots x every quality (no bass)."""
+    names = ["N"]
+    for root in range(12):
+        names += [Chord(root, q, root).label for q in range(len(QUALITIES))]
+    return names
+
+
+def _bar_edges(song: Song, end: float) -> NDArray[np.float64]:
+    """Bar lines from 0 to the first at or after ``end`` (the song's, see ``Song.bar_lines``)."""
+    edges = song.bar_lines()
+    if edges[-1] < end:
+        step = edges[-1] - edges[-2] if len(edges) > 1 else 4.0
+        extra = np.arange(1, int(np.ceil((end - edges[-1]) / step)) + 1) * step + edges[-1]
+        edges = np.concatenate([edges, extra])
+    last = int(np.searchsorted(edges, end, side="left"))
+    return edges[: max(last, 1) + 1]
+
+
+def _signature_at(sigs: Sequence[TimeSignature], beat: float) -> tuple[int, int]:
+    current = (4, 4)
+    for sig in sigs:
+        if sig.beat <= beat + 1e-9:
+            current = (sig.numerator, sig.denominator)
+    return current
+
+
+def _meter(steps: int, spb: int, declared: tuple[int, int]) -> tuple[int, int]:
+    """A time signature for a bar of ``steps`` grid steps: the declared one if it fits."""
+    num, den = declared
+    if round(num * 4 * spb / den) == steps:
+        return declared
+    for den in (4, 8, 16, 32, 64):
+        frac = Fraction(steps * den, 4 * spb)
+        if frac.denominator == 1:
+            return int(frac), den
+    return max(1, round(steps * 64 / (4 * spb))), 64
+
+
+def _bar_chords(
+    chords: NDArray[Any], edges: NDArray[np.int64], spb: int
+) -> list[list[tuple[int, Chord]]]:
+    """Each bar's chords: (whole beats from the bar line, chord), the first at beat 0."""
+    start = np.asarray(chords["start"], dtype=np.float64)
+    stop = start + chords["duration"]
+    out: list[list[tuple[int, Chord]]] = []
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        beats = max(1, -(-(b - a) // spb))  # whole beats in the bar, the last may be partial
+        bar: dict[int, Chord] = {}
+        for k in range(beats):
+            at = a / spb + k
+            changes = np.concatenate([start, stop])
+            if k and not ((changes > at - 0.5) & (changes <= at + 0.5)).any():
+                continue  # no chord starts or ends on this beat
+            sounding = np.flatnonzero((start <= at + 0.5) & (stop > at + 0.5 - 1e-9))
+            chord = NO_CHORD
+            if len(sounding):
+                r = chords[sounding[-1]]
+                chord = Chord(int(r["root"]), int(r["quality"]), int(r["root"]))
+            if not bar or list(bar.values())[-1] != chord or k == 0:
+                bar[k] = chord
+        out.append(list(bar.items()))
+    return out
+
+
+def _segments(rows: Sequence[tuple[float, Chord]], end: float) -> NDArray[Any]:
+    """Chord rows (start, chord) as segments until the next change or ``end``; repeats merged."""
+    kept: list[tuple[float, Chord]] = []
+    for start, chord in rows:
+        if start >= end:
+            break
+        if kept and kept[-1][0] == start:
+            kept[-1] = (start, chord)
+        elif not kept or kept[-1][1] != chord:
+            kept.append((start, chord))
+    out = np.zeros(len(kept), dtype=CHORD_DTYPE)
+    for i, (start, chord) in enumerate(kept):
+        stop = kept[i + 1][0] if i + 1 < len(kept) else end
+        out[i] = (start, stop - start, chord.root, chord.quality, chord.bass)
+    return out

@@ -1,0 +1,142 @@
+"""Controls: progressions parsed, bars and chords forced, a given melody kept note for note."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from popgen import LSTMModel
+from popgen.chords import chord_labels, make_chords
+from popgen.controls import Controls, melody_line, parse_progression, read_progression, schedule
+from popgen.music import Song, TimeSignature, Track, make_notes
+from popgen.sampling import Sampler, chain, in_key, parse_strategy, temperature, top_p
+from popgen.tokenizers import get_tokenizer
+
+
+def _sampler(encoding: str = "pop", strategy: Any = None, **options: Any) -> Sampler:
+    tok = get_tokenizer(encoding, **options)
+    model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    return Sampler(model, model.init_params(key=jax.random.key(0)), tok, strategy)
+
+
+def test_progressions() -> None:
+    chords = parse_progression("C G | Am . F .", bars=4)
+    assert chord_labels(chords, style="symbol") == ["C", "G", "Am", "F", "C", "G", "Am", "F"]
+    assert chords["start"].tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
+    waltz = parse_progression("C G7", meter=(3, 4))
+    assert waltz["duration"].tolist() == [3.0, 3.0]
+    assert len(parse_progression("C C G")) == 2  # a repeated chord is one segment
+    with pytest.raises(ValueError, match="bar 2: unknown chord 'Hm'"):
+        parse_progression("C Hm")
+    with pytest.raises(ValueError, match="do not fill 16 bars"):
+        parse_progression("C G Am", bars=16)
+    with pytest.raises(ValueError, match="3 chords for its 4 beats"):
+        parse_progression("C G Am | F")
+    with pytest.raises(ValueError, match="empty"):
+        parse_progression(" | ")
+    with pytest.raises(ValueError, match="more than the 2 bars"):
+        Controls.over_chords("C G Am F", bars=2)
+
+
+def test_progression_file_errors_name_the_file(tmp_path: Any) -> None:
+    path = tmp_path / "chords.txt"
+    path.write_text("C G\nAm Xyz\n")
+    with pytest.raises(ValueError, match=r"chords.txt: bar 2"):
+        read_progression(path)
+    with pytest.raises(ValueError, match="cannot read"):
+        read_progression(tmp_path / "missing.txt")
+
+
+def test_melody_line_errors() -> None:
+    two = Song(make_notes([60, 64], [0, 0], [1, 1], track=[0, 1]), tracks=(Track("a"), Track("b")))
+    with pytest.raises(ValueError, match="none is the melody"):
+        melody_line(two)
+    with pytest.raises(ValueError, match="overlap"):
+        melody_line(Song(make_notes([60, 64], [0, 0.5], [1, 1]), source="x.mid"))
+    with pytest.raises(ValueError, match="no notes"):
+        melody_line(Song(make_notes([], [], []), source="x.mid"))
+
+
+def test_schedule_refuses_what_the_run_cannot_do() -> None:
+    with pytest.raises(ValueError, match="trained without chords"):
+        schedule(get_tokenizer("pop", chords=False), Controls.over_chords("C G"))
+    melody = Song(make_notes([60], [0], [1]))
+    with pytest.raises(ValueError, match="nothing to write beside"):
+        schedule(get_tokenizer("lead"), Controls.for_melody(melody))
+    odd = Controls(bars=1, meter=(7, 4), chords=parse_progression("C", meter=(7, 4)),
+                   melody=Song(make_notes([60], [6.5], [0.5])))  # fmt: skip
+    with pytest.raises(ValueError, match=r"lacks 2 token.*TIMESIG_7/4"):
+        schedule(get_tokenizer("pop"), odd)
+
+
+@settings(deadline=None, max_examples=3)
+@given(st.integers(1, 6), st.sampled_from(["C G Am F", "C . G . | Am F", "Dm7 G7 Cmaj7"]),
+       st.integers(0, 3))  # fmt: skip
+def test_generation_follows_bars_and_chords(bars: int, text: str, seed: int) -> None:
+    progression = parse_progression(text)
+    groups = len(text.split("|")) if "|" in text else len(text.split())
+    bars = bars * groups
+    controls = Controls.over_chords(text, bars=bars, max_bar_tokens=24)
+    sampler = _sampler(strategy=chain(temperature(1.2), top_p(0.95)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every bar is written
+        songs = sampler.generate(controls=controls, batch_size=2, seed=seed)
+    tok = sampler.tokenizer
+    for song in songs:
+        assert chord_labels(song.chords)[: len(progression)] == chord_labels(progression)
+        assert song.time_signatures == (TimeSignature(0.0, 4, 4),)
+        assert song.end <= bars * 4 + tok.config.max_duration
+
+
+def test_every_bar_is_written_and_decoded_chords_match() -> None:
+    sampler = _sampler()
+    controls = Controls.over_chords("C G Am F", bars=8, max_bar_tokens=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every bar is written
+        (song,) = sampler.generate(controls=controls, seed=1)
+    assert chord_labels(song.chords, style="symbol") == ["C", "G", "Am", "F"] * 2
+    assert song.chords["start"][-1] + song.chords["duration"][-1] == 32.0
+
+
+def test_arranging_keeps_the_melody_note_for_note() -> None:
+    rng = np.random.default_rng(0)
+    starts = np.cumsum(rng.choice([0.5, 1.0, 1.5], size=24)) - 0.5
+    tune = Song(
+        make_notes(rng.integers(60, 80, 24), starts + 0.013, np.full(24, 0.4), 70),
+        tracks=(Track("Vocal"),),
+        time_signatures=(TimeSignature(0, 4, 4),),
+        source="tune.mid",
+    )
+    controls = Controls.for_melody(tune, max_bar_tokens=20)
+    assert controls.bars == int(np.ceil(tune.end / 4))
+    sampler = _sampler(strategy=parse_strategy("temperature=1.0", get_tokenizer("pop")))
+    for song in sampler.generate(controls=controls, batch_size=2, seed=3):
+        melody = song.notes[song.notes["track"] == 0]
+        assert melody.tolist() == tune.notes.tolist()
+        assert [t.role for t in song.tracks] == ["melody", "accompaniment"]
+        assert len(song.chords) and song.chords["start"][0] == 0
+
+
+def test_controls_compose_with_constraints_that_would_ban_forced_tokens() -> None:
+    tok = get_tokenizer("pop")
+    tune = Song(make_notes([61, 63, 66], [0, 1, 2], [1, 1, 2]))  # out of C major
+    sampler = _sampler(strategy=in_key("C major", tok.token_pitches()))
+    (song,) = sampler.generate(controls=Controls.for_melody(tune, max_bar_tokens=12), seed=0)
+    assert song.notes[song.notes["track"] == 0]["pitch"].tolist() == [61, 63, 66]
+    accompaniment = song.notes[song.notes["track"] == 1]["pitch"] % 12
+    assert set(accompaniment.tolist()) <= {0, 2, 4, 5, 7, 9, 11}
+
+
+def test_controls_need_no_primer_and_warn_when_tokens_run_out() -> None:
+    sampler = _sampler()
+    controls = Controls.over_chords("C G Am F")
+    with pytest.warns(UserWarning, match="bars asked were written"):
+        sampler.generate(num_tokens=6, controls=controls)
+    chords = make_chords(["C"], [0], [4])
+    assert Controls(bars=1, chords=chords).skeleton().chords.tolist() == chords.tolist()

@@ -1,0 +1,114 @@
+"""`popgen generate --chords` and `popgen arrange`: controls from the command line, bad input."""
+
+from pathlib import Path
+
+import jax
+import pytest
+from conftest import make_midi
+
+import popgen
+from popgen.chords import chord_labels
+from popgen.cli import main
+
+LOOP = [(60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60)]  # C G Am F
+
+
+def _song_notes(bars: int) -> list[tuple[int, float, float, int, int]]:
+    notes = []
+    for bar in range(bars):
+        chord = LOOP[bar % 4]
+        for beat in range(4):
+            notes.append((chord[beat % 3] + 12, bar * 4 + beat, 1.0, 90, 0))  # melody
+        notes += [(p - 12, bar * 4, 4.0, 70, 1) for p in chord]  # accompaniment
+    return notes
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """An untrained pop run fitted on a song like the tune, a tune, and a lead-sheet run."""
+    folder = tmp_path_factory.mktemp("midi")
+    song_path = make_midi(folder / "song.mid", _song_notes(8), track_names=("Melody", "Piano"))
+    tune = make_midi(folder / "tune.mid", [n for n in _song_notes(4) if n[4] == 0],
+                     track_names=("Vocal",))  # fmt: skip
+    runs = tmp_path_factory.mktemp("runs")
+    corpus = popgen.Corpus.from_paths([song_path], cache_dir=None, workers=1)
+    for name in ("pop", "lead"):
+        tok = popgen.get_tokenizer(name).fit(corpus)
+        model = popgen.LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+        params = model.init_params(key=jax.random.key(0))
+        popgen.save_run(popgen.Run(model, tok, params), runs / name)
+    return runs / "pop", runs / "lead", tune
+
+
+def test_generate_over_chords(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(run), "--chords", "C G Am F", "--bars", "8", "--out", str(out),
+                 "--strategy", "temperature=0.9,top_p=0.95", "--batch-size", "2"]) == 0  # fmt: skip
+    for path in (tmp_path / "song-0.mid", tmp_path / "song-1.mid"):
+        song = popgen.read_midi(path)
+        assert [t.name for t in song.tracks] == ["Melody", "Accompaniment"]
+        assert chord_labels(song.chords, style="symbol")[:8] == ["C", "G", "Am", "F"] * 2
+
+
+def test_generate_chords_from_a_file(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    chords = tmp_path / "chords.txt"
+    chords.write_text("# verse\nC . G .\nAm F\n")
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(run), "--chords-file", str(chords), "--out", str(out)]) == 0
+    song = popgen.read_midi(out)
+    assert chord_labels(song.chords, style="symbol")[:4] == ["C", "G", "Am", "F"]
+    assert song.chords["start"].tolist()[:4] == [0.0, 2.0, 4.0, 6.0]
+
+
+def test_arrange_keeps_the_melody(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _, tune = setup
+    out = tmp_path / "arranged.mid"
+    assert main(["arrange", str(run), str(tune), "--out", str(out), "--seed", "2"]) == 0
+    song = popgen.read_midi(out)
+    given = popgen.read_midi(tune)
+    melody = song.select_tracks([0])
+    assert melody.notes[["pitch", "start", "duration", "velocity"]].tolist() == (
+        given.notes[["pitch", "start", "duration", "velocity"]].tolist()
+    )
+    assert len(song.chords) >= 4  # inferred from the melody
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--chords", "C Hm"], "bar 2: unknown chord 'Hm'"),
+        (["--chords", "C G Am", "--bars", "8"], "do not fill 8 bars"),
+        (["--chords", "C G Am F", "--bars", "2"], "more than the 2 bars"),
+        (["--bars", "4"], "--bars needs chords"),
+        (["--chords", "C", "--beam-size", "2"], "cannot go with --primer or --beam-size"),
+    ],
+)
+def test_bad_controls(setup, tmp_path: Path, capsys, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(run), "--out", str(out), *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_runs_that_cannot_follow(setup, tmp_path: Path, capsys, make_midi) -> None:  # type: ignore[no-untyped-def]
+    _, lead, tune = setup
+    out = tmp_path / "song.mid"
+    assert main(["arrange", str(lead), str(tune), "--out", str(out)]) == 1
+    assert "nothing to write beside" in capsys.readouterr().err
+    chords_run = tmp_path / "note-run"
+    tok = popgen.get_tokenizer("note")
+    model = popgen.LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    popgen.save_run(popgen.Run(model, tok, model.init_params(key=jax.random.key(0))), chords_run)
+    assert main(["generate", str(chords_run), "--chords", "C G", "--out", str(out)]) == 1
+    assert "has no bars and chords to follow" in capsys.readouterr().err
+    two_lines = make_midi(tmp_path / "two.mid", [(60, 0, 2, 80, 0), (64, 1, 2, 80, 0)])
+    assert main(["arrange", str(setup[0]), str(two_lines), "--out", str(out)]) == 1
+    assert "overlap" in capsys.readouterr().err
+    empty = make_midi(tmp_path / "empty.mid", [])
+    assert main(["arrange", str(setup[0]), str(empty), "--out", str(out)]) == 1
+    assert "error" in capsys.readouterr().err
+    assert not out.exists()

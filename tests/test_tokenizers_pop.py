@@ -1,0 +1,175 @@
+"""The ``pop`` and ``lead`` encodings: bars, chords and one section per track role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from popgen.chords import chord_labels, make_chords
+from popgen.music import Song, TimeSignature, Track, make_notes
+from popgen.tokenizers import LeadTokenizer, PopTokenizer, get_tokenizer
+from popgen.tokenizers.base import BOS
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
+ROLE_SETS = [("melody", "accompaniment"), ("melody",), ("melody", "second", "accompaniment")]
+LABELS = ["C", "G", "Am", "F", "N", "Dm7", "G7/B", "Ebmaj7", "Bdim"]
+
+
+@st.composite
+def pop_songs(draw: st.DrawFn) -> Song:
+    """Songs with roled tracks (some unknown), chords, bars or time signatures."""
+    roles = draw(st.lists(st.sampled_from(["melody", "second", "accompaniment", "", "drums"]),
+                          min_size=1, max_size=4))  # fmt: skip
+    tracks = tuple(Track(name=f"t{i}", role=r, is_drum=r == "drums") for i, r in enumerate(roles))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 127),
+                st.integers(0, 24 * 8),  # onset in 1/8 beats
+                st.integers(1, 12 * 8),
+                st.integers(1, 127),
+                st.integers(0, len(tracks) - 1),
+            ),
+            max_size=30,
+        )
+    )
+    notes = make_notes(
+        [r[0] for r in rows], [r[1] / 8 for r in rows], [r[2] / 8 for r in rows],
+        [r[3] for r in rows], [r[4] for r in rows],
+    )  # fmt: skip
+    chord_times = sorted(set(draw(st.lists(st.integers(0, 48), max_size=8))))
+    chords = make_chords(
+        [draw(st.sampled_from(LABELS)) for _ in chord_times],
+        [t / 2 for t in chord_times],
+        [
+            (b - a) / 2 if draw(st.booleans()) else (b - a) / 4  # some gaps
+            for a, b in zip(chord_times, [*chord_times[1:], chord_times[-1] + 4] if chord_times
+                            else [], strict=False)
+        ],
+    )  # fmt: skip
+    meter = draw(st.sampled_from([(4, 4), (3, 4), (6, 8), (2, 4)]))
+    sigs = [TimeSignature(0, *meter)]
+    if draw(st.booleans()):
+        sigs.append(TimeSignature(8.0, 3, 4))
+    bars = np.array([1.0, 5.0, 9.0]) if draw(st.booleans()) else np.zeros(0)
+    return Song(notes, tracks=tracks, time_signatures=tuple(sigs), chords=chords, bars=bars)
+
+
+@settings(deadline=None, max_examples=150)
+@given(pop_songs(), st.sampled_from(ROLE_SETS), st.sampled_from([4, 3, 12]), st.booleans())
+def test_round_trip_after_documented_loss(
+    song: Song, roles: tuple[str, ...], spb: int, chords: bool
+) -> None:
+    tok = PopTokenizer(roles=roles, steps_per_beat=spb, chords=chords)
+    names = tok.song_to_names(song)
+    decoded = tok.names_to_song(names)
+    prepared = tok.prepare(song)
+    assert decoded.notes.tolist() == prepared.notes.tolist()
+    assert decoded.tracks == prepared.tracks
+    assert [t.role for t in decoded.tracks] == list(roles)
+    if len(prepared.notes):
+        assert decoded.time_signatures == prepared.time_signatures
+        assert decoded.chords.tolist() == prepared.chords.tolist()
+    grammar = tok.fit([song]).grammar()
+    assert grammar is not None
+    ids = tok.encode(song)
+    assert grammar.accepts(ids[1:].tolist())  # BOS ... EOS
+
+
+@settings(deadline=None, max_examples=50)
+@given(pop_songs())
+def test_encoding_is_idempotent_on_prepared_songs(song: Song) -> None:
+    tok = PopTokenizer(roles=("melody", "accompaniment"))
+    prepared = tok.prepare(song)
+    assert tok.song_to_names(prepared) == tok.song_to_names(song)
+
+
+def test_every_bar_has_its_chords_then_every_role() -> None:
+    song = Song(
+        make_notes([72, 48, 74], [1, 0, 5], [1, 4, 1], 88, track=[0, 1, 0]),
+        tracks=(Track("Vocal", role="melody"), Track("Piano", role="accompaniment")),
+        chords=make_chords(["C", "G", "Am"], [0, 2, 4], [2, 2, 4]),
+    )
+    names = PopTokenizer().song_to_names(song)
+    assert " ".join(names) == (
+        "BAR CHORD_C:maj BEAT_2 CHORD_G:maj MELODY POSITION_4 PITCH_72 VELOCITY_88 DURATION_1 "
+        "ACCOMPANIMENT POSITION_0 PITCH_48 VELOCITY_88 DURATION_4 "
+        "BAR CHORD_A:min MELODY POSITION_4 PITCH_74 VELOCITY_88 DURATION_1 ACCOMPANIMENT"
+    )
+    decoded = PopTokenizer().names_to_song(names)
+    assert [t.name for t in decoded.tracks] == ["Melody", "Accompaniment"]
+    assert chord_labels(decoded.chords) == ["C:maj", "G:maj", "A:min"]
+    assert decoded.chords["duration"].tolist() == [2.0, 2.0, 4.0]
+
+
+def test_songs_without_roles_are_one_part_and_unknown_roles_drop() -> None:
+    plain = Song(make_notes([60, 64], [0, 1], [1, 1], track=[0, 1]), tracks=(Track(), Track()))
+    assert set(PopTokenizer().prepare(plain).notes["track"].tolist()) == {0}
+    mixed = plain.replace(tracks=(Track(role="accompaniment"), Track(role="")))
+    prepared = PopTokenizer().prepare(mixed)
+    assert prepared.notes["pitch"].tolist() == [60] and prepared.notes["track"].tolist() == [1]
+
+
+def test_bass_notes_of_chords_are_dropped_and_no_chord_fills_gaps() -> None:
+    song = Song(make_notes([60], [0], [8]), chords=make_chords(["C/E", "G"], [0, 6], [2, 2]))
+    prepared = LeadTokenizer().prepare(song)
+    assert chord_labels(prepared.chords) == ["C:maj", "N", "G:maj"]
+    assert prepared.chords["start"].tolist() == [0.0, 2.0, 6.0]
+
+
+def test_decoding_is_tolerant() -> None:
+    tok = PopTokenizer()
+    names = ["PITCH_60", "BAR", "CHORD_X:bad", "TIMESIG_0/4", "MELODY", "PITCH_61",
+             "VELOCITY_80", "POSITION_3", "PITCH_62", "VELOCITY_80", "DURATION_1",
+             "DURATION_1", "BEAT_x"]  # fmt: skip
+    song = tok.names_to_song(names)
+    assert song.notes[["pitch", "start"]].tolist() == [(62, 0.75)]
+
+
+def test_grammar_puts_roles_in_order() -> None:
+    tok = PopTokenizer(roles=("melody", "second", "accompaniment"))
+    grammar = tok.grammar()
+    assert grammar is not None
+    ids = [tok.token_id(n) for n in ["BAR", "CHORD_C:maj", "MELODY", "SECOND", "ACCOMPANIMENT"]]
+    assert grammar.accepts(ids)
+    assert not grammar.accepts([tok.token_id(n) for n in ["BAR", "CHORD_C:maj", "SECOND"]])
+    assert not grammar.accepts([tok.token_id(n) for n in ["BAR", "MELODY", "CHORD_C:maj"]])
+    assert tok.token_id("BAR") != BOS
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ValueError, match="roles"):
+        PopTokenizer(roles=("melody", "melody"))
+    with pytest.raises(ValueError, match="programs"):
+        PopTokenizer(programs=(0,))
+    song = PopTokenizer(programs=(73, 0)).names_to_song(["BAR", "MELODY"])
+    assert [t.program for t in song.tracks] == [73, 0]
+
+
+def test_lead_is_registered_and_saves() -> None:
+    tok = get_tokenizer("lead")
+    assert isinstance(tok, LeadTokenizer) and tok.config.roles == ("melody",)
+    again = type(tok).from_dict(tok.to_dict())
+    assert again.config == tok.config and again.vocab == tok.vocab
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared POP909 data not present")
+def test_pop909_songs_round_trip() -> None:
+    from popgen import Corpus
+
+    files = sorted(DATA.glob("*/*.mid"))[:3]
+    assert files
+    corpus: Any = Corpus.from_paths(files, workers=1)
+    tok = PopTokenizer(roles=("melody", "second", "accompaniment"))
+    for song in corpus.songs:
+        prepared = tok.prepare(song)
+        assert prepared.num_notes > 0.95 * song.num_notes
+        decoded = tok.names_to_song(tok.song_to_names(song))
+        assert decoded.notes.tolist() == prepared.notes.tolist()
+        assert decoded.chords.tolist() == prepared.chords.tolist()
+        assert len(decoded.chords) > 10
