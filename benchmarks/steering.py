@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from popgen import Corpus, load_run
-from popgen.controls import Controls
+from popgen.controls import Controls, melody_line
 from popgen.metrics import (
     choose_track,
     chord_tone_share,
@@ -42,7 +42,7 @@ from popgen.metrics import (
     notes_per_bar,
     two_sample_test,
 )
-from popgen.music import Song
+from popgen.music import Song, TimeSignature
 from popgen.sampling import Sampler
 
 #: The metrics the issue groups as repetition, pitch and structure.
@@ -61,11 +61,26 @@ GROUP = (
 
 
 def excerpt(song: Song, bars: int) -> Song | None:
-    """The first ``bars`` bars of ``song``, or ``None`` when it is shorter."""
+    """``bars`` whole 4/4 bars from the bar of the melody's first note, or ``None``.
+
+    POP909 songs often open with a piano intro; starting where the melody
+    starts compares songs with songs, not intros.
+    """
     edges = song.bar_lines()
-    if len(edges) <= bars or song.end < edges[bars] - 1e-9:
+    tune = melody(song)
+    if not tune.num_notes:
         return None
-    return song.slice(0.0, float(edges[bars]))
+    first = int(np.searchsorted(edges, tune.notes["start"][0], side="right")) - 1
+    if len(edges) <= first + bars or song.end < edges[first + bars] - 1e-9:
+        return None
+    if not np.allclose(np.diff(edges[first : first + bars + 1]), 4.0):
+        return None
+    out = song.slice(float(edges[first]), float(edges[first + bars]))
+    try:
+        melody_line(melody(out))
+    except ValueError:  # more than one line: not a melody to arrange
+        return None
+    return out
 
 
 def melody(song: Song) -> Song:
@@ -97,6 +112,7 @@ def main() -> None:
     parser.add_argument("--strategy", default=None, help="default: the run's recipe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="at most this many held-out songs")
+    parser.add_argument("--chunk", type=int, default=50, help="songs generated in one batch")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -113,11 +129,21 @@ def main() -> None:
     over: list[Song] = []
     arranged: list[Song] = []
     started = time.perf_counter()
-    for i, song in enumerate(held):
-        controls = Controls.over_chords(song.chords, bars=args.bars)
-        over += sampler.generate(controls=controls, seed=args.seed + i)
-        tune = melody(song).replace(chords=np.zeros(0, song.chords.dtype))
-        arranged += sampler.generate(controls=Controls.for_melody(tune), seed=args.seed + i)
+    for at in range(0, len(held), args.chunk):
+        part = held[at : at + args.chunk]
+        over += sampler.generate(
+            controls=[Controls.over_chords(s.chords, bars=args.bars) for s in part],
+            seed=args.seed + at,
+        )
+        four = (TimeSignature(0.0, 4, 4),)  # the excerpts are whole 4/4 bars
+        tunes = [
+            melody(s).replace(chords=np.zeros(0, s.chords.dtype), time_signatures=four)
+            for s in part
+        ]
+        arranged += sampler.generate(
+            controls=[Controls.for_melody(t) for t in tunes], seed=args.seed + at
+        )
+        print(f"{at + len(part)} songs, {time.perf_counter() - started:.0f} s")
     seconds = time.perf_counter() - started
 
     figures: dict[str, Any] = {"songs": len(held), "bars": args.bars, "seconds": seconds}

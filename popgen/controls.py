@@ -144,8 +144,15 @@ def read_progression(
         raise ValueError(f"{path}: {error}") from None
 
 
+#: How much a melody note may overlap the next (beats) and still be one line: played legato.
+_LEGATO = 0.25
+
+
 def melody_line(song: Song) -> Song:
     """The song's melody as one line: its melody-role tracks, else its one non-drum track.
+
+    Notes may overlap the next one by up to a quarter of a beat (played legato);
+    more, or two notes at once, is more than one line.
 
     Raises:
         ValueError: no notes, no melody track among several, or notes that
@@ -174,14 +181,16 @@ def melody_line(song: Song) -> Song:
         raise ValueError(f"{where}the melody has no notes")
     notes = line.notes
     ends = notes["start"] + notes["duration"]
-    overlap = notes["start"][1:] < ends[:-1] - 1e-6
+    overlap = notes["start"][1:] < ends[:-1] - _LEGATO  # a slight legato overlap is one line
     if overlap.any():
         at = float(notes["start"][1:][overlap][0])
         raise ValueError(
             f"{where}the melody has notes that overlap (first at beat {at:g}, "
             f"{int(overlap.sum())} in all): give one line, one note at a time"
         )
-    return line.merge_tracks(line.tracks[0])
+    notes = notes.copy()
+    notes["track"] = 0  # one track, every note as it was (merge_tracks would trim overlaps)
+    return line.replace(notes=notes, tracks=line.tracks[:1])
 
 
 @dataclass(frozen=True)
@@ -468,8 +477,11 @@ def follow_controls(
 
     Args:
         prefixes: ``int32[bars, width]``: each bar's forced tokens (padded);
-            every bar's first forced token is ``bar_token``.
-        lengths: ``int32[bars]``: how many of each row are forced.
+            every bar's first forced token is ``bar_token``. Or
+            ``int32[schedules, bars, width]``, one schedule per song: batch row
+            ``r`` follows schedule ``r % schedules``.
+        lengths: ``int32[bars]`` (or ``[schedules, bars]``): how many of each
+            row are forced; bars of length 0 pad a shorter song's schedule.
         bar_token: the token that opens a bar. When the model draws it, the
             next bar's forced tokens follow; after the last bar it becomes
             ``end_token`` instead, and only ``end_token`` follows.
@@ -497,20 +509,25 @@ def follow_controls(
     """
     prefixes = jnp.asarray(prefixes, jnp.int32)
     lengths = jnp.asarray(lengths, jnp.int32)
+    if prefixes.ndim == 2:  # one schedule for every row
+        prefixes, lengths = prefixes[None], lengths[None]
     table = jnp.asarray(table, jnp.int32)
     closers = jnp.asarray([*np.asarray(section_tokens, dtype=np.int32).tolist(), bar_token])
-    n_bars, width = prefixes.shape
+    schedules, _, width = prefixes.shape
+    song_bars = (lengths > 0).sum(-1)  # per schedule: bars padded on have nothing forced
 
     def init(batch_size: int) -> ControlState:
         zeros = jnp.zeros((batch_size,), jnp.int32)
         return ControlState(zeros, zeros, zeros, jnp.full((batch_size,), start, jnp.int32))
 
     def apply(logits: jax.Array, state: ControlState, history: History) -> tuple[jax.Array, Any]:
+        which = jnp.arange(logits.shape[0]) % schedules  # row r follows schedule r % schedules
+        n_bars = song_bars[which]
         prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
         moved = table[state.grammar, prev]
         grammar = jnp.where(history.position > 0, jnp.where(moved >= 0, moved, start), start)
         first = history.position <= 1  # after BOS: nothing taken yet
-        forcing = state.forced < lengths[jnp.minimum(state.bar, n_bars - 1)]
+        forcing = state.forced < lengths[which, jnp.minimum(state.bar, n_bars - 1)]
         took_forced = ~first & forcing & (state.bar < n_bars)
         new_bar = ~first & ~forcing & (prev == bar_token) & (state.bar < n_bars)
         bar = jnp.where(new_bar, state.bar + 1, state.bar)
@@ -520,9 +537,9 @@ def follow_controls(
         free = jnp.where(new_part | first, 0, jnp.where(took_forced, state.free, state.free + 1))
 
         row = jnp.minimum(bar, n_bars - 1)
-        want = prefixes[row, jnp.minimum(forced, width - 1)]
+        want = prefixes[which, row, jnp.minimum(forced, width - 1)]
         done = bar >= n_bars
-        must = ~done & (forced < lengths[row])
+        must = ~done & (forced < lengths[which, row])
         last = bar == n_bars - 1
         allowed = table[grammar][:, closers] >= 0  # [batch, closers]
         closer = closers[jnp.argmax(allowed, axis=-1)]

@@ -166,7 +166,7 @@ def train(
     loop.run.state = replace(
         loop.run.state, train_songs=data.train_songs, valid_songs=data.valid_songs
     )
-    loop.run.usage = usage_for(list(songs), getattr(songs, "options", None))
+    loop.run.usage = usage_for(list(songs), getattr(songs, "options", None), tokenizer)
     loop.params, loop.opt_state = jax.device_put((loop.params, loop.opt_state), replicated)
     update = jax.jit(partial(train_step, model, optimizer, dropout_key), donate_argnums=(0, 1))
     evaluate = jax.jit(partial(next_token_loss, model))

@@ -28,6 +28,7 @@ from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
     from popgen.music import Song
+    from popgen.tokenizers.base import Tokenizer
 
 __all__ = ["RunUsage", "usage_for"]
 
@@ -93,8 +94,12 @@ class RunUsage:
         )
 
 
-def usage_for(songs: Sequence[Song], reading: CorpusOptions | None) -> RunUsage:
+def usage_for(
+    songs: Sequence[Song], reading: CorpusOptions | None, tokenizer: Tokenizer | None = None
+) -> RunUsage:
     """The usage a run trained on ``songs`` read with ``reading`` records.
+
+    The strategy is the recipe for the run's encoding (:func:`popgen.recipe.recipe_for`).
 
     The meter is the songs' most common bar; the track, when every song has
     one track, the most common of those (so generated songs are named alike).
@@ -113,6 +118,12 @@ def usage_for(songs: Sequence[Song], reading: CorpusOptions | None) -> RunUsage:
     track = None
     if songs and all(len(s.tracks) == 1 for s in songs):
         track = Counter(s.tracks[0] for s in songs).most_common(1)[0][0]
+    from popgen.recipe import recipe_for
+
+    chords = bool(getattr(getattr(tokenizer, "config", None), "chords", False))
     return RunUsage(
-        reading=reading, meter=common_meter([s.bar_lines() for s in songs]), track=track
+        reading=reading,
+        meter=common_meter([s.bar_lines() for s in songs]),
+        track=track,
+        strategy=recipe_for(tokenizer.name if tokenizer else "", chords),
     )

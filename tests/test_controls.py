@@ -140,3 +140,43 @@ def test_controls_need_no_primer_and_warn_when_tokens_run_out() -> None:
         sampler.generate(num_tokens=6, controls=controls)
     chords = make_chords(["C"], [0], [4])
     assert Controls(bars=1, chords=chords).skeleton().chords.tolist() == chords.tolist()
+
+
+def _on_chord_tones(song: Song) -> float:
+    """Share of melody notes whose pitch class is in the chord sounding at their onset."""
+    from popgen.chords import chord_tone_mask
+
+    melody = song.notes[song.notes["track"] == 0]
+    at = np.searchsorted(song.chords["start"], melody["start"], side="right") - 1
+    return float(chord_tone_mask(song.chords)[at, melody["pitch"] % 12].mean())
+
+
+def test_chord_tones_favours_the_chord_under_each_note() -> None:
+    from popgen.sampling import chord_tones
+
+    tok = get_tokenizer("pop")
+    controls = Controls.over_chords("C . G . | Am F", bars=4, max_bar_tokens=12)
+    plain = _sampler().generate(controls=controls, batch_size=2, seed=0)
+    steered = _sampler(strategy=chord_tones(8.0, tok)).generate(
+        controls=controls, batch_size=2, seed=0
+    )
+    assert min(map(_on_chord_tones, steered)) == 1.0 > max(map(_on_chord_tones, plain))
+    with pytest.raises(ValueError, match="chord tokens"):
+        chord_tones(1.0, get_tokenizer("note"))
+    assert parse_strategy("chord_tones=2.0", tok).init(1) is not None
+
+
+def test_one_batch_follows_several_controls() -> None:
+    sampler = _sampler()
+    plans = [
+        Controls.over_chords("C G", max_bar_tokens=10),
+        Controls.over_chords("Am F C G Dm E", max_bar_tokens=10),
+        Controls.over_chords("F", max_bar_tokens=10),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every bar of every song is written
+        songs = sampler.generate(controls=plans, best_of=2, seed=1)
+    for song, plan in zip(songs, plans, strict=True):
+        assert chord_labels(song.chords) == chord_labels(plan.chords)
+    with pytest.raises(ValueError, match="3 controls for a batch of 2"):
+        sampler.generate(controls=plans, batch_size=2)

@@ -16,6 +16,7 @@ from popgen.sampling.constraints import (
     repeat_motifs,
     repetition_penalty,
 )
+from popgen.sampling.harmony import chord_tones
 from popgen.sampling.primers import primer_from_corpus
 from popgen.sampling.sampler import Sampler, StepFn, generate_ids, generate_scored
 from popgen.sampling.spec import (
@@ -56,6 +57,7 @@ __all__ = [
     "ban_tokens",
     "beam_search",
     "chain",
+    "chord_tones",
     "follow_grammar",
     "generate_ids",
     "generate_scored",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -415,7 +416,7 @@ class Sampler:
         primer: _Primer = None,
         include_primer: bool = True,
         best_of: int = 1,
-        controls: Controls | None = None,
+        controls: Controls | Sequence[Controls] | None = None,
     ) -> list[Song]:
         """Generate ``batch_size`` songs of ``num_tokens`` new tokens each.
 
@@ -433,7 +434,8 @@ class Sampler:
                 one (the model writes the other parts; the melody comes out
                 note for note). Needs an encoding with bars and chords
                 (``pop``, ``lead``); ``num_tokens`` then defaults to enough for
-                every bar. Not with a primer.
+                every bar. A list gives one song per controls, in one batch.
+                Not with a primer.
 
         Returns:
             One :class:`popgen.Song` per batch member, cleaned for playback.
@@ -456,6 +458,8 @@ class Sampler:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if controls is not None:
+            if primer is not None:
+                raise ValueError("controls cannot go with a primer (yet); give one or the other")
             return self._generate_controlled(controls, num_tokens, batch_size, seed, best_of)
         num_tokens = 400 if num_tokens is None else num_tokens
         ids, scores = self._draw(num_tokens, batch_size * best_of, seed, primer)
@@ -464,35 +468,66 @@ class Sampler:
         return self._songs(ids, primer, include_primer)
 
     def _generate_controlled(
-        self, controls: Controls, num_tokens: int | None, batch_size: int, seed: int, best_of: int
+        self,
+        controls: Controls | Sequence[Controls],
+        num_tokens: int | None,
+        batch_size: int,
+        seed: int,
+        best_of: int,
     ) -> list[Song]:
-        from popgen.controls import schedule
+        from popgen.controls import Controls, schedule
 
-        prefixes, lengths, bar, sections = schedule(self.tokenizer, controls)
+        if isinstance(controls, Controls):
+            each = [controls] * batch_size
+        else:
+            each = list(controls)
+            if batch_size not in (1, len(each)):
+                raise ValueError(
+                    f"{len(each)} controls for a batch of {batch_size}; give one per song"
+                )
+        if not each:
+            raise ValueError("no controls given")
+        given = [controls] if isinstance(controls, Controls) else each
+        plans = [schedule(self.tokenizer, c) for c in given]  # rows share one when one is given
+        bar, sections = plans[0].bar_token, plans[0].section_tokens
         if num_tokens is None:  # the most a bar can take: each free part's cap, then a closed note
-            parts = len(sections) - (controls.melody is not None)
-            num_tokens = int(lengths.sum()) + controls.bars * parts * (controls.max_bar_tokens + 3)
+            num_tokens = max(
+                int(p.lengths.sum())
+                + c.bars * (len(sections) - (c.melody is not None)) * (c.max_bar_tokens + 3)
+                for p, c in zip(plans, given, strict=True)
+            )
+            num_tokens = -(-num_tokens // 256) * 256  # few lengths, few compilations
         if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
             raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
-        rows = batch_size * best_of
+        bars = max(len(p.lengths) for p in plans)
+        width = -(-max(p.prefixes.shape[1] for p in plans) // 32) * 32
+        prefixes = np.zeros((len(plans), bars, width), np.int32)
+        lengths = np.zeros((len(plans), bars), np.int32)
+        for i, p in enumerate(plans):
+            prefixes[i, : len(p.lengths), : p.prefixes.shape[1]] = p.prefixes
+            lengths[i, : len(p.lengths)] = p.lengths
+        if len(plans) > 1:  # row r * best_of + j is candidate j of song r
+            prefixes, lengths = prefixes.repeat(best_of, 0), lengths.repeat(best_of, 0)
+        cap = max(c.max_bar_tokens for c in each)
+        rows = len(each) * best_of
         prompt = jnp.full((rows, 1), BOS, jnp.int32)
         ids, scores = self._controlled(
             self.params, prompt, jax.random.key(seed), num_tokens,
-            jnp.asarray(prefixes), jnp.asarray(lengths), controls.max_bar_tokens, (bar, sections),
+            jnp.asarray(prefixes), jnp.asarray(lengths), cap, (bar, sections),
         )  # fmt: skip
-        best = np.asarray(scores).reshape(batch_size, best_of).argmax(axis=1)
-        ids = np.asarray(ids).reshape(batch_size, best_of, -1)[np.arange(batch_size), best]
+        best = np.asarray(scores).reshape(len(each), best_of).argmax(axis=1)
+        ids = np.asarray(ids).reshape(len(each), best_of, -1)[np.arange(len(each)), best]
         songs = []
-        for i, row in enumerate(ids):
-            bars = int((row == bar).sum())
-            if bars < controls.bars:
+        for i, (row, control) in enumerate(zip(ids, each, strict=True)):
+            written = int((row == bar).sum())
+            if written < control.bars:
                 warnings.warn(
-                    f"popgen sample {i}: {bars} of the {controls.bars} bars asked were written "
+                    f"popgen sample {i}: {written} of the {control.bars} bars asked were written "
                     f"before the {num_tokens} tokens ran out; give more tokens",
                     stacklevel=3,
                 )
             song = self.tokenizer.decode(row).replace(title=f"popgen sample {i}", source="popgen")
-            songs.append(controls.apply(song.cleaned(self.min_duration)))
+            songs.append(control.apply(song.cleaned(self.min_duration)))
         return songs
 
     def beam_search(

@@ -16,7 +16,7 @@ bare ``name`` none. Values are Python literals (``0.9``, ``20``, ``[11]``,
 **Vocabulary arguments.** A factory that needs the meaning of the tokens says
 so by naming a parameter after an entry of :data:`VOCABULARY_ARGUMENTS`; the
 parser fills it from the tokenizer (``pitches`` gets
-``tokenizer.token_pitches()``). User strategies registered with
+``tokenizer.token_pitches()``, ``tokenizer`` the tokenizer itself). User strategies registered with
 :func:`register_strategy` get the same service by the same convention.
 """
 
@@ -39,6 +39,7 @@ from popgen.sampling.constraints import (
     repeat_motifs,
     repetition_penalty,
 )
+from popgen.sampling.harmony import chord_tones
 from popgen.sampling.strategies import (
     Strategy,
     chain,
@@ -69,6 +70,7 @@ __all__ = [
 #: Strategy factories by name (plugins: entry-point group ``popgen.strategies``).
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", group="popgen.strategies")
 for _factory in (
+    chord_tones,
     greedy,
     identity,
     in_key,
@@ -93,7 +95,10 @@ def _token_pitches(tokenizer: Tokenizer) -> Any:
 
 
 #: Factory parameters the parser fills from the tokenizer: name -> how to get the array.
-VOCABULARY_ARGUMENTS: dict[str, Callable[[Tokenizer], Any]] = {"pitches": _token_pitches}
+VOCABULARY_ARGUMENTS: dict[str, Callable[[Tokenizer], Any]] = {
+    "pitches": _token_pitches,
+    "tokenizer": lambda tokenizer: tokenizer,
+}
 
 
 def register_strategy(name: str, *, replace: bool = False) -> Callable[[Any], Any]:
@@ -127,7 +132,7 @@ def list_strategies() -> list[str]:
     """Names of every registered strategy factory, plugins included.
 
     >>> list_strategies()
-    ['greedy', 'identity', 'in_key', 'max_gap', 'max_same_pitch_run', 'min_p',
+    ['chord_tones', 'greedy', 'identity', 'in_key', 'max_gap', 'max_same_pitch_run', 'min_p',
      'no_repeat_ngram', 'pitch_range', 'repeat_melody', 'repeat_motifs', 'repetition_penalty',
      'temperature', 'top_k', 'top_p', 'typical']
     """
