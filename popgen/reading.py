@@ -183,9 +183,11 @@ def _major_tonic(key: str) -> int:
 def _settings(path: Path, options: CorpusOptions) -> dict[str, Any]:
     """What the cache key holds besides the file's bytes (annotation files' bytes too)."""
     reader = "midi" if path.suffix.lower() in MIDI_SUFFIXES else "music21"
-    if reader == "midi":
-        reader = "midi+markers"  # chord markers became chords: older cache entries read again
-    settings = {"reader": reader, **{name: getattr(options, name) for name in _READ_FIELDS}}
+    # "+markers": chord markers became chords, so older cache entries are read again
+    settings = {
+        "reader": reader + "+markers" * (reader == "midi"),
+        **{name: getattr(options, name) for name in _READ_FIELDS},
+    }
     if reader == "midi" and options.annotations:
         from popgen.annotations import annotation_files
 

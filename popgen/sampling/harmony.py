@@ -28,7 +28,12 @@ _MAX_BEATS = 16
 
 
 class ChordToneState(NamedTuple):
-    """State of :func:`chord_tones`, per batch row."""
+    """State of :func:`chord_tones`, per batch row.
+
+    >>> from popgen.tokenizers import get_tokenizer
+    >>> chord_tones(1.0, get_tokenizer("lead")).init(2).chords.shape  # rows, beats, pitch classes
+    (2, 16, 12)
+    """
 
     chords: jax.Array  # bool[batch, beats, 12]: the chord tones from each beat of this bar
     beat: jax.Array  # int32[batch]: the beat the next chord token starts at
