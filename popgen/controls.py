@@ -146,13 +146,16 @@ def read_progression(
 
 #: How much a melody note may overlap the next (beats) and still be one line: played legato.
 _LEGATO = 0.25
+#: The share of notes that may overlap more (stray notes, kept with a warning); above: two lines.
+_STRAY = 0.05
 
 
 def melody_line(song: Song) -> Song:
     """The song's melody as one line: its melody-role tracks, else its one non-drum track.
 
-    Notes may overlap the next one by up to a quarter of a beat (played legato);
-    more, or two notes at once, is more than one line.
+    Notes may overlap the next one by up to a quarter of a beat (played legato).
+    Up to 5 % of them may overlap more (stray notes, kept as they are, with a
+    warning); more than that is more than one line, an error.
 
     Raises:
         ValueError: no notes, no melody track among several, or notes that
@@ -184,9 +187,11 @@ def melody_line(song: Song) -> Song:
     overlap = notes["start"][1:] < ends[:-1] - _LEGATO  # a slight legato overlap is one line
     if overlap.any():
         at = float(notes["start"][1:][overlap][0])
-        raise ValueError(
-            f"{where}the melody has notes that overlap (first at beat {at:g}, "
-            f"{int(overlap.sum())} in all): give one line, one note at a time"
+        told = f"notes that overlap (first at beat {at:g}, {int(overlap.sum())} in all)"
+        if overlap.mean() > _STRAY:
+            raise ValueError(f"{where}the melody has {told}: give one line, one note at a time")
+        warnings.warn(
+            f"{where}the melody has a few {told}; they are kept as they are", stacklevel=2
         )
     notes = notes.copy()
     notes["track"] = 0  # one track, every note as it was (merge_tracks would trim overlaps)
@@ -307,15 +312,16 @@ class Controls:
         from popgen.chord_inference import infer_chords
 
         line = melody_line(song)
-        meters = {(s.numerator, s.denominator) for s in song.time_signatures}
-        if len(meters) > 1:
+        from popgen.bars import common_meter, meter_counts
+
+        meter = common_meter([song.bar_lines()])
+        counts = meter_counts([song.bar_lines()])
+        if sum(counts.values()) - counts[meter] > 1:  # a pickup bar is one odd bar
             warnings.warn(
-                f"{song.source or 'the melody'}: its meter changes ({sorted(meters)}); "
-                f"the song is written in {song.time_signatures[0][1:]}",
+                f"{song.source or 'the melody'}: its meter changes ({sorted(counts)}); "
+                f"the song is written in {meter[0]}/{meter[1]} throughout",
                 stacklevel=2,
             )
-        sig = song.time_signatures[0] if song.time_signatures else TimeSignature(0, 4, 4)
-        meter = (sig.numerator, sig.denominator)
         length = 4 * meter[0] / meter[1]
         bars = max(1, int(np.ceil(line.end / length - 1e-9)))
         if isinstance(chords, str):

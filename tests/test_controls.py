@@ -59,6 +59,9 @@ def test_melody_line_errors() -> None:
         melody_line(two)
     with pytest.raises(ValueError, match="overlap"):
         melody_line(Song(make_notes([60, 64], [0, 0.5], [1, 1]), source="x.mid"))
+    stray = Song(make_notes(range(60, 81), [*range(20), 19.5], [1] * 20 + [1]))  # 1 of 21
+    with pytest.warns(UserWarning, match="a few notes that overlap"):
+        assert melody_line(stray).num_notes == 21
     with pytest.raises(ValueError, match="no notes"):
         melody_line(Song(make_notes([], [], []), source="x.mid"))
 
