@@ -112,3 +112,25 @@ def test_runs_that_cannot_follow(setup, tmp_path: Path, capsys, make_midi) -> No
     assert main(["arrange", str(setup[0]), str(empty), "--out", str(out)]) == 1
     assert "error" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_evaluate_steer_measures_songs_over_chords_and_arrangements(
+    setup, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    run, _, _ = setup
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    for i in range(5):
+        notes = [(p + i, s, d, v, t) for p, s, d, v, t in _song_notes(8)]
+        make_midi(folder / f"s{i}.mid", notes, track_names=("Melody", "Piano"))
+    out = tmp_path / "steer.json"
+    args = ["evaluate", str(run), "--reference", str(folder), "--steer", "--bars", "4"]
+    assert main([*args, "--json", str(out), "--strategy", "chord_tones=2.0"]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["songs"] == 5 and figures["arranged_melody_unchanged"] is True
+    assert 0 <= figures["chord_tone_share"]["inside"] <= 1
+    assert "two-sample accuracy" in capsys.readouterr().out
+    assert main([*args, "--bars", "40"]) == 1
+    assert "no held-out song has 40 whole 4/4 bars" in capsys.readouterr().err

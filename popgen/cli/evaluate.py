@@ -10,7 +10,9 @@ from popgen.cli.options import add_corpus_arguments, positive_int, read_corpus
 from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
+    from popgen.checkpoint import Run
     from popgen.cli.options import Subcommands
+    from popgen.music import Song
 
 __all__ = ["add_parser", "run"]
 
@@ -50,6 +52,15 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         "--track", help="multitrack reference songs: a track index, a track name or 'merge'"
     )
     parser.add_argument("--ngram-order", type=positive_int, default=4, help="n-gram baseline order")
+    parser.add_argument(
+        "--steer",
+        action="store_true",
+        help="measure steering instead (pop runs): songs over the held-out songs' chords and "
+        "accompaniments for their melodies, against excerpts of the reference (popgen.steering)",
+    )
+    parser.add_argument(
+        "--bars", type=positive_int, default=16, help="--steer: bars per excerpt (default: 16)"
+    )
     parser.add_argument("--json", type=Path, help="also write every figure as JSON")
     parser.add_argument("--png", type=Path, help="also write metric histograms as PNG")
     return parser
@@ -79,6 +90,9 @@ def run(args: argparse.Namespace) -> None:
     run = load_run(args.run)  # a bad run fails before reading the reference
     # the reference is read as the training songs were, unless a flag says otherwise
     reference = read_corpus(args, args.reference, base=run.usage.reading)
+    if args.steer:
+        _steer(run, list(reference), args)
+        return
     report = evaluate(run, list(reference), config)
     print(report.table())
     if args.json:
@@ -87,3 +101,18 @@ def run(args: argparse.Namespace) -> None:
     if args.png:
         report.write_png(args.png)
         print(f"wrote {args.png}")
+
+
+def _steer(run: Run, reference: list[Song], args: argparse.Namespace) -> None:
+    """``--steer``: :func:`popgen.steering.evaluate_steering` on the held-out songs."""
+    from popgen.evaluate import split_reference
+    from popgen.steering import evaluate_steering
+
+    _, held_out = split_reference(run, reference)
+    report = evaluate_steering(
+        run, reference, held_out, bars=args.bars, strategy=args.strategy, seed=args.seed
+    )
+    print(report.table())
+    if args.json:
+        report.write_json(args.json)
+        print(f"wrote {args.json}")
