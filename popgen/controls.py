@@ -23,9 +23,11 @@ Chord progressions are written as text (:func:`parse_progression`):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -210,6 +212,8 @@ class Controls:
         melody: a one-line melody that the song keeps note for note (the model
             writes the other parts); ``None``: the model writes the melody.
         tempo: beats per minute of the song written.
+        pickup: the length in beats of a shorter first bar (an upbeat), 0 for
+            none; ``bars`` counts it.
         max_bar_tokens: the most tokens the model may write in one part of a
             bar (its melody, its accompaniment) before the part is closed, as
             soon as the grammar allows; it bounds the tokens a song can take.
@@ -225,6 +229,7 @@ class Controls:
     chords: NDArray[Any] = field(default_factory=lambda: np.zeros(0, CHORD_DTYPE))
     melody: Song | None = None
     tempo: float = 120.0
+    pickup: float = 0.0
     max_bar_tokens: int = 160
 
     def __post_init__(self) -> None:
@@ -237,6 +242,11 @@ class Controls:
             raise ValueError(f"tempo must be > 0 bpm, got {self.tempo}")
         if self.max_bar_tokens < 1:
             raise ValueError(f"max_bar_tokens must be >= 1, got {self.max_bar_tokens}")
+        if not 0 <= self.pickup < 4 * num / den or (self.pickup and self.bars < 2):
+            raise ValueError(
+                f"pickup must be shorter than a bar and leave a full bar, got {self.pickup} "
+                f"beats in {self.bars} bars of {num}/{den}"
+            )
         object.__setattr__(self, "meter", (int(num), int(den)))
         object.__setattr__(self, "chords", np.asarray(self.chords, dtype=CHORD_DTYPE))
 
@@ -323,7 +333,9 @@ class Controls:
                 stacklevel=2,
             )
         length = 4 * meter[0] / meter[1]
-        bars = max(1, int(np.ceil(line.end / length - 1e-9)))
+        edges = song.bar_lines()
+        pickup = float(edges[1]) if len(edges) > 2 and edges[1] < length - 1e-9 else 0.0
+        bars = max(1, int(np.ceil((line.end - pickup) / length - 1e-9))) + (pickup > 0)
         if isinstance(chords, str):
             chords = parse_progression(chords, meter=meter, bars=bars)
         elif chords is None and len(song.chords):
@@ -332,8 +344,9 @@ class Controls:
             chords = infer_chords(line, per="half_bar")
         options.setdefault("tempo", song.tempos[0].bpm if song.tempos else 120.0)
         kept = np.asarray(chords if chords is not None else [], dtype=CHORD_DTYPE)
-        kept = kept[kept["start"] < bars * length]
-        return cls(bars=bars, meter=meter, chords=kept, melody=line, **options)
+        options.setdefault("pickup", pickup)
+        controls = cls(bars=bars, meter=meter, melody=line, **options)
+        return dataclasses.replace(controls, chords=kept[kept["start"] < controls.end])
 
     def apply(self, song: Song) -> Song:
         """A generated song made to match the controls exactly.
@@ -349,12 +362,14 @@ class Controls:
         >>> Controls.for_melody(tune).apply(written).notes.tolist()
         [(48, 0.0, 4.0, 80, 1), (72, 0.01, 3.99, 77, 0)]
         """
+        skeleton = self.skeleton()
         changes: dict[str, Any] = {
-            "time_signatures": (TimeSignature(0.0, *self.meter),),
+            "time_signatures": skeleton.time_signatures,
             "tempos": (TempoChange(0.0, self.tempo),),
+            "bars": skeleton.bars,
         }
         if len(self.chords):
-            changes["chords"] = self.skeleton().chords
+            changes["chords"] = skeleton.chords
         if self.melody is not None:
             roles = [t.role for t in song.tracks]
             track = roles.index("melody") if "melody" in roles else 0
@@ -371,14 +386,26 @@ class Controls:
         [0.0, 4.0]
         """
         notes = self.melody.notes if self.melody is not None else make_notes([], [], [])
-        end = self.bars * self.bar_length
+        end = self.end
         chords = self.chords[self.chords["start"] < end].copy()
         chords["duration"] = np.minimum(chords["start"] + chords["duration"], end) - chords["start"]
-        return Song(
-            notes,
-            time_signatures=(TimeSignature(0.0, *self.meter),),
-            chords=chords,
-        )
+        sigs = [TimeSignature(0.0, *self.meter)]
+        bars = np.zeros(0)
+        if self.pickup:  # the upbeat's own meter, then the song's (as MIDI files write it)
+            upbeat = Fraction(self.pickup).limit_denominator(16) / 4
+            sigs = [TimeSignature(0.0, upbeat.numerator, upbeat.denominator),
+                    TimeSignature(self.pickup, *self.meter)]  # fmt: skip
+            bars = np.array([self.pickup, self.pickup + self.bar_length])
+        return Song(notes, time_signatures=tuple(sigs), chords=chords, bars=bars)
+
+    @property
+    def end(self) -> float:
+        """The beat where the last bar ends.
+
+        >>> Controls(bars=3, pickup=1.0).end  # an upbeat of one beat, then two bars of 4/4
+        9.0
+        """
+        return self.pickup + (self.bars - (self.pickup > 0)) * self.bar_length
 
 
 class Schedule(NamedTuple):

@@ -183,3 +183,19 @@ def test_one_batch_follows_several_controls() -> None:
         assert chord_labels(song.chords) == chord_labels(plan.chords)
     with pytest.raises(ValueError, match="3 controls for a batch of 2"):
         sampler.generate(controls=plans, batch_size=2)
+
+
+def test_a_melody_with_an_upbeat_keeps_its_bar_lines() -> None:
+    sigs = (TimeSignature(0, 1, 4), TimeSignature(1, 4, 4))
+    tune = Song(make_notes([67, 72, 71, 72, 74], [0, 1, 2, 3, 5], [1, 1, 1, 2, 4]),
+                time_signatures=sigs)  # fmt: skip
+    controls = Controls.for_melody(tune, max_bar_tokens=10)
+    assert (controls.pickup, controls.bars, controls.end) == (1.0, 3, 9.0)
+    tok = get_tokenizer("pop").fit([tune])  # the run's songs had upbeats: TIMESIG_1/4 is known
+    model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    sampler = Sampler(model, model.init_params(key=jax.random.key(0)), tok)
+    (song,) = sampler.generate(controls=controls, seed=0)
+    assert song.bar_lines()[:4].tolist() == [0.0, 1.0, 5.0, 9.0]
+    assert song.notes[song.notes["track"] == 0].tolist() == tune.notes.tolist()
+    with pytest.raises(ValueError, match="pickup must be shorter than a bar"):
+        Controls(bars=2, pickup=4.0)
