@@ -79,7 +79,7 @@ class UnknownNameError(PopgenError, KeyError):
     >>> from popgen.sampling import get_strategy
     >>> get_strategy("top-k", 20)
     Traceback (most recent call last):
-    popgen.errors.UnknownNameError: unknown strategy 'top-k'; known: greedy, ..., top_k, ...
+    popgen.errors.UnknownNameError: unknown strategy 'top-k'; known: chord_tones, ..., top_k, ...
     """
 
     def __str__(self) -> str:

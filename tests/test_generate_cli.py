@@ -100,7 +100,7 @@ def test_wav_through_fluidsynth(setup, tmp_path: Path, monkeypatch, capsys) -> N
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--strategy", "nosuch=1"], "unknown strategy 'nosuch'; known: greedy, identity"),
+        (["--strategy", "nosuch=1"], "unknown strategy 'nosuch'; known: chord_tones, greedy"),
         (["--strategy", "top_p=1.5"], "top_p must be in (0, 1], got 1.5"),
         (["--strategy", "pitch_range(50)"], "missing a required argument: 'high'"),
         (["--top-k", "0"], "top_k must be an integer >= 1, got 0"),

@@ -320,7 +320,7 @@ def test_spec_builds_the_same_chain_as_by_hand() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("nosuch=1", "unknown strategy 'nosuch'; known: greedy, identity, in_key"),
+        ("nosuch=1", "unknown strategy 'nosuch'; known: chord_tones, greedy, identity, in_key"),
         ("top_p=1.5", r"strategy 'top_p=1.5': top_p must be in \(0, 1\], got 1.5"),
         ("temperature=hot", "temperature must be a number, got 'hot'"),
         (
