@@ -273,15 +273,10 @@ class PopTokenizer(Tokenizer):
             return _Layout(notes, np.zeros(1, np.int64), [], [])
         end = float((notes["start"] + notes["duration"]).max()) if len(notes) else 0.0
         edges = np.unique(np.round(_bar_edges(song, end) * spb).astype(np.int64))
-        if bars is not None or edges[-1] < end * spb:  # more bars than the song has
-            want = bars if bars is not None else len(edges)
-            step = int(edges[-1] - edges[-2]) if len(edges) > 1 else 4 * spb
-            extra = edges[-1] + step * np.arange(1, max(want + 2 - len(edges), 0) + 1)
-            edges = (
-                np.concatenate([edges, extra])[: want + 1]
-                if bars is not None
-                else (np.concatenate([edges, extra[:1]]))
-            )
+        if edges[-1] < end * spb:  # snapping pulled the last bar line back over a note
+            edges = _more_bars(edges, 1, spb)
+        if bars is not None:  # exactly this many bars: more at the last bar's length, or fewer
+            edges = _more_bars(edges, max(bars + 1 - len(edges), 0), spb)[: bars + 1]
         sigs = song.time_signatures
         meters = []
         for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
@@ -503,6 +498,12 @@ def _bar_edges(song: Song, end: float) -> NDArray[np.float64]:
         edges = np.concatenate([edges, extra])
     last = int(np.searchsorted(edges, end, side="left"))
     return edges[: max(last, 1) + 1]
+
+
+def _more_bars(edges: NDArray[np.int64], count: int, spb: int) -> NDArray[np.int64]:
+    """``edges`` and ``count`` more bar lines, each bar as long as the last (4/4 after none)."""
+    step = int(edges[-1] - edges[-2]) if len(edges) > 1 else 4 * spb
+    return np.concatenate([edges, edges[-1] + step * np.arange(1, count + 1)])
 
 
 def _signature_at(sigs: Sequence[TimeSignature], beat: float) -> tuple[int, int]:
