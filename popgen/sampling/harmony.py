@@ -20,6 +20,7 @@ import numpy as np
 from popgen.chords import parse_chord
 from popgen.sampling.strategies import History, Strategy
 from popgen.tokenizers.base import Tokenizer
+from popgen.tokenizers.pop import ROLE_TOKENS
 
 __all__ = ["ChordToneState", "chord_tones"]
 
@@ -87,8 +88,7 @@ def chord_tones(weight: float, tokenizer: Tokenizer) -> Strategy:
         elif family == "POSITION" and value.isdigit():
             position[i] = int(value)
     bar = tokenizer.token_id("BAR")
-    sections = np.array([name.isalpha() and name.isupper() and name not in ("BAR", "PAD", "BOS",
-                         "EOS", "UNK") for name in vocab])  # fmt: skip
+    sections = np.isin(vocab, list(ROLE_TOKENS.values()))  # the tokens that open a part
     pitches = tokenizer.token_pitches()
     pitch_class = np.where(pitches >= 0, pitches % 12, 0)
     tables = [jnp.asarray(a) for a in (chord, is_chord, beat, position, sections, pitch_class)]
