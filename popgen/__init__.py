@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from popgen._lazy import load as _load
 
 if TYPE_CHECKING:
-    from popgen import metrics, sampling
+    from popgen import metrics, pretrained, sampling
     from popgen.checkpoint import Run, load_run, save_run
     from popgen.chord_inference import infer_chords
     from popgen.chords import Chord, make_chords, parse_chord
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         VocabularyError,
     )
     from popgen.midi import read_midi, write_midi
+    from popgen.model_file import export_run
     from popgen.models.lstm import LSTMModel
     from popgen.models.lstm_config import LSTMConfig
     from popgen.models.registry import list_models, register_model
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "metrics": "popgen.metrics",
     "sampling": "popgen.sampling",
+    "pretrained": "popgen.pretrained",
     "Run": "popgen.checkpoint",
     "load_run": "popgen.checkpoint",
     "save_run": "popgen.checkpoint",
@@ -71,6 +73,7 @@ _LAZY = {
     "VocabularyError": "popgen.errors",
     "read_midi": "popgen.midi",
     "write_midi": "popgen.midi",
+    "export_run": "popgen.model_file",
     "LSTMModel": "popgen.models.lstm",
     "LSTMConfig": "popgen.models.lstm_config",
     "list_models": "popgen.models.registry",
@@ -127,6 +130,7 @@ __all__ = [
     "UnknownNameError",
     "VocabularyError",
     "__version__",
+    "export_run",
     "get_tokenizer",
     "infer_chords",
     "list_models",
@@ -138,6 +142,7 @@ __all__ = [
     "metrics",
     "parse_chord",
     "parse_progression",
+    "pretrained",
     "read_midi",
     "register_model",
     "register_tokenizer",

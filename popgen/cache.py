@@ -30,6 +30,7 @@ from popgen.music import NOTE_DTYPE, Song, TempoChange, TimeSignature, Track
 __all__ = [
     "CACHE_FORMAT_VERSION",
     "SongCache",
+    "compile_cache_dir",
     "decode_songs",
     "default_cache_dir",
     "encode_songs",
@@ -53,6 +54,29 @@ def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("popgen")) / "songs"
+
+
+def compile_cache_dir() -> Path | None:
+    """Where the ``popgen`` command keeps JAX's compiled programs; ``None`` when turned off.
+
+    ``$POPGEN_COMPILE_CACHE`` names the folder, or turns the cache off with
+    ``off``; else it is the user cache folder's ``jax`` (``~/.cache/popgen/jax``
+    on Linux). A second ``popgen generate`` with the same model and settings
+    then skips most of the compilation (docs/benchmarks.md).
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"POPGEN_COMPILE_CACHE": "off"}):
+    ...     compile_cache_dir() is None
+    True
+    """
+    env = os.environ.get("POPGEN_COMPILE_CACHE", "")
+    if env.lower() in ("off", "0", "no", "false"):
+        return None
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("popgen")) / "jax"
 
 
 def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:

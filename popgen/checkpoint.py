@@ -24,6 +24,7 @@ import dataclasses
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -42,9 +43,11 @@ from popgen.usage import RunUsage
 __all__ = [
     "RUN_FORMAT_VERSION",
     "Run",
+    "describe_run",
     "load_run",
     "load_train_state",
     "read_run_meta",
+    "run_from_description",
     "save_run",
 ]
 
@@ -98,6 +101,82 @@ class Run:
     usage: RunUsage = field(default_factory=RunUsage)
 
 
+def describe_run(run: Run) -> dict[str, Any]:
+    """Everything about ``run`` but its parameters, as JSON-ready values.
+
+    This is what ``popgen.json`` holds beside the format and checkpoint
+    names, and what a model file (:mod:`popgen.model_file`) holds in its header;
+    :func:`run_from_description` reads it back.
+
+    >>> import jax
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> tok = get_tokenizer("chord")
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> sorted(describe_run(Run(model, tok, None)))
+    ['history', 'model', 'popgen_version', 'state', 'tokenizer', 'train', 'usage']
+    """
+    return {
+        "popgen_version": _popgen_version(),
+        "model": model_to_dict(run.model),
+        "tokenizer": run.tokenizer.to_dict(),
+        "train": dataclasses.asdict(run.config) if run.config is not None else None,
+        "history": run.history,
+        "state": run.state.to_dict(),
+        "usage": run.usage.to_dict(),
+    }
+
+
+def run_from_description(
+    meta: dict[str, Any], source: str, load_params: Callable[[Any], Any]
+) -> Run:
+    """Rebuild a run from :func:`describe_run`'s dictionary and a parameter loader.
+
+    Every check happens before ``load_params`` is called: the model and
+    tokenizer are rebuilt and must agree on the vocabulary size, and
+    ``load_params`` gets the parameters' abstract structure (shapes and dtypes,
+    nothing allocated) to check what it reads against.
+
+    Args:
+        meta: the description, as :func:`describe_run` makes it.
+        source: the file it came from, named in errors.
+        load_params: reads the parameters given their abstract structure.
+
+    Raises:
+        RunError: the description is damaged or its parts disagree.
+
+    >>> import jax
+    >>> from popgen import LSTMModel, get_tokenizer
+    >>> tok = get_tokenizer("chord")
+    >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    >>> meta = describe_run(Run(model, tok, None))
+    >>> run = run_from_description(meta, "example", lambda abstract: None)
+    >>> run.model == model, run.tokenizer.vocab_size
+    (True, 132)
+    """
+    if not isinstance(meta.get("tokenizer"), dict):
+        raise RunError(f"{source}: no tokenizer description")
+    model = model_from_dict(meta.get("model"), source=source)
+    tokenizer = Tokenizer.from_dict(meta["tokenizer"], source=source)
+    if tokenizer.vocab_size != model.vocab_size:
+        raise RunError(
+            f"{source}: tokenizer has {tokenizer.vocab_size} tokens but the model "
+            f"was built for {model.vocab_size}"
+        )
+    train = meta.get("train")
+    try:
+        config = TrainConfig(**train) if train else None
+        history = list(meta.get("history") or [])
+        state = TrainState.from_dict(meta.get("state") or {})
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise RunError(f"{source}: unreadable training record ({exc})") from None
+    try:
+        usage = RunUsage.from_dict(meta.get("usage"))
+    except (TypeError, ValueError, IndexError) as exc:
+        raise RunError(f"{source}: unreadable usage record ({exc})") from None
+    params = load_params(_abstract_params(model))
+    return Run(model, tokenizer, params, config, history, None, state, usage)
+
+
 def save_run(
     run: Run,
     path: str | os.PathLike[str],
@@ -142,18 +221,8 @@ def save_run(
     checkpointer.wait_until_finished()
     old = _pointers(path)
     pointers = {"last": name, "best": name if best or "best" not in old else old["best"]}
-    meta = {
-        "format": "popgen.run",
-        "version": RUN_FORMAT_VERSION,
-        "popgen_version": _popgen_version(),
-        "model": model_to_dict(run.model),
-        "tokenizer": run.tokenizer.to_dict(),
-        "train": dataclasses.asdict(run.config) if run.config is not None else None,
-        "history": run.history,
-        "state": run.state.to_dict(),
-        "usage": run.usage.to_dict(),
-        "checkpoints": pointers,
-    }
+    meta = {"format": "popgen.run", "version": RUN_FORMAT_VERSION, **describe_run(run)}
+    meta["checkpoints"] = pointers
     tmp = path / (_META + ".tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, path / _META)
@@ -225,12 +294,16 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
     """Rebuild a run (model, tokenizer, parameters, config, history) from its directory.
 
     Args:
-        path: the run directory.
-        which: ``"best"`` (lowest validation loss) or ``"last"`` parameters.
+        path: the run directory; or a model file (``popgen export``'s
+            ``.safetensors``), or the name of a pretrained model
+            (:func:`popgen.pretrained.available`). A directory of that name wins.
+        which: ``"best"`` (lowest validation loss) or ``"last"`` parameters; a
+            model file holds only the ones it was exported with.
 
     Raises:
         RunError: the directory is missing, has no ``popgen.json``, is of
-            another format version, or its parameters do not fit its model.
+            another format version, or its parameters do not fit its model;
+            or the name is no model file and no pretrained model.
 
     >>> import jax, tempfile
     >>> from popgen import LSTMModel, get_tokenizer
@@ -245,28 +318,22 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
     """
     if which not in ("best", "last"):
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")
+    if not Path(path).is_dir():
+        from popgen.pretrained import load_model  # names and model files
+
+        return load_model(path, which=which)
     path = Path(path).absolute()
     meta = read_run_meta(path)
-    model = model_from_dict(meta.get("model"), source=str(path / _META))
-    tokenizer = Tokenizer.from_dict(meta["tokenizer"], source=str(path / _META))
-    if tokenizer.vocab_size != model.vocab_size:
-        raise RunError(
-            f"{path}: tokenizer has {tokenizer.vocab_size} tokens but the model "
-            f"was built for {model.vocab_size}"
-        )
     name = meta.get("checkpoints", {}).get(which)
     if not name:
         raise RunError(f"{path}: no {which} checkpoint recorded in {_META}")
-    params = _restore(path / _CHECKPOINTS / name / "params", _abstract_params(model))
-    train = meta.get("train")
-    config = TrainConfig(**train) if train else None
-    history = list(meta.get("history", []))
-    state = TrainState.from_dict(meta.get("state") or {})
-    try:
-        usage = RunUsage.from_dict(meta.get("usage"))
-    except (TypeError, ValueError, IndexError) as exc:
-        raise RunError(f"{path / _META}: unreadable usage record ({exc})") from None
-    return Run(model, tokenizer, params, config, history, path, state, usage)
+    run = run_from_description(
+        meta,
+        str(path / _META),
+        lambda abstract: _restore(path / _CHECKPOINTS / name / "params", abstract),
+    )
+    run.path = path
+    return run
 
 
 def load_train_state(path: str | os.PathLike[str], opt_abstract: Any) -> tuple[Run, Any]:

@@ -29,7 +29,7 @@ from popgen.tokenizers.base import get_tokenizer
 from popgen.training import train
 from popgen.training_config import TrainConfig
 
-__all__ = ["DemoConfig", "DemoResult", "longest_pitch_run", "run_demo"]
+__all__ = ["DemoConfig", "DemoResult", "longest_pitch_run", "pop_song", "run_demo"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,10 @@ class DemoConfig:
     top_p: float = 0.95
     max_repeat: int = 4  # no pitch more than this many times in a row
     seed: int = 0
+    # then a pop song from a shipped model (None: skip): melody and accompaniment
+    pop_model: str | None = "pop909-songs"
+    progression: str = "C G Am F"
+    pop_bars: int = 8
 
 
 @dataclass
@@ -88,6 +92,8 @@ class DemoResult:
     midi_path: Path
     png_path: Path
     seconds: dict[str, float]
+    pop_song: Song | None = None
+    pop_path: Path | None = None
 
     def summary(self) -> str:
         """Lines for the terminal: files, timings, and the song's vital statistics.
@@ -120,6 +126,16 @@ class DemoResult:
             f"valid loss {hist.get('valid_loss', float('nan')):.3f}",
             "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()),
         ]
+        if self.pop_song is not None and self.pop_path is not None:
+            parts = ", ".join(
+                f"{track.name} {int((self.pop_song.notes['track'] == i).sum())} notes"
+                for i, track in enumerate(self.pop_song.tracks)
+            )
+            lines.insert(
+                1,
+                f"wrote {self.pop_path} and {self.pop_path.with_suffix('.png')}: "
+                f"{self.pop_song.end / 4:.0f} bars over chords ({parts})",
+            )
         return "\n".join(lines)
 
 
@@ -148,17 +164,20 @@ def run_demo(
 ) -> DemoResult:
     """Read the corpus, train, save the run to ``out/run``, write ``out/sample.mid`` and PNG.
 
+    Then write a pop song from a shipped model, ``out/pop.mid`` and PNG
+    (:func:`pop_song`; ``config.pop_model=None`` skips it).
+
     A tiny version: one chorale, one training step, a dozen tokens.
 
     >>> import os, tempfile
-    >>> tiny = DemoConfig(works=("bach/bwv66.6",), num_tokens=12,
+    >>> tiny = DemoConfig(works=("bach/bwv66.6",), num_tokens=12, pop_bars=1,
     ...                   model=LSTMConfig(vocab_size=1, embed_dim=8, hidden_size=16, num_layers=1),
     ...                   train=TrainConfig(seq_len=16, batch_size=2, max_steps=1))
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     result = run_demo(tmp, tiny, progress=False)
     ...     sorted(os.listdir(tmp))
     corpus: 1 songs, 163 notes, 0.01 hours, pitch A2..G5, keys: A minor (1); 0 skipped
-    ['run', 'sample.mid', 'sample.png']
+    ['pop.mid', 'pop.png', 'run', 'sample.mid', 'sample.png']
     """
     config = config or DemoConfig()
     out = Path(out)
@@ -189,4 +208,34 @@ def run_demo(
     song.write_midi(midi_path)
     song.write_png(png_path)
     seconds["generation"] = time.perf_counter() - t0
-    return DemoResult(run, song, midi_path, png_path, seconds)
+    result = DemoResult(run, song, midi_path, png_path, seconds)
+    if config.pop_model is not None:
+        t0 = time.perf_counter()
+        result.pop_path = out / "pop.mid"
+        result.pop_song = pop_song(config)
+        result.pop_song.write_midi(result.pop_path)
+        result.pop_song.write_png(result.pop_path.with_suffix(".png"))
+        seconds["pop song"] = time.perf_counter() - t0
+    return result
+
+
+def pop_song(config: DemoConfig) -> Song:
+    """A song over ``config.progression`` from the shipped model ``config.pop_model``.
+
+    It samples with the model's own recipe, as ``popgen generate`` does.
+
+    >>> song = pop_song(DemoConfig(pop_bars=2))
+    >>> [track.role for track in song.tracks], len(song.chords) >= 2
+    (['melody', 'accompaniment'], True)
+    """
+    from popgen.checkpoint import load_run
+    from popgen.controls import Controls
+    from popgen.sampling import parse_strategy
+
+    if config.pop_model is None:
+        raise ValueError("no pop model given (DemoConfig.pop_model is None)")
+    run = load_run(config.pop_model)
+    sampler = Sampler.from_run(run, parse_strategy(run.usage.strategy, run.tokenizer))
+    controls = Controls.over_chords(config.progression, bars=config.pop_bars, tempo=100.0)
+    song = sampler.generate(controls=controls, seed=config.seed)[0]
+    return song.replace(title=f"popgen demo: {config.progression}")

@@ -67,7 +67,7 @@ class RunError(PopgenError, ValueError):
     >>> from popgen.checkpoint import load_run
     >>> load_run("no-such-run")
     Traceback (most recent call last):
-    popgen.errors.RunError: ...no-such-run: no such run directory
+    popgen.errors.RunError: no-such-run: no such run directory, model file or ...
     """
 
 

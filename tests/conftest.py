@@ -195,6 +195,22 @@ def make_pop909_midi(path: Path, notes: Iterable[tuple[Any, ...]], bpm: float) -
     )
 
 
+def write_distribution(
+    site: Path, dist: str, module: str, source: str, entries: str, *, group: str
+) -> None:
+    """A minimal installed distribution in ``site``: a module plus ``<dist>-0.1.dist-info``.
+
+    ``entries`` are the lines of the entry-point ``group`` (``name = module:object``).
+    """
+    import textwrap
+
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{dist}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{entries}\n")
+
+
 @pytest.fixture(name="make_midi")
 def make_midi_fixture() -> Any:
     """The :func:`make_midi` builder."""
@@ -225,13 +241,20 @@ def midi_dir_files() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _song_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Keep the tests' parsed-song cache out of the user's cache folder."""
+    """Keep the tests' parsed-song cache out of the user's cache folder; no compiled-program cache.
+
+    The command's compilation cache is global JAX state, so in-process tests run
+    without it; ``test_pretrained.py`` checks it in fresh processes.
+    """
     import os
 
-    old = os.environ.get("POPGEN_CACHE_DIR")
+    names = ("POPGEN_CACHE_DIR", "POPGEN_COMPILE_CACHE")
+    old = {name: os.environ.get(name) for name in names}
     os.environ["POPGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("song-cache"))
+    os.environ["POPGEN_COMPILE_CACHE"] = "off"
     yield
-    if old is None:
-        del os.environ["POPGEN_CACHE_DIR"]
-    else:
-        os.environ["POPGEN_CACHE_DIR"] = old
+    for name, value in old.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value

@@ -6,6 +6,7 @@ import mido
 import numpy as np
 
 import popgen
+from popgen.chords import chord_labels
 from popgen.demo import DemoConfig, longest_pitch_run, run_demo
 
 
@@ -52,3 +53,8 @@ def test_demo_with_a_tiny_budget(tmp_path: Path) -> None:
     assert popgen.load_run(tmp_path / "demo" / "run").model.hidden_size == 32
     assert longest_pitch_run(result.song) <= 4  # enforced by the sampling strategy
     assert "tokens/s" in result.summary()
+    pop = popgen.read_midi(tmp_path / "demo" / "pop.mid")  # from the shipped chord model
+    assert [track.name for track in pop.tracks] == ["Melody", "Accompaniment"]
+    assert pop.notes["start"].max() < 8 * 4 and len(pop.chords) >= 8
+    assert chord_labels(pop.chords[:4]) == ["C:maj", "G:maj", "A:min", "F:maj"]
+    assert "pop.mid" in result.summary() and "bars over chords" in result.summary()

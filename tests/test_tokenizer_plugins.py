@@ -1,12 +1,12 @@
 """Third-party encodings: a real plugin distribution on sys.path, found through its entry point."""
 
 import sys
-import textwrap
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import write_distribution
 
 import popgen
 from popgen.music import Song, make_notes
@@ -39,15 +39,6 @@ class PitchRowTokenizer(Tokenizer):
 '''
 
 
-def write_distribution(site: Path, dist: str, module: str, source: str, entry: str) -> None:
-    """A minimal installed distribution: a module plus ``<dist>-0.1.dist-info``."""
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{dist}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[popgen.tokenizers]\n{entry}\n")
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh site directory on sys.path; the registry is restored afterwards."""
@@ -69,6 +60,7 @@ def test_plugin_distribution_is_found_by_name(site: Path, tmp_path: Path) -> Non
         "popgen_pitchrow_plugin",
         PLUGIN.format(name=name),
         f"{name} = popgen_pitchrow_plugin:PitchRowTokenizer",
+        group="popgen.tokenizers",
     )
     assert "popgen_pitchrow_plugin" not in sys.modules  # nothing imported until asked
     tok = popgen.get_tokenizer(name)
@@ -88,6 +80,7 @@ def test_broken_plugin_warns_with_its_name_and_the_others_still_work(site: Path)
         "popgen_pitchrow_plugin",
         PLUGIN.format(name="pitch-row"),
         "pitch-row = popgen_pitchrow_plugin:PitchRowTokenizer",
+        group="popgen.tokenizers",
     )
     write_distribution(
         site,
@@ -95,6 +88,7 @@ def test_broken_plugin_warns_with_its_name_and_the_others_still_work(site: Path)
         "popgen_broken_plugin",
         "import a_module_that_does_not_exist\n",
         "broken-encoding = popgen_broken_plugin:Tokenizer",
+        group="popgen.tokenizers",
     )
     with pytest.warns(UserWarning, match="broken-encoding"):
         TOKENIZERS.reload_plugins()

@@ -23,7 +23,17 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: The subcommands in the order ``popgen --help`` lists them. Each is a module
 #: ``popgen.cli.<name>`` with ``add_parser(sub)`` and ``run(args)``, importing
 #: JAX only inside ``run``; a new command is one module and one name here.
-COMMANDS = ("demo", "corpus", "train", "generate", "arrange", "evaluate", "sweep")
+COMMANDS = (
+    "demo",
+    "corpus",
+    "train",
+    "generate",
+    "arrange",
+    "evaluate",
+    "sweep",
+    "models",
+    "export",
+)
 
 
 class _Command(Protocol):
@@ -55,6 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that compile a model; they keep compiled programs between runs.
+_COMPILING = frozenset({"demo", "train", "generate", "arrange", "evaluate", "sweep"})
+#: Programs that compile faster than this are not worth a cache entry.
+_MIN_CACHED_COMPILE_S = 0.2
+
+
+def _use_compile_cache() -> None:
+    """Point JAX's persistent compilation cache at popgen's folder, unless set or turned off."""
+    import jax
+
+    from popgen.cache import compile_cache_dir
+
+    folder = compile_cache_dir()
+    configured = jax.config.read("jax_compilation_cache_dir")  # type: ignore[no-untyped-call]
+    if folder is None or configured:  # off, or the user's own
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder))  # type: ignore[no-untyped-call]
+    jax.config.update(  # type: ignore[no-untyped-call]
+        "jax_persistent_cache_min_compile_time_secs", _MIN_CACHED_COMPILE_S
+    )
+
+
 def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
     print(f"popgen: warning: {message}", file=sys.stderr)
 
@@ -75,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always", UserWarning)
         warnings.showwarning = _show_warning
         try:
+            if args.command in _COMPILING:
+                _use_compile_cache()
             _command(args.command).run(args)
         except (PopgenError, ValueError, OSError) as exc:
             print(f"popgen: error: {exc}", file=sys.stderr)

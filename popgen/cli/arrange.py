@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from popgen.cli.generate import add_output_flags, add_strategy_flags, strategy_from, write_song
-from popgen.cli.options import positive_int
+from popgen.cli.options import RUN_HELP, positive_int
 
 if TYPE_CHECKING:
     from popgen.cli.options import Subcommands
@@ -30,7 +30,7 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         "(--chords), else the file's own (chord symbols of a score, POP909 annotations), "
         "else inferred from the melody; the model writes the accompaniment bar by bar.",
     )
-    parser.add_argument("run", type=Path, help="run directory written by 'popgen train'")
+    parser.add_argument("run", type=Path, help=RUN_HELP)
     parser.add_argument(
         "melody",
         type=Path,

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from popgen.cli.options import add_corpus_arguments, positive_int, read_corpus
+from popgen.cli.options import RUN_HELP, add_corpus_arguments, positive_int, read_corpus
 from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     ('evaluate', ['songs/'], 32, None)
     """
     parser = sub.add_parser("evaluate", help="measure a run's songs against real songs")
-    parser.add_argument("run", type=Path, help="run directory written by 'popgen train'")
+    parser.add_argument("run", type=Path, help=RUN_HELP)
     parser.add_argument(
         "--reference",
         nargs="+",

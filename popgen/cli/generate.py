@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from popgen.cli.options import positive_int
+from popgen.cli.options import RUN_HELP, positive_int
 from popgen.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     ('generate', None, 1, None)
     """
     parser = sub.add_parser("generate", help="generate songs from a trained run")
-    parser.add_argument("run", type=Path, help="run directory written by 'popgen train'")
+    parser.add_argument("run", type=Path, help=RUN_HELP)
     parser.add_argument("--out", type=Path, required=True, help="MIDI file to write")
     parser.add_argument(
         "--tokens",

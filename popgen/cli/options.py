@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = [
+    "RUN_HELP",
     "add_corpus_arguments",
     "add_sources",
     "corpus_options",
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 _SOURCES_HELP = "MIDI/score files, folders, globs, music21:NAME"
+#: Help of every argument that names a trained model (:func:`popgen.load_run` takes all three).
+RUN_HELP = (
+    "run directory written by 'popgen train', model file written by 'popgen export', "
+    "or a pretrained model's name ('popgen models')"
+)
 
 
 def positive_int(text: str) -> int:

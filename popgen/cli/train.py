@@ -56,7 +56,8 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         "--init-from",
         type=Path,
         metavar="RUN",
-        help="fine-tune: start from this run's parameters, tokenizer and model",
+        help="fine-tune: start from this run's parameters, tokenizer and model; "
+        "a run directory, model file or pretrained model's name",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_corpus_arguments(parser)
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> None:
         config,
         out=args.out,
         resume=args.resume,
-        init_from=args.init_from,
+        init_from=previous if args.init_from is not None else None,
         progress=not args.quiet,
     )
     last = run.history[-1]
