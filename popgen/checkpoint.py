@@ -23,10 +23,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import jax
 from popgen.errors import RunError
 from popgen.models.base import SequenceModel
 from popgen.models.registry import model_from_dict, model_to_dict
+from popgen.run_keys import check_known_keys, this_version
 from popgen.tokenizers.base import Tokenizer
 from popgen.training_config import TrainConfig
 from popgen.training_state import TrainState
@@ -55,13 +56,6 @@ __all__ = [
 RUN_FORMAT_VERSION = 1
 _META = "popgen.json"
 _CHECKPOINTS = "checkpoints"
-
-
-def _popgen_version() -> str:
-    try:
-        return version("popgen")
-    except PackageNotFoundError:  # running from a source tree
-        return "unknown"
 
 
 @dataclass
@@ -116,7 +110,7 @@ def describe_run(run: Run) -> dict[str, Any]:
     ['history', 'model', 'popgen_version', 'state', 'tokenizer', 'train', 'usage']
     """
     return {
-        "popgen_version": _popgen_version(),
+        "popgen_version": this_version(),
         "model": model_to_dict(run.model),
         "tokenizer": run.tokenizer.to_dict(),
         "train": dataclasses.asdict(run.config) if run.config is not None else None,
@@ -153,6 +147,7 @@ def run_from_description(
     >>> run.model == model, run.tokenizer.vocab_size
     (True, 132)
     """
+    check_known_keys(meta, source)
     if not isinstance(meta.get("tokenizer"), dict):
         raise RunError(f"{source}: no tokenizer description")
     model = model_from_dict(meta.get("model"), source=source)
@@ -220,7 +215,9 @@ def save_run(
         checkpointer.save(folder / "opt_state", opt_state, force=True)
     checkpointer.wait_until_finished()
     old = _pointers(path)
-    pointers = {"last": name, "best": name if best or "best" not in old else old["best"]}
+    kept = old.get("best")
+    usable = isinstance(kept, str) and _CHECKPOINT_NAME.fullmatch(kept)
+    pointers = {"last": name, "best": name if best or not usable else str(kept)}
     meta = {"format": "popgen.run", "version": RUN_FORMAT_VERSION, **describe_run(run)}
     meta["checkpoints"] = pointers
     tmp = path / (_META + ".tmp")
@@ -275,6 +272,28 @@ def read_run_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+#: What ``save_run`` names checkpoints: ``step_00000120``, ``step_00000120-1``.
+_CHECKPOINT_NAME = re.compile(r"step_\d{8}(-\d+)?")
+
+
+def _checkpoint(path: Path, meta: dict[str, Any], which: str) -> Path:
+    """The folder of the ``which`` checkpoint: a plain name inside the run's ``checkpoints/``."""
+    pointers = meta.get("checkpoints")
+    name = pointers.get(which) if isinstance(pointers, dict) else None
+    if not name:
+        raise RunError(f"{path}: no {which} checkpoint recorded in {_META}")
+    if not isinstance(name, str) or not _CHECKPOINT_NAME.fullmatch(name):
+        raise RunError(
+            f"{path / _META}: {which} checkpoint {name!r} is not a checkpoint name "
+            f"(step_NNNNNNNN inside {_CHECKPOINTS}/)"
+        )
+    root = (path / _CHECKPOINTS).resolve()
+    folder = path / _CHECKPOINTS / name
+    if folder.exists() and not folder.resolve().is_relative_to(root):
+        raise RunError(f"{folder}: links outside the run directory; refusing to read it")
+    return folder
+
+
 def _restore(folder: Path, abstract: Any) -> Any:
     import orbax.checkpoint as ocp
 
@@ -324,13 +343,9 @@ def load_run(path: str | os.PathLike[str], *, which: str = "best") -> Run:
         return load_model(path, which=which)
     path = Path(path).absolute()
     meta = read_run_meta(path)
-    name = meta.get("checkpoints", {}).get(which)
-    if not name:
-        raise RunError(f"{path}: no {which} checkpoint recorded in {_META}")
+    folder = _checkpoint(path, meta, which)
     run = run_from_description(
-        meta,
-        str(path / _META),
-        lambda abstract: _restore(path / _CHECKPOINTS / name / "params", abstract),
+        meta, str(path / _META), lambda abstract: _restore(folder / "params", abstract)
     )
     run.path = path
     return run
@@ -358,6 +373,6 @@ def load_train_state(path: str | os.PathLike[str], opt_abstract: Any) -> tuple[R
     0
     """
     run = load_run(path, which="last")
-    name = read_run_meta(path)["checkpoints"]["last"]
-    opt_state = _restore(Path(path).absolute() / _CHECKPOINTS / name / "opt_state", opt_abstract)
+    folder = _checkpoint(Path(path).absolute(), read_run_meta(path), "last")
+    opt_state = _restore(folder / "opt_state", opt_abstract)
     return run, opt_state

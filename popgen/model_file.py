@@ -28,6 +28,7 @@ import numpy as np
 
 from popgen.checkpoint import Run, describe_run, run_from_description
 from popgen.errors import RunError
+from popgen.run_keys import this_version
 
 __all__ = [
     "MODEL_FILE_VERSION",
@@ -169,12 +170,10 @@ def _read_header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[list[int],
         raise RunError(f"{path}: damaged popgen header (not a model description)")
     version = meta.get("version")
     if not isinstance(version, int) or version > MODEL_FILE_VERSION or version < 1:
-        from popgen.checkpoint import _popgen_version
-
         raise RunError(
             f"{path}: model file version {version!r}, written by popgen "
             f"{meta.get('popgen_version', 'unknown')}; this popgen "
-            f"{_popgen_version()} reads version {MODEL_FILE_VERSION}: upgrade popgen"
+            f"{this_version()} reads version {MODEL_FILE_VERSION}: upgrade popgen"
         )
     return meta, tensors
 

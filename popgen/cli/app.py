@@ -78,9 +78,8 @@ def _use_compile_cache() -> None:
     from popgen.cache import compile_cache_dir
 
     folder = compile_cache_dir()
-    configured = jax.config.read("jax_compilation_cache_dir")  # type: ignore[no-untyped-call]
-    if folder is None or configured:  # off, or the user's own
-        return
+    if folder is None or getattr(jax.config, "jax_compilation_cache_dir", None):
+        return  # off, or the user's own
     jax.config.update("jax_compilation_cache_dir", str(folder))  # type: ignore[no-untyped-call]
     jax.config.update(  # type: ignore[no-untyped-call]
         "jax_persistent_cache_min_compile_time_secs", _MIN_CACHED_COMPILE_S

@@ -22,8 +22,6 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     >>> args.command, str(args.out), args.dtype
     ('export', 'pop.safetensors', 'float16')
     """
-    from popgen.model_file import STORAGE_DTYPES
-
     parser = sub.add_parser(
         "export",
         help="write a run as one safetensors model file (parameters and description)",
@@ -32,7 +30,7 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="model file to write")
     parser.add_argument(
         "--dtype",
-        choices=STORAGE_DTYPES,
+        choices=("float16", "float32"),  # popgen.model_file.STORAGE_DTYPES, without importing JAX
         default="float16",
         help="how to store the parameters: float16 halves the size (default), float32 is exact",
     )

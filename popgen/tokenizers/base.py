@@ -374,7 +374,10 @@ class Tokenizer(abc.ABC):
                 f"{source}: vocabulary of encoding {encoding!r}, expected {cls.name!r}"
             )
         klass = tokenizer_class(str(encoding))
-        config = klass.config_class(**data.get("config", {}))
+        try:
+            config = klass.config_class(**data.get("config", {}))
+        except TypeError as exc:  # a setting this version does not have
+            raise VocabularyError(f"{source}: encoding {encoding!r}: {exc}") from None
         return klass(config, vocab=[str(v) for v in data.get("vocab", [])])
 
     def save(self, path: str | os.PathLike[str]) -> None:
