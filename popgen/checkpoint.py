@@ -20,6 +20,7 @@ when there was no validation) from the directory alone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -189,6 +190,11 @@ def save_run(
             :func:`load_run` returns (training passes ``False`` when the
             validation loss did not improve).
 
+    Raises:
+        RunError: a write failed (a full disk, a lost permission); what was
+            written of the new checkpoint is removed, and the run's previous
+            checkpoint and ``popgen.json`` are as they were.
+
     >>> import jax, tempfile
     >>> from popgen import LSTMModel, get_tokenizer
     >>> tok = get_tokenizer("chord")
@@ -210,10 +216,19 @@ def save_run(
         name = f"step_{step:08d}-{suffix}"
     folder = path / _CHECKPOINTS / name
     checkpointer = ocp.StandardCheckpointer()
-    checkpointer.save(folder / "params", run.params, force=True)
-    if opt_state is not None:
-        checkpointer.save(folder / "opt_state", opt_state, force=True)
-    checkpointer.wait_until_finished()
+    try:
+        checkpointer.save(folder / "params", run.params, force=True)
+        if opt_state is not None:
+            checkpointer.save(folder / "opt_state", opt_state, force=True)
+        checkpointer.wait_until_finished()
+    except Exception as exc:  # a full disk, a lost mount or permission, from orbax's threads
+        with contextlib.suppress(Exception):  # let a write still under way end before removing
+            checkpointer.wait_until_finished()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise RunError(
+            f"{folder}: cannot write the checkpoint ({exc}); the run's previous "
+            f"checkpoint and {_META} are kept"
+        ) from None
     old = _pointers(path)
     kept = old.get("best")
     usable = isinstance(kept, str) and _CHECKPOINT_NAME.fullmatch(kept)
@@ -221,8 +236,15 @@ def save_run(
     meta = {"format": "popgen.run", "version": RUN_FORMAT_VERSION, **describe_run(run)}
     meta["checkpoints"] = pointers
     tmp = path / (_META + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, path / _META)
+    try:
+        tmp.write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, path / _META)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise RunError(
+            f"{path / _META}: cannot write ({exc}); the run's previous checkpoint is kept"
+        ) from None
     for other in (path / _CHECKPOINTS).iterdir():
         if other.name not in pointers.values():
             shutil.rmtree(other, ignore_errors=True)

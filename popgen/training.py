@@ -40,6 +40,7 @@ from popgen.errors import CorpusError, RunError, TrainingError
 from popgen.history import plot_history
 from popgen.models.base import SequenceModel
 from popgen.music import Song
+from popgen.run_lock import RunLock
 from popgen.tokenizers.base import PAD, UNK, Tokenizer
 from popgen.training_config import TrainConfig
 from popgen.training_state import TrainState
@@ -136,6 +137,10 @@ def train(
     Raises:
         TrainingError: the loss became NaN or infinite; the last good
             checkpoint in ``out`` stays as it was.
+        RunError: another process is writing ``out`` (see
+            :class:`popgen.run_lock.RunLock`; ``resume=True`` takes over the
+            lock of a process that no longer runs), or a checkpoint could not
+            be written (a full disk); the previous checkpoint stays loadable.
 
     >>> from popgen import LSTMModel, Song, get_tokenizer, make_notes
     >>> songs = [Song(make_notes([60, 62, 64, 65] * 4, range(16), [1] * 16))] * 2
@@ -154,6 +159,24 @@ def train(
             f"model vocab_size {model.vocab_size} != tokenizer vocab_size "
             f"{tokenizer.vocab_size}; build the model with vocab_size=tokenizer.vocab_size"
         )
+    if out is None:
+        return _train(model, tokenizer, songs, config, out, valid, resume, init_from, progress)
+    with RunLock(out, take_over_stale=resume):  # one writer per run directory
+        return _train(model, tokenizer, songs, config, out, valid, resume, init_from, progress)
+
+
+def _train(
+    model: SequenceModel,
+    tokenizer: Tokenizer,
+    songs: Sequence[Song],
+    config: TrainConfig,
+    out: str | os.PathLike[str] | None,
+    valid: Sequence[Song] | None,
+    resume: bool,
+    init_from: Run | str | os.PathLike[str] | None,
+    progress: bool,
+) -> Run:
+    """:func:`train`'s loop, once its arguments are checked and ``out`` is held."""
     data = _windows(tokenizer, list(songs), valid, config)
     replicated, split = _shardings(config.batch_size)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
@@ -327,7 +350,10 @@ def _end_epoch(
     if best:  # a copy: the train step donates (reuses) the buffers of params
         loop.best_params = jax.tree.map(jnp.copy, loop.params)
     if out is not None:
-        plot_history(loop.run.history, Path(out) / "loss.png")
+        try:
+            plot_history(loop.run.history, Path(out) / "loss.png")
+        except OSError as exc:  # the picture is a convenience; checkpoints report real trouble
+            warnings.warn(f"{Path(out) / 'loss.png'}: not written ({exc})", stacklevel=2)
 
 
 def _checkpoint(loop: _Loop, out: str | os.PathLike[str] | None, *, best: bool) -> None:

@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> None:
     """
     from popgen.checkpoint import load_run
     from popgen.models import build_model
+    from popgen.run_lock import RunLock
     from popgen.tokenizers.base import get_tokenizer
     from popgen.training import train
 
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(
             "--tokenizer-option: with --resume or --init-from the encoding is the run's"
         )
+    RunLock(args.out, take_over_stale=args.resume).check()  # fail before the slow part
     corpus = read_corpus(args, args.sources)
     print(f"corpus: {corpus.describe()}")
     if base is not None:  # the run's own tokenizer and model (and, to resume, config)
