@@ -154,3 +154,19 @@ def test_the_command_keeps_compiled_programs_between_runs(tmp_path: Path) -> Non
     assert any(cache.iterdir())  # the sampler's program was kept
     first, second = (popgen.read_midi(tmp_path / name) for name in ("first.mid", "second.mid"))
     assert (first.notes == second.notes).all()  # same seed, same song, cache or not
+
+
+def test_fine_tuning_starts_from_a_shipped_model(tmp_path: Path) -> None:
+    out = tmp_path / "tuned"
+    argv = [
+        "train",
+        "music21:essenFolksong/test0",
+        "--init-from",
+        "pop909-melody",
+        "--out",
+        str(out),
+    ]
+    assert main([*argv, "--max-steps", "2", "--seq-len", "16", "--quiet"]) == 0
+    tuned, shipped = popgen.load_run(out), popgen.load_run("pop909-melody")
+    assert tuned.model == shipped.model and tuned.tokenizer.vocab == shipped.tokenizer.vocab
+    assert tuned.state.step == 2

@@ -1,0 +1,165 @@
+"""Coverage-guided fuzzing of everything a stranger's file or a model's tokens reach.
+
+Two targets, each run by atheris (libFuzzer for Python) with popgen's modules
+instrumented for coverage:
+
+``midi``    bytes -> ``read_midi`` -> ``Song`` -> every encoding's ``encode`` ->
+            ``decode`` -> ``write_midi``; the corpus starts from small MIDI files
+            made in code (several tracks, tempo and meter changes, chords as
+            markers, drums) and libFuzzer mutates them.
+``tokens``  random token ids -> every encoding's ``decode`` -> ``write_midi``
+            (each tokenizer fitted on the seed songs, so every id is in range
+            and many decode to notes).
+
+Only popgen's documented errors (:class:`popgen.PopgenError` and its
+subclasses) may escape; anything else, an input slower than ``-timeout``
+seconds or one using more than ``-rss_limit_mb`` MB is a crash that libFuzzer
+reports with the input that caused it (saved as ``crash-*``).
+
+    python benchmarks/fuzz.py midi -runs=100000 -timeout=1 -rss_limit_mb=500
+    python benchmarks/fuzz.py tokens -runs=100000 -timeout=1 -rss_limit_mb=500
+
+Needs ``pip install atheris`` (in the ``bench`` extra). The tests run a small
+hypothesis version of both targets (tests/test_fuzz_small.py).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import atheris
+import mido
+
+with atheris.instrument_imports(include=["popgen"]):  # popgen imports lazily: name them all
+    import popgen
+    import popgen.bars
+    import popgen.chords
+    import popgen.music
+    import popgen.tokenizers
+    import popgen.tokenizers.chord
+    import popgen.tokenizers.event
+    import popgen.tokenizers.grammar
+    import popgen.tokenizers.note
+    import popgen.tokenizers.pop
+    import popgen.tokenizers.remi
+    from popgen.errors import PopgenError
+    from popgen.midi import read_midi, write_midi
+
+SCRATCH = Path(
+    os.environ.get(
+        "FUZZ_SCRATCH", "/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir()
+    )
+)
+
+
+def seed_files() -> list[bytes]:
+    """Small valid MIDI files: melody + chords + drums, tempo and meter changes, markers."""
+    seeds = []
+    for variant in range(4):
+        mid = mido.MidiFile(type=1, ticks_per_beat=[96, 480, 24, 2][variant])
+        tpb = mid.ticks_per_beat
+        conductor = mido.MidiTrack(
+            [
+                mido.MetaMessage("set_tempo", tempo=500_000 + 100_000 * variant, time=0),
+                mido.MetaMessage("time_signature", numerator=3 + variant % 2, denominator=4),
+                mido.MetaMessage("key_signature", key=["C", "Am", "Eb", "F#m"][variant]),
+                mido.MetaMessage("marker", text="C:maj", time=0),
+                mido.MetaMessage("marker", text="G:7", time=4 * tpb),
+                mido.MetaMessage("set_tempo", tempo=400_000, time=2 * tpb),
+            ]
+        )
+        mid.tracks.append(conductor)
+        for channel, base in ((0, 72), (1, 48), (9, 36)):
+            track = mido.MidiTrack([mido.MetaMessage("track_name", name=f"part{channel}")])
+            for i in range(8):
+                pitch = base + (i * 5 + variant) % 12
+                track.append(
+                    mido.Message(
+                        "note_on",
+                        channel=channel,
+                        note=pitch,
+                        velocity=40 + 9 * i,
+                        time=0 if i == 0 else tpb // 2,
+                    )
+                )
+                track.append(
+                    mido.Message("note_off", channel=channel, note=pitch, velocity=0, time=tpb // 2)
+                )
+            mid.tracks.append(track)
+        out = io.BytesIO()
+        mid.save(file=out)
+        seeds.append(out.getvalue())
+    return seeds
+
+
+def _tokenizers(songs: list[popgen.Song]) -> list[popgen.Tokenizer]:
+    return [popgen.get_tokenizer(name).fit(songs) for name in popgen.list_tokenizers()]
+
+
+def midi_target(data: bytes) -> None:
+    """bytes -> read -> every encoding -> decode -> write; only popgen's errors may escape."""
+    path = SCRATCH / f"fuzz-{os.getpid()}.mid"
+    path.write_bytes(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            song = read_midi(path)
+            for tokenizer in TOKENIZERS:
+                ids = tokenizer.encode(song)
+                write_midi(tokenizer.decode(ids), path)
+    except PopgenError:
+        pass
+
+
+def tokens_target(data: bytes) -> None:
+    """Token ids -> every encoding's decode -> write; only popgen's errors may escape."""
+    fdp = atheris.FuzzedDataProvider(data)
+    path = SCRATCH / f"fuzz-{os.getpid()}.mid"
+    for tokenizer in TOKENIZERS:
+        ids = [
+            fdp.ConsumeIntInRange(0, tokenizer.vocab_size - 1)
+            for _ in range(fdp.ConsumeIntInRange(0, 400))
+        ]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                write_midi(tokenizer.decode(ids), path)
+        except PopgenError:
+            pass
+
+
+SEED_SONGS: list[popgen.Song] = []
+TOKENIZERS: list[popgen.Tokenizer] = []
+
+
+def main() -> None:
+    target = sys.argv.pop(1) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "midi"
+    corpus = Path(tempfile.mkdtemp(prefix=f"fuzz-{target}-"))
+    seeds = seed_files()
+    for i, data in enumerate(seeds):
+        (corpus / f"seed{i}.mid").write_bytes(data)
+        SEED_SONGS.append(read_midi(corpus / f"seed{i}.mid"))
+    TOKENIZERS.extend(_tokenizers(SEED_SONGS))
+    if target == "tokens":
+        for i in range(4):
+            (corpus / f"seed{i}.mid").write_bytes(os.urandom(256))
+    print(f"target {target}, {len(TOKENIZERS)} encodings, seed corpus {corpus}", flush=True)
+    started = time.perf_counter()
+    atheris.Setup(
+        [sys.argv[0], str(corpus), *sys.argv[1:]],
+        midi_target if target == "midi" else tokens_target,
+    )
+    try:
+        atheris.Fuzz()
+    finally:
+        print(f"wall time {time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""A CI-sized fuzzing run: damaged MIDI bytes and random token ids reach only documented errors.
+
+The full run is ``benchmarks/fuzz.py`` (atheris, coverage-guided, 100 000
+inputs per target); this is the same two targets driven by hypothesis.
+"""
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+import mido
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import popgen
+from popgen.errors import PopgenError
+from popgen.midi import read_midi, write_midi
+
+
+def seed_bytes() -> bytes:
+    mid = mido.MidiFile(type=1, ticks_per_beat=96)
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("set_tempo", tempo=500_000),
+                mido.MetaMessage("time_signature", numerator=3, denominator=4),
+                mido.MetaMessage("marker", text="C:maj"),
+                mido.MetaMessage("marker", text="G:7", time=192),
+            ]
+        )
+    )
+    for channel, base in ((0, 72), (9, 36)):
+        track = mido.MidiTrack()
+        for i in range(6):
+            pitch = base + (i * 5) % 12
+            track.append(
+                mido.Message("note_on", channel=channel, note=pitch, velocity=50 + 9 * i, time=48)
+            )
+            track.append(mido.Message("note_off", channel=channel, note=pitch, time=48))
+        mid.tracks.append(track)
+    out = io.BytesIO()
+    mid.save(file=out)
+    return out.getvalue()
+
+
+SEED = seed_bytes()
+TOKENIZERS = {name: popgen.get_tokenizer(name) for name in popgen.list_tokenizers()}
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> list[popgen.Tokenizer]:
+    path = tmp_path_factory.mktemp("seed") / "seed.mid"
+    path.write_bytes(SEED)
+    song = read_midi(path)
+    return [tokenizer.fit([song]) for tokenizer in TOKENIZERS.values()]
+
+
+mutations = st.lists(
+    st.tuples(st.integers(0, len(SEED) - 1), st.integers(0, 255)), min_size=1, max_size=4
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=mutations, cut=st.one_of(st.none(), st.integers(0, len(SEED))))
+def test_damaged_bytes_reach_only_documented_errors(
+    fitted: list[popgen.Tokenizer], tmp_path: Path, changes: list[tuple[int, int]], cut: int | None
+) -> None:
+    data = bytearray(SEED)
+    for index, value in changes:
+        data[index] = value
+    path = tmp_path / "damaged.mid"
+    path.write_bytes(bytes(data[:cut]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            song = read_midi(path)
+            for tokenizer in fitted:
+                write_midi(tokenizer.decode(tokenizer.encode(song)), tmp_path / "out.mid")
+        except PopgenError as exc:
+            assert "damaged.mid" in str(exc) or "out.mid" not in str(exc)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_random_token_ids_decode_to_writable_songs(
+    fitted: list[popgen.Tokenizer], tmp_path: Path, data: st.DataObject
+) -> None:
+    for tokenizer in fitted:
+        ids = data.draw(st.lists(st.integers(0, tokenizer.vocab_size - 1), max_size=300))
+        with warnings.catch_warnings(), contextlib.suppress(PopgenError):
+            warnings.simplefilter("ignore")
+            write_midi(tokenizer.decode(ids), tmp_path / "out.mid")
