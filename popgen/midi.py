@@ -11,7 +11,9 @@ other markers are ignored.
 Writing produces a type-1 file: track 0 holds the tempo map, time signatures,
 key and one marker per chord segment (its Harte label); then one MIDI track
 per song track. Every failure to read a file is a
-:class:`~popgen.errors.MidiError` that names the file.
+:class:`~popgen.errors.MidiError` that names the file; of a damaged file that
+mido cannot parse, what can be read is kept (see :mod:`popgen.midi_salvage`),
+with a warning for each loss.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ import numpy as np
 
 from popgen.chords import CHORD_DTYPE, NO_CHORD, chord_labels, make_chords, parse_chord
 from popgen.errors import MidiError
+from popgen.midi_salvage import salvage_midi
 from popgen.music import (
     NOTE_DTYPE,
     PITCH_CLASSES,
@@ -66,6 +70,12 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
     never ended (no note-off before the end of their track) and zero-length
     notes are dropped, as pretty_midi drops them, rather than left stuck.
 
+    A damaged file that mido cannot parse (a data byte above 127, a track cut
+    short, a chunk with a wrong length or of an unknown type, ...) is read as
+    far as it can be by :func:`popgen.midi_salvage.salvage_midi`: each track
+    keeps its events before the damage, and a ``UserWarning`` that starts with
+    the path says what was lost. Intact files read exactly as mido reads them.
+
     Args:
         path: the ``.mid`` file.
 
@@ -73,8 +83,8 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
         The song, with ``title`` the file's stem and ``source`` the path.
 
     Raises:
-        MidiError: the file is missing, is not a MIDI file mido can parse, or
-            has no notes. The message starts with the path.
+        MidiError: the file is missing, is not a MIDI file, or has no notes
+            (in what could be read of it). The message starts with the path.
 
     >>> import os, tempfile
     >>> from popgen.music import make_notes
@@ -90,8 +100,29 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
     try:
         mid = mido.MidiFile(path)
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError, ...
-        raise MidiError(f"{path}: not a valid MIDI file ({_reason(exc)})") from exc
+        return _salvage(path, exc)
     return song_from_midifile(mid, source=str(path))
+
+
+def _salvage(path: str | os.PathLike[str], failure: Exception) -> Song:
+    """Read what can be read of a file mido cannot parse, with a warning for each loss."""
+    invalid = f"{path}: not a valid MIDI file ({_reason(failure)})"
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise MidiError(invalid) from exc
+    try:
+        mid, losses = salvage_midi(data, source=str(path))
+    except MidiError:
+        raise MidiError(invalid) from failure
+    try:
+        song = song_from_midifile(mid, source=str(path))
+    except MidiError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise MidiError(f"{invalid}; in what could be read: {reason}") from failure
+    for loss in losses:
+        warnings.warn(f"{path}: {loss}", UserWarning, stacklevel=3)
+    return song
 
 
 def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
@@ -177,7 +208,9 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     notes = np.zeros(len(rows), dtype=NOTE_DTYPE)
     notes["pitch"] = table[:, 0]
     notes["start"] = table[:, 1] / tpb
-    notes["duration"] = (table[:, 2] - table[:, 1]) / tpb
+    # the length from exact integer ticks: at huge tick values (a damaged delta time)
+    # the difference of two float64s can round to 0
+    notes["duration"] = [(row[2] - row[1]) / tpb for row in rows]
     notes["velocity"] = table[:, 3]
     notes["track"] = table[:, 4]
     notes, merged = drop_duplicate_notes(notes)

@@ -81,7 +81,17 @@ class RunLock:
             return {}
 
     def acquire(self) -> None:
-        """Create the lock file, or take over a stale one; see the class."""
+        """Create the lock file, or take over a stale one; see the class.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     lock = RunLock(tmp)
+        ...     lock.acquire()
+        ...     owner = json.loads((Path(tmp) / LOCK_NAME).read_text())
+        ...     lock.release()
+        >>> owner["pid"] == os.getpid()
+        True
+        """
         self.path.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self._owner)
         try:
@@ -98,6 +108,12 @@ class RunLock:
 
         The command line calls it before reading songs, so that a held run
         fails at once rather than after the slow part.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     RunLock(tmp).check()  # free: nothing raised, nothing written
+        ...     sorted(os.listdir(tmp))
+        []
         """
         if self.file.exists():
             self._refuse_unless_stale(self._owner_of_file())
@@ -129,7 +145,16 @@ class RunLock:
         os.replace(tmp, self.file)
 
     def release(self) -> None:
-        """Remove the lock file if this process still owns it."""
+        """Remove the lock file if this process still owns it.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     lock = RunLock(tmp)
+        ...     lock.acquire()
+        ...     lock.release()
+        ...     (Path(tmp) / LOCK_NAME).exists()
+        False
+        """
         if self._held and self._owner_of_file().get("pid") == self._owner["pid"]:
             self.file.unlink(missing_ok=True)
         self._held = False

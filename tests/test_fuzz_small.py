@@ -96,3 +96,23 @@ def test_random_token_ids_decode_to_writable_songs(
         with warnings.catch_warnings(), contextlib.suppress(PopgenError):
             warnings.simplefilter("ignore")
             write_midi(tokenizer.decode(ids), tmp_path / "out.mid")
+
+
+def test_a_note_at_a_huge_tick_keeps_its_length(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz.py: at ~2**63 ticks, float64 tick differences rounded to 0."""
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("note_on", note=60, velocity=80, time=0),
+                mido.Message("note_off", note=60, time=48),
+                mido.Message("note_on", note=62, velocity=80, time=2**62),
+                mido.Message("note_off", note=62, time=48),
+            ]
+        )
+    )
+    mid.save(tmp_path / "far.mid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        song = read_midi(tmp_path / "far.mid")
+    assert song.notes["duration"].tolist() == [0.5, 0.5]

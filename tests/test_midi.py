@@ -157,7 +157,12 @@ def test_not_a_midi_file(tmp_path: Path, content: bytes) -> None:
 def test_truncated_file(tmp_path: Path, midi_dir: Path) -> None:
     data = (midi_dir / "band.mid").read_bytes()
     path = tmp_path / "truncated.mid"
-    path.write_bytes(data[: len(data) // 2])
+    path.write_bytes(data[: len(data) // 2])  # what comes before the cut is kept, with a warning
+    with pytest.warns(UserWarning, match=f"^{re.escape(str(path))}: track .* cut short"):
+        song = read_midi(path)
+    whole = read_midi(midi_dir / "band.mid")
+    assert 0 < song.num_notes < whole.num_notes
+    path.write_bytes(data[:10])  # not even a header
     with pytest.raises(MidiError, match=f"^{re.escape(str(path))}: not a valid MIDI file"):
         read_midi(path)
 
