@@ -23,7 +23,7 @@ TRAIN_SONGS = [f"{DATA}/[0-6]*/*.mid", f"{DATA}/700"]
 
 #: ``popgen train`` arguments of each shipped model (after the songs, before ``--out``).
 RECIPES: dict[str, list[str]] = {
-    "pop909-melody": ["--tracks", "MELODY", "--transpose-to", "C", "--epochs", "8"],
+    "pop909-melody": ["--tracks", "MELODY", "--transpose-to", "C", "--epochs", "5"],
     "pop909-songs": [
         "--tokenizer", "pop", "--transpose-to", "C",
         "--seq-len", "256", "--batch-size", "16", "--epochs", "3", "--max-steps", "1700",
@@ -56,13 +56,13 @@ def train_command(name: str, out: Path, *, short: bool = False) -> list[str]:
     """The ``popgen train`` command of a recipe (the short one trains 3 steps on 6 songs)."""
     songs = SHORT_SONGS if short else TRAIN_SONGS
     flags = RECIPES[name] + (SHORT_FLAGS if short else [])
-    return [sys.executable, "-m", "popgen", "train", *songs, *flags, "--out", str(out)]
+    return [sys.executable, "-m", "popgen.cli", "train", *songs, *flags, "--out", str(out)]
 
 
 def export_command(name: str, run: Path, out: Path) -> list[str]:
     """The ``popgen export`` command that makes the shipped file from the run."""
     card = [f"--{key}={value}" for key, value in CARDS[name].items()]
-    return [sys.executable, "-m", "popgen", "export", str(run), "--out", str(out), *card]
+    return [sys.executable, "-m", "popgen.cli", "export", str(run), "--out", str(out), *card]
 
 
 def main() -> None:

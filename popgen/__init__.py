@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         UnknownNameError,
         VocabularyError,
     )
+    from popgen.limits import Limits
     from popgen.midi import read_midi, write_midi
     from popgen.model_file import export_run
     from popgen.models.lstm import LSTMModel
@@ -71,6 +72,7 @@ _LAZY = {
     "RunError": "popgen.errors",
     "UnknownNameError": "popgen.errors",
     "VocabularyError": "popgen.errors",
+    "Limits": "popgen.limits",
     "read_midi": "popgen.midi",
     "write_midi": "popgen.midi",
     "export_run": "popgen.model_file",
@@ -115,6 +117,7 @@ __all__ = [
     "CorpusOptions",
     "LSTMConfig",
     "LSTMModel",
+    "Limits",
     "MidiError",
     "PopgenError",
     "Run",

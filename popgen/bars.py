@@ -27,9 +27,21 @@ if TYPE_CHECKING:
 
     from popgen.music import TimeSignature
 
-__all__ = ["bar_lines", "check_bars", "common_meter", "meter_counts", "signatures_from_bars"]
+__all__ = [
+    "SHORTEST_BAR",
+    "bar_lines",
+    "check_bars",
+    "common_meter",
+    "meter_counts",
+    "signatures_from_bars",
+]
 
 _EPS = 1e-6
+#: Beats in the shortest bar :func:`bar_lines` makes (1/64 time): a time signature
+#: with shorter bars, or with none (a numerator or denominator of 0), is ignored,
+#: and bars continued past the last given bar line are never shorter, so that no
+#: signature a file can hold asks for billions of bar lines.
+SHORTEST_BAR = 1 / 16
 
 
 def check_bars(bars: Sequence[float] | NDArray[np.float64]) -> NDArray[np.float64]:
@@ -58,7 +70,8 @@ def bar_lines(
     Given ``bars`` win: a first bar line after 0 makes a shorter pickup bar
     from 0, and bars go on past the last given line at the last bar's length.
     Without them the time signatures set the bar lengths (4/4 when there is
-    none), each bar starting at the previous one's end.
+    none), each bar starting at the previous one's end. A time signature
+    whose bars would be shorter than :data:`SHORTEST_BAR` is ignored.
 
     Args:
         bars: given bar lines in beats (may be empty).
@@ -78,7 +91,8 @@ def bar_lines(
         edges = np.concatenate([[0.0], edges])
         last = float(edges[-1] - edges[-2]) if len(edges) > 1 else 4.0
         return _extend(edges, last, end)
-    sigs = list(time_signatures) or []
+    sigs = [s for s in time_signatures if s.numerator >= 1 and s.denominator >= 1]
+    sigs = [s for s in sigs if s.numerator * 4 / s.denominator >= SHORTEST_BAR]
     edges_list = [0.0]
     for i, sig in enumerate(sigs):
         length = sig.numerator * 4 / sig.denominator
@@ -93,7 +107,12 @@ def bar_lines(
 
 
 def _extend(edges: NDArray[np.float64], length: float, end: float) -> NDArray[np.float64]:
-    """``edges`` continued by bars of ``length`` until one reaches ``end`` (at least one bar)."""
+    """``edges`` continued by bars of ``length`` until one reaches ``end`` (at least one bar).
+
+    A ``length`` shorter than :data:`SHORTEST_BAR` continues with 4-beat bars.
+    """
+    if not length >= SHORTEST_BAR:
+        length = 4.0
     target = max(end, edges[-1] + _EPS if len(edges) == 1 else edges[-1])
     count = max(0, int(np.ceil((target - edges[-1]) / length - _EPS)))
     if len(edges) == 1:

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the entry layout or a reader's output changes.
-CACHE_FORMAT_VERSION = 2
+CACHE_FORMAT_VERSION = 3
 
 
 def default_cache_dir() -> Path:
@@ -99,6 +99,8 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
                 "title": s.title,
                 "source": s.source,
                 "merged_notes": s.merged_notes,
+                "shortened_silences": s.shortened_silences,
+                "cut_notes": s.cut_notes,
             }
             for s in songs
         ],
@@ -145,6 +147,8 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
                 chords=chords.copy(),
                 bars=bars.copy(),
                 merged_notes=int(m["merged_notes"]),
+                shortened_silences=int(m["shortened_silences"]),
+                cut_notes=int(m["cut_notes"]),
             )
         )
     return songs

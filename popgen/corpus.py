@@ -355,7 +355,9 @@ class Corpus(Sequence[Song]):
     def describe(self, *, details: bool = False) -> str:
         """A human-readable summary: songs, notes, hours, pitch range, keys, skipped.
 
-        Exact duplicate notes merged while reading are counted. With
+        Exact duplicate notes merged, long silences shortened and notes of
+        too long songs left out while reading (:mod:`popgen.limits`) are
+        counted; files too big to read are among the skipped. With
         ``details``, further lines list the track names, the track roles, how
         many songs have chords and annotated bars, and every skipped file with
         its reason.
@@ -384,6 +386,14 @@ class Corpus(Sequence[Song]):
         if merged:
             dup_songs = sum(bool(s.merged_notes) for s in self.songs)
             text += f"; {merged} duplicate notes merged in {dup_songs} songs"
+        shortened = sum(s.shortened_silences for s in self.songs)
+        if shortened:
+            in_songs = sum(bool(s.shortened_silences) for s in self.songs)
+            text += f"; {shortened} long silences shortened in {in_songs} songs"
+        cut = sum(s.cut_notes for s in self.songs)
+        if cut:
+            cut_songs = sum(bool(s.cut_notes) for s in self.songs)
+            text += f"; {cut_songs} too long songs cut ({cut} notes left out)"
         if not details:
             return text
         tracks = Counter(t.name or "(unnamed)" for s in self.songs for t in s.tracks)

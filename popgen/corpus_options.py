@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from popgen.limits import DEFAULT_LIMITS, Limits
 from popgen.music import ROLES, parse_key
 
 __all__ = ["CHORD_RULES", "KEY_RULES", "CorpusOptions"]
@@ -61,6 +62,7 @@ class CorpusOptions:
     annotations: bool = True  # read beat_midi.txt / chord_midi.txt beside a MIDI file (POP909)
     chords: str = "auto"  # where each song's chords come from: one of CHORD_RULES
     roles: Mapping[str, str] | Sequence[tuple[str, str]] | None = None  # name -> role; None: guess
+    limits: Limits = DEFAULT_LIMITS  # caps on silences, song length and file size (popgen.limits)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tracks", _checked_tracks(self.tracks))
@@ -87,6 +89,10 @@ class CorpusOptions:
         if self.chords not in CHORD_RULES:
             raise ValueError(f"chords must be one of {', '.join(CHORD_RULES)}, got {self.chords!r}")
         object.__setattr__(self, "roles", _checked_roles(self.roles))
+        if isinstance(self.limits, Mapping):  # as a run records them
+            object.__setattr__(self, "limits", Limits.from_dict(self.limits))
+        elif not isinstance(self.limits, Limits):
+            raise TypeError(f"limits must be a popgen.limits.Limits, got {self.limits!r}")
 
     def replace(self, **changes: Any) -> CorpusOptions:
         """A copy with the named options changed, checked as a new value is.
@@ -96,11 +102,13 @@ class CorpusOptions:
 
         >>> CorpusOptions(drums=True).replace(quantize=4)
         CorpusOptions(tracks=None, programs=None, drums=True, quantize=4, transpose_to=None,
-                      accents=True, keys='auto', annotations=True, chords='auto', roles=None)
+                      accents=True, keys='auto', annotations=True, chords='auto', roles=None,
+                      limits=Limits(max_silence=256.0, max_beats=100000.0, max_notes=1000000,
+                                    max_file_bytes=16777216, min_bar=0.0625, min_bpm=4.0))
         >>> CorpusOptions().replace(track=["Bass"])
         Traceback (most recent call last):
         TypeError: unknown corpus option 'track'; the options are: tracks, programs, drums,
-            quantize, transpose_to, accents, keys, annotations, chords, roles
+            quantize, transpose_to, accents, keys, annotations, chords, roles, limits
         """
         known = [f.name for f in dataclasses.fields(self)]
         unknown = [name for name in changes if name not in known]

@@ -170,7 +170,7 @@ def run_demo(
     A tiny version: one chorale, one training step, a dozen tokens.
 
     >>> import os, tempfile
-    >>> tiny = DemoConfig(works=("bach/bwv66.6",), num_tokens=12, pop_bars=1,
+    >>> tiny = DemoConfig(works=("bach/bwv66.6",), num_tokens=12, progression="C G", pop_bars=2,
     ...                   model=LSTMConfig(vocab_size=1, embed_dim=8, hidden_size=16, num_layers=1),
     ...                   train=TrainConfig(seq_len=16, batch_size=2, max_steps=1))
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -224,7 +224,7 @@ def pop_song(config: DemoConfig) -> Song:
 
     It samples with the model's own recipe, as ``popgen generate`` does.
 
-    >>> song = pop_song(DemoConfig(pop_bars=2))
+    >>> song = pop_song(DemoConfig(progression="C G", pop_bars=2))
     >>> [track.role for track in song.tracks], len(song.chords) >= 2
     (['melody', 'accompaniment'], True)
     """

@@ -204,6 +204,12 @@ class Song:
             every bar with :meth:`bar_lines`.
         merged_notes: exact duplicate notes (same onset, pitch and track)
             merged when the song was read.
+        shortened_silences: silences longer than the longest kept
+            (:attr:`popgen.limits.Limits.max_silence`) shortened when the song
+            was read.
+        cut_notes: notes left out when the song was read because it was
+            longer than the longest kept (:attr:`popgen.limits.Limits.max_notes`,
+            :attr:`~popgen.limits.Limits.max_beats`).
 
     >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
     >>> song.num_notes, song.end
@@ -221,6 +227,8 @@ class Song:
     chords: NDArray[Any] = field(default_factory=lambda: np.zeros(0, CHORD_DTYPE))
     bars: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     merged_notes: int = 0
+    shortened_silences: int = 0
+    cut_notes: int = 0
 
     def __post_init__(self) -> None:
         notes = self.notes

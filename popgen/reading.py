@@ -8,6 +8,7 @@ cores, in a deterministic order, and written back to the cache.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import multiprocessing
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 from popgen.cache import SongCache, decode_songs, encode_songs
 from popgen.corpus_options import CorpusOptions
 from popgen.errors import CorpusError, MidiError
+from popgen.limits import bound_song, check_file_size
 from popgen.music import Song, parse_key
 
 __all__ = [
@@ -44,7 +46,7 @@ SCORE_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".abc", ".krn", ".mei",
 _MIN_PARALLEL = 16
 #: The options that change what a file reads as, and so are part of its cache key;
 #: the others are applied by :class:`popgen.corpus.Corpus` after reading.
-_READ_FIELDS = ("accents", "keys", "annotations", "chords", "roles")
+_READ_FIELDS = ("accents", "keys", "annotations", "chords", "roles", "limits")
 _DEFAULTS = CorpusOptions()
 
 
@@ -94,20 +96,24 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     """Read one file with the reader its suffix names.
 
-    Each song gets its key (``keys``), track roles (``roles``), the bars and
-    chords of annotation files beside a MIDI file (``annotations``, see
-    :mod:`popgen.annotations`) and chords by the ``chords`` rule (the chord
-    markers of a MIDI file count as given chords; annotations win over them).
+    Each song gets the bars and chords of annotation files beside a MIDI file
+    (``annotations``, see :mod:`popgen.annotations`), is bounded by ``limits``
+    (:func:`popgen.limits.bound_song`: long silences shortened, too long songs
+    cut, with a warning naming the file), then gets its key (``keys``), track
+    roles (``roles``) and chords by the ``chords`` rule (the chord markers of
+    a MIDI file count as given chords; annotations win over them).
 
     Args:
         path: a MIDI or score file.
-        options: only ``accents``, ``keys``, ``annotations``, ``chords`` and
-            ``roles`` apply here (see :class:`~popgen.corpus_options.CorpusOptions`);
-            the corpus applies the others after reading.
+        options: only ``accents``, ``keys``, ``annotations``, ``chords``,
+            ``roles`` and ``limits`` apply here (see
+            :class:`~popgen.corpus_options.CorpusOptions`); the corpus applies
+            the others after reading.
 
     Raises:
         MidiError: a MIDI file that cannot be read.
-        CorpusError: a score music21 cannot read, or an unknown kind of file.
+        CorpusError: a score music21 cannot read, an unknown kind of file, or
+            a file bigger than ``limits.max_file_bytes``.
 
     >>> import tempfile
     >>> from popgen.music import make_notes
@@ -125,6 +131,8 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     ['G major', 'C major']
     """
     suffix = path.suffix.lower()
+    if suffix in MIDI_SUFFIXES | SCORE_SUFFIXES and path.is_file():
+        check_file_size(path, options.limits)
     if suffix in MIDI_SUFFIXES:
         from popgen.midi import read_midi
 
@@ -148,6 +156,7 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     from popgen.roles import with_roles
 
     roles = dict(options.roles) if options.roles else None
+    songs = [bound_song(s, options.limits) for s in songs]
     return [_with_chords(with_roles(_with_key(s, options.keys), roles), options) for s in songs]
 
 
@@ -187,6 +196,7 @@ def _settings(path: Path, options: CorpusOptions) -> dict[str, Any]:
     settings = {
         "reader": reader + "+markers" * (reader == "midi"),
         **{name: getattr(options, name) for name in _READ_FIELDS},
+        "limits": dataclasses.asdict(options.limits),  # as plain numbers, for JSON
     }
     if reader == "midi" and options.annotations:
         from popgen.annotations import annotation_files
@@ -248,7 +258,11 @@ def read_files(
         if cache is None:
             continue
         try:
+            check_file_size(path, options.limits)  # before the bytes are read to be hashed
             data = path.read_bytes()
+        except CorpusError as exc:
+            done[path] = str(exc)
+            continue
         except OSError as exc:
             done[path] = f"{path}: cannot read ({exc.strerror or exc})"
             continue

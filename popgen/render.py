@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from popgen.limits import bound_song
 from popgen.music import PITCH_CLASSES
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ def write_wav(
     """Render a song to a WAV file with FluidSynth and a General MIDI soundfont.
 
     Each track sounds with its General MIDI program; drum tracks on channel 10.
+    The song is bounded first (:func:`popgen.limits.bound_song` with the
+    default limits, which warns when it changes anything), so a silence of a
+    billion beats renders as 256 beats, not as years of audio.
 
     Args:
         song: the song to render.
@@ -138,6 +142,7 @@ def write_wav(
     """
     program, font = find_fluidsynth(soundfont)
     target = Path(path)
+    song = bound_song(song)
     with tempfile.TemporaryDirectory() as tmp:
         midi = Path(tmp) / "song.mid"
         song.write_midi(midi)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popgen.errors import CorpusError
+from popgen.limits import bound_song
 from popgen.music import NOTE_DTYPE, Song, TempoChange, TimeSignature, Track, key_tonic
 
 if TYPE_CHECKING:
@@ -464,7 +465,10 @@ def song_to_score(song: Song) -> music21.stream.Score:
     program); notes of one track with the same onset and duration become a
     chord (with the loudest of their velocities); velocities are kept as note
     volumes; metronome marks, time signatures, key and title are added.
-    Measures, ties and voices are made by music21 (``makeNotation``).
+    Measures, ties and voices are made by music21 (``makeNotation``). The
+    song is bounded first (:func:`popgen.limits.bound_song` with the default
+    limits, which warns when it changes anything), so that a long silence
+    does not become millions of empty measures.
 
     Args:
         song: the song to convert.
@@ -480,6 +484,7 @@ def song_to_score(song: Song) -> music21.stream.Score:
     """
     from music21 import chord, instrument, key, metadata, meter, note, stream, tempo
 
+    song = bound_song(song)
     score = stream.Score()
     score.metadata = metadata.Metadata(title=song.title or None)
     for index, track in enumerate(song.tracks):

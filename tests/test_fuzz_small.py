@@ -11,7 +11,7 @@ from pathlib import Path
 
 import mido
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import popgen
@@ -66,6 +66,8 @@ mutations = st.lists(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(changes=mutations, cut=st.one_of(st.none(), st.integers(0, len(SEED))))
+@example(changes=[(34, 34)], cut=None)  # 3/2**34 time: bars of 2**-32 beats
+@example(changes=[(34, 111)], cut=None)
 def test_damaged_bytes_reach_only_documented_errors(
     fitted: list[popgen.Tokenizer], tmp_path: Path, changes: list[tuple[int, int]], cut: int | None
 ) -> None:

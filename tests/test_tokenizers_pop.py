@@ -173,3 +173,71 @@ def test_pop909_songs_round_trip() -> None:
         assert decoded.notes.tolist() == prepared.notes.tolist()
         assert decoded.chords.tolist() == prepared.chords.tolist()
         assert len(decoded.chords) > 10
+
+
+def _bar_chords_by_beat(chords: Any, edges: Any, spb: int) -> list[list[tuple[int, Any]]]:
+    """The bar chords as first written, one beat at a time (quadratic): the reference."""
+    from popgen.chords import NO_CHORD, Chord
+
+    start = np.asarray(chords["start"], dtype=np.float64)
+    stop = start + chords["duration"]
+    out = []
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        bar: dict[int, Any] = {}
+        for k in range(max(1, -(-(b - a) // spb))):
+            at = a / spb + k
+            changes = np.concatenate([start, stop])
+            if k and not ((changes > at - 0.5) & (changes <= at + 0.5)).any():
+                continue
+            sounding = np.flatnonzero((start <= at + 0.5) & (stop > at + 0.5 - 1e-9))
+            chord = NO_CHORD
+            if len(sounding):
+                r = chords[sounding[-1]]
+                chord = Chord(int(r["root"]), int(r["quality"]), int(r["root"]))
+            if not bar or list(bar.values())[-1] != chord or k == 0:
+                bar[k] = chord
+        out.append(list(bar.items()))
+    return out
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["C", "G", "Am", "F7", "N", "Bdim/D"]),
+            st.integers(0, 80),  # start, half beats
+            st.integers(1, 16),  # duration, half beats
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.integers(1, 30), min_size=1, max_size=8),  # bar lengths in steps
+    st.sampled_from([1, 2, 4, 12]),
+)
+def test_bar_chords_match_the_beat_by_beat_reading(
+    rows: list[tuple[str, int, int]], bars: list[int], spb: int
+) -> None:
+    from popgen.tokenizers.pop import _bar_chords
+
+    chords = Song(
+        make_notes([], [], []),
+        chords=make_chords(
+            [r[0] for r in rows], [r[1] / 2 for r in rows], [r[2] / 2 for r in rows]
+        ),
+    ).chords  # sorted by onset; they may overlap
+    edges = np.concatenate([[0], np.cumsum(bars)]).astype(np.int64)
+    assert _bar_chords(chords, edges, spb) == _bar_chords_by_beat(chords, edges, spb)
+
+
+def test_bar_chords_take_time_in_bars_not_bars_times_chords() -> None:
+    import time
+
+    from popgen.tokenizers.pop import _bar_chords
+
+    n = 20_000  # bars of 4/4, a chord each
+    chords = make_chords(["C", "G", "Am", "F"] * (n // 4), np.arange(n) * 4.0, [4.0] * n)
+    edges = np.arange(n + 1, dtype=np.int64) * 48
+    began = time.process_time()
+    out = _bar_chords(chords, edges, 12)
+    assert len(out) == n and [(k, c.label) for k, c in out[1]] == [(0, "G:maj")]
+    assert time.process_time() - began < 10  # beat by beat: minutes

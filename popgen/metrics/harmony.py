@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from popgen.chords import chord_tone_mask, make_chords  # noqa: F401  (make_chords: examples)
-from popgen.metrics._notes import bar_edges, overlaps
+from popgen.metrics._notes import bar_edges, overlaps, shortened
 from popgen.music import Song, Track, make_notes  # noqa: F401  (Track, make_notes: examples)
 
 __all__ = ["TRIADS", "chord_tone_share", "harmonisation"]
@@ -113,6 +113,7 @@ def harmonisation(
     >>> harmonisation(song, melody=("second",))  # no such part
     nan
     """
+    song = shortened(song)
     if not song.num_notes or not song.tracks:
         return math.nan
     notes = song.notes

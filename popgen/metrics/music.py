@@ -18,7 +18,10 @@ Conventions shared by every metric:
   time signatures (4/4 when there is none). Bars may differ in length; a
   time belongs to the bar it falls in, and positions in a bar count from its
   start. Metrics that compare bars with one another skip or separate bars
-  of different lengths (each docstring says how).
+  of different lengths (each docstring says how). Metrics that count bars
+  measure the song with stretches longer than 256 beats in which no note
+  starts or ends shortened by whole bars (:func:`popgen.limits.shorten_silences`),
+  so a hand-made song with a billion-beat rest costs what its notes cost.
 * Entropies are in bits (log base 2).
 * Onsets less than :data:`ONSET_TOLERANCE` beats apart are one onset (a
   chord). The *top line* is the highest pitch of each onset in time order; the

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.metrics._notes import bar_edges, bar_of, top_line
+from popgen.metrics._notes import bar_edges, bar_of, shortened, top_line
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
@@ -55,6 +55,7 @@ def _pc_counts(song: Song) -> NDArray[np.int64]:
 
 
 def _windowed_entropy(song: Song, bars: int) -> float:
+    song = shortened(song)
     if not song.num_notes:
         return math.nan
     window = bar_of(bar_edges(song), song.notes["start"]) // bars

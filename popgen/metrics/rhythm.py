@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.metrics._notes import EPS, STEPS_PER_BEAT, bar_edges, num_bars, onset_cells, onsets
+from popgen.metrics._notes import (
+    EPS,
+    STEPS_PER_BEAT,
+    bar_edges,
+    num_bars,
+    onset_cells,
+    onsets,
+    shortened,
+)
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
@@ -84,6 +92,7 @@ def notes_per_bar(song: Song) -> float:
     >>> notes_per_bar(Song(make_notes([60, 62, 64, 65, 67, 69], range(6), [1] * 6)))  # 2 bars
     3.0
     """
+    song = shortened(song)
     return song.num_notes / num_bars(song)
 
 
@@ -102,6 +111,7 @@ def notes_per_bar_by_role(song: Song) -> dict[str, float]:
     >>> notes_per_bar_by_role(Song(notes, tracks=tracks))  # 2 bars
     {'melody': 1.0, 'accompaniment': 2.0}
     """
+    song = shortened(song)
     counts = np.bincount(song.notes["track"], minlength=len(song.tracks))
     bars = num_bars(song)
     out: dict[str, float] = {}
@@ -146,6 +156,7 @@ def groove_consistency(song: Song) -> float:
     >>> groove_consistency(song.replace(bars=[1.0, 5.0]))  # pickup | beats 1, 3 | beat 1
     0.9375
     """
+    song = shortened(song)
     if not song.num_notes:
         return math.nan
     bar, position, steps = onset_cells(song, bar_edges(song))

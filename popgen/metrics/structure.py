@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.metrics._notes import bar_edges, onset_cells, overlaps
+from popgen.metrics._notes import bar_edges, onset_cells, overlaps, shortened
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = ["bar_features", "bar_repetition", "self_similarity"]
@@ -52,6 +52,7 @@ def bar_repetition(song: Song) -> float:
     >>> bar_repetition(Song(make_notes(bar + bar[::-1], range(8), [1] * 8)))  # two bars
     0.0
     """
+    song = shortened(song)
     if not song.num_notes:
         return math.nan
     bar, position, steps = onset_cells(song, bar_edges(song))
@@ -83,6 +84,7 @@ def bar_features(song: Song) -> NDArray[np.float64]:
     >>> features.shape, features[0, [0, 7, 12]].round(3).tolist()
     ((2, 28), [0.707, 0.0, 0.707])
     """
+    song = shortened(song)
     edges = bar_edges(song)
     bar, position, steps = onset_cells(song, edges)
     bars, width = len(steps), int(steps.max())

@@ -23,7 +23,10 @@ one pitch are cut where the next one starts); onsets and durations are
 snapped to the grid (:meth:`popgen.Song.quantize`; no note is shorter than
 one step); velocities become the centre of their bin out of
 ``velocity_bins``; tempo, time signatures and key are not encoded (a decoded
-song has 120 bpm and 4/4). Note lengths are not limited.
+song has 120 bpm and 4/4). Note lengths are not limited, but a stretch
+longer than 256 beats in which no note starts or ends (a silence, or notes
+held alone) is shortened by whole bars (:func:`popgen.limits.shorten_silences`),
+so a song costs TIME-SHIFTs in proportion to its notes, not its silences.
 
 Decoding is tolerant, so any token order gives a song: a NOTE-OFF for a
 pitch that is not sounding (or that started at this very time) is skipped; a

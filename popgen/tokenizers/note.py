@@ -18,7 +18,10 @@ all tracks merged into one (piano, the first track's name); onsets and
 durations are snapped to the ``1/steps_per_beat`` grid (see
 :meth:`popgen.Song.quantize`); durations are clipped to ``max_duration``;
 velocities become the centre of their bin out of ``velocity_bins``; tempo,
-time signatures and key are not encoded (a decoded song has 120 bpm and 4/4).
+time signatures and key are not encoded (a decoded song has 120 bpm and 4/4);
+silences longer than 256 beats are shortened by whole bars
+(:func:`popgen.limits.shorten_silences`), so no song needs more than a few
+dozen REST tokens in a row.
 """
 
 from __future__ import annotations

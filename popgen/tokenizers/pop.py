@@ -34,7 +34,9 @@ signatures are rewritten from the bar lengths (a bar of 3 beats is 3/4 unless
 the song says 6/8); chords lose their bass note (``C:maj/3`` is ``C:maj``),
 changes snap to whole beats from the bar line (of two in one beat the later
 wins), gaps between chords become "no chord", and the last chord lasts until
-the end of the last bar; tempo (120 bpm), key and title are not encoded.
+the end of the last bar; tempo (120 bpm), key and title are not encoded;
+stretches longer than 256 beats in which no encoded note starts or ends are
+shortened (:func:`popgen.limits.shorten_silences`, by whole bars).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
+from popgen.limits import DEFAULT_LIMITS, shorten_silences
 from popgen.music import Song, TimeSignature, Track, make_notes, resolve_overlaps
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
@@ -265,9 +268,24 @@ class PopTokenizer(Tokenizer):
             for r, p in zip(self.config.roles, programs, strict=True)
         )
 
+    def _shortened(self, song: Song) -> Song:
+        """The notes this encoding keeps, silences longer than the cap shortened (see prepare)."""
+        song = song.drop_drums()
+        encoded = np.array([t.role in self.config.roles for t in song.tracks])
+        notes = song.notes
+        if len(notes) and encoded.any():
+            notes = notes[encoded[notes["track"]]]
+        return shorten_silences(song.replace(notes=notes), DEFAULT_LIMITS.max_silence)[0]
+
     def _layout(self, song: Song, bars: int | None = None) -> _Layout:
-        """The song on the grid; ``bars`` sets the number of bars (default: to the last note)."""
+        """The song on the grid; ``bars`` sets the number of bars (default: to the last note).
+
+        With ``bars`` unset, long silences are shortened first; with ``bars``
+        set, the caller has bounded the song already.
+        """
         spb = self.config.steps_per_beat
+        if bars is None:
+            song = self._shortened(song)
         notes = self._notes(song)
         if bars is None and not len(notes):
             return _Layout(notes, np.zeros(1, np.int64), [], [])
@@ -529,26 +547,40 @@ def _meter(steps: int, spb: int, declared: tuple[int, int]) -> tuple[int, int]:
 def _bar_chords(
     chords: NDArray[Any], edges: NDArray[np.int64], spb: int
 ) -> list[list[tuple[int, Chord]]]:
-    """Each bar's chords: (whole beats from the bar line, chord), the first at beat 0."""
+    """Each bar's chords: (whole beats from the bar line, chord), the first at beat 0.
+
+    Beat ``k`` of a bar names the chord sounding half a beat after it (the
+    latest begun), at ``k == 0`` always and later only where a chord starts
+    or ends within half a beat of it and the chord differs from the bar's
+    previous one. Vectorised over every beat: linear in beats and chords.
+    """
+    a, b = edges[:-1], edges[1:]
+    beats = np.maximum(1, -(-(b - a) // spb))  # whole beats in each bar, the last may be partial
+    bar = np.repeat(np.arange(len(a)), beats)
+    k = np.arange(len(bar)) - np.repeat(np.cumsum(beats) - beats, beats)
+    at = a[bar] / spb + k
     start = np.asarray(chords["start"], dtype=np.float64)
     stop = start + chords["duration"]
-    out: list[list[tuple[int, Chord]]] = []
-    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        beats = max(1, -(-(b - a) // spb))  # whole beats in the bar, the last may be partial
-        bar: dict[int, Chord] = {}
-        for k in range(beats):
-            at = a / spb + k
-            changes = np.concatenate([start, stop])
-            if k and not ((changes > at - 0.5) & (changes <= at + 0.5)).any():
-                continue  # no chord starts or ends on this beat
-            sounding = np.flatnonzero((start <= at + 0.5) & (stop > at + 0.5 - 1e-9))
-            chord = NO_CHORD
-            if len(sounding):
-                r = chords[sounding[-1]]
-                chord = Chord(int(r["root"]), int(r["quality"]), int(r["root"]))
-            if not bar or list(bar.values())[-1] != chord or k == 0:
-                bar[k] = chord
-        out.append(list(bar.items()))
+    changes = np.sort(np.concatenate([start, stop]))
+    near = np.searchsorted(changes, at + 0.5, "right") - np.searchsorted(changes, at - 0.5, "right")
+    asked = (k == 0) | (near > 0)  # the beats whose chord is looked at
+    bar, k, x = bar[asked], k[asked], at[asked] + 0.5
+    latest = np.searchsorted(start, x, "right") - 1  # the last chord begun by then ...
+    reach = np.maximum.accumulate(stop) if len(stop) else stop
+    found = np.full(len(x), -1)
+    for i, (j, y) in enumerate(zip(latest.tolist(), (x - 1e-9).tolist(), strict=True)):
+        if j >= 0 and reach[j] > y:  # ... or the last before it still sounding
+            while stop[j] <= y:
+                j -= 1
+            found[i] = j
+    root = np.where(found >= 0, chords["root"][found], NO_CHORD.root).astype(np.int64)
+    quality = np.where(found >= 0, chords["quality"][found], NO_CHORD.quality).astype(np.int64)
+    bass = np.where(found >= 0, root, NO_CHORD.bass)
+    same = np.zeros(len(k), bool)  # the bar's previous chord again: not named
+    same[1:] = (bar[1:] == bar[:-1]) & (root[1:] == root[:-1]) & (quality[1:] == quality[:-1])
+    out: list[list[tuple[int, Chord]]] = [[] for _ in range(len(a))]
+    for i in np.flatnonzero(~same | (k == 0)).tolist():
+        out[int(bar[i])].append((int(k[i]), Chord(int(root[i]), int(quality[i]), int(bass[i]))))
     return out
 
 

@@ -26,7 +26,10 @@ effect at the next bar line, and changes after the last onset are dropped
 either way); tempo is not encoded (120 bpm) unless ``tempos`` is on, then each
 change is snapped to the grid and to the nearest of ``tempo_bins`` tempos
 spaced evenly in log-tempo, and changes after the last onset are dropped;
-key is not encoded. Chord tokens add information and lose none.
+key is not encoded; a stretch longer than 256 beats in which no note starts
+or ends is shortened by whole bars (:func:`popgen.limits.shorten_silences`),
+so a silence costs at most 256 beats of empty bars (64 BAR tokens in 4/4).
+Chord tokens add information and lose none.
 
 Decoding is tolerant: notes missing their velocity or duration are skipped;
 a note before any POSITION starts at its bar line; a POSITION past the end of
