@@ -32,6 +32,7 @@ __all__ = [
     "bar_lines",
     "check_bars",
     "common_meter",
+    "has_bar",
     "meter_counts",
     "signatures_from_bars",
 ]
@@ -42,6 +43,25 @@ _EPS = 1e-6
 #: and bars continued past the last given bar line are never shorter, so that no
 #: signature a file can hold asks for billions of bar lines.
 SHORTEST_BAR = 1 / 16
+
+
+def has_bar(sig: TimeSignature) -> bool:
+    """Whether ``sig`` makes bars: ``n/d`` with ``n, d >= 1``, bars of :data:`SHORTEST_BAR` or more.
+
+    Bar lines, the encodings and :mod:`popgen.limits` ignore a time signature
+    without bars (as a damaged or hostile file can hold).
+
+    >>> from popgen.music import TimeSignature
+    >>> has_bar(TimeSignature(0, 6, 8)), has_bar(TimeSignature(0, 0, 1))
+    (True, False)
+    >>> has_bar(TimeSignature(0, 1, 2**40)), has_bar(TimeSignature(0, 3, 0))
+    (False, False)
+    """
+    return (
+        sig.numerator >= 1
+        and sig.denominator >= 1
+        and sig.numerator * 4 / sig.denominator >= SHORTEST_BAR
+    )
 
 
 def check_bars(bars: Sequence[float] | NDArray[np.float64]) -> NDArray[np.float64]:
@@ -91,8 +111,7 @@ def bar_lines(
         edges = np.concatenate([[0.0], edges])
         last = float(edges[-1] - edges[-2]) if len(edges) > 1 else 4.0
         return _extend(edges, last, end)
-    sigs = [s for s in time_signatures if s.numerator >= 1 and s.denominator >= 1]
-    sigs = [s for s in sigs if s.numerator * 4 / s.denominator >= SHORTEST_BAR]
+    sigs = [s for s in time_signatures if has_bar(s)]
     edges_list = [0.0]
     for i, sig in enumerate(sigs):
         length = sig.numerator * 4 / sig.denominator

@@ -359,8 +359,9 @@ class Corpus(Sequence[Song]):
         too long songs left out while reading (:mod:`popgen.limits`) are
         counted; files too big to read are among the skipped. With
         ``details``, further lines list the track names, the track roles, how
-        many songs have chords and annotated bars, and every skipped file with
-        its reason.
+        many songs have chords and annotated bars, every song whose silences
+        were shortened or that was cut (by its source), and every skipped file
+        with its reason.
 
         >>> from popgen.music import Track, make_notes
         >>> song = Song(make_notes([62, 66, 69], [0, 1, 2], [1, 1, 2]), (Track("Flute"),), key="D")
@@ -369,6 +370,11 @@ class Corpus(Sequence[Song]):
         tracks: Flute (1)
         roles: (none) (1)
         chords in 0 songs; annotated bars in 0 songs
+        >>> gaps = song.replace(source="gaps.mid", shortened_silences=20, cut_notes=5)
+        >>> for line in Corpus([gaps]).describe(details=True).splitlines()[4:]:
+        ...     print(line)
+        shortened gaps.mid: 20 silences (popgen.limits.Limits.max_silence)
+        cut gaps.mid: 5 notes left out (popgen.limits.Limits.max_notes, max_beats)
         """
         if not self.songs:
             return "0 songs"
@@ -403,6 +409,18 @@ class Corpus(Sequence[Song]):
         chorded = sum(bool(len(s.chords)) for s in self.songs)
         barred = sum(bool(len(s.bars)) for s in self.songs)
         lines.append(f"chords in {chorded} songs; annotated bars in {barred} songs")
+        for s in self.songs:
+            where = s.source or s.title or "(untitled)"
+            if s.shortened_silences:
+                lines.append(
+                    f"shortened {where}: {s.shortened_silences} silences "
+                    "(popgen.limits.Limits.max_silence)"
+                )
+            if s.cut_notes:
+                lines.append(
+                    f"cut {where}: {s.cut_notes} notes left out "
+                    "(popgen.limits.Limits.max_notes, max_beats)"
+                )
         lines += [f"skipped {reason}" for _, reason in self.skipped]
         return "\n".join(lines)
 

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popgen.bars import SHORTEST_BAR
+from popgen.bars import SHORTEST_BAR, has_bar
 from popgen.errors import CorpusError
 from popgen.music import Song, TempoChange, TimeSignature
 
@@ -282,6 +282,7 @@ def shorten_silences(song: Song, max_beats: float) -> tuple[Song, int]:
     if not len(long):
         return song, 0
     bar = _bar_length_at(song, events[long])
+    bar = np.where(bar >= SHORTEST_BAR, bar, math.inf)  # no bar to count: to the cap exactly
     excess = gaps[long] - max_beats
     whole = bar <= max_beats / 2  # whole bars leave more than half the cap
     bars_out = np.ceil(excess / np.where(whole, bar, 1.0) - _TOLERANCE)
@@ -417,8 +418,8 @@ def bound_song(song: Song, limits: Limits = DEFAULT_LIMITS) -> Song:
 
 # ----------------------------------------------------------------- helpers
 def _bar(sig: TimeSignature) -> float:
-    """The length in beats of a bar of ``sig``."""
-    return sig.numerator * 4 / sig.denominator
+    """The length in beats of a bar of ``sig`` (0 when it has none)."""
+    return sig.numerator * 4 / sig.denominator if sig.denominator > 0 else 0.0
 
 
 def _bar_length_at(song: Song, times: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -429,7 +430,7 @@ def _bar_length_at(song: Song, times: NDArray[np.float64]) -> NDArray[np.float64
             return np.full(len(times), 4.0)
         lengths = np.append(np.diff(edges), edges[-1] - edges[-2])  # on at the last length
         return lengths[np.searchsorted(edges, times, side="right") - 1]
-    sigs = song.time_signatures
+    sigs = tuple(s for s in song.time_signatures if has_bar(s))
     if not sigs:
         return np.full(len(times), 4.0)
     beats = np.array([s.beat for s in sigs])

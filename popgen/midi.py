@@ -176,7 +176,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
             tick += msg.time
             if msg.type == "track_name" and not name:
                 name = msg.name.strip()
-            elif msg.type == "set_tempo":
+            elif msg.type == "set_tempo" and msg.tempo > 0:  # 0 us a beat: no tempo
                 tempos.append((tick, round(mido.tempo2bpm(msg.tempo), 3)))
             elif msg.type == "time_signature":
                 signatures.append((tick, msg.numerator, msg.denominator))

@@ -118,3 +118,22 @@ def test_a_note_at_a_huge_tick_keeps_its_length(tmp_path: Path) -> None:
         warnings.simplefilter("ignore")
         song = read_midi(tmp_path / "far.mid")
     assert song.notes["duration"].tolist() == [0.5, 0.5]
+
+
+def test_a_tempo_of_zero_microseconds_is_no_tempo(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz.py: ``set_tempo`` 0 (valid MIDI) divided by zero."""
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("set_tempo", tempo=600_000, time=0),
+                mido.MetaMessage("set_tempo", tempo=0, time=96),
+                mido.Message("note_on", note=60, velocity=80, time=0),
+                mido.Message("note_off", note=60, time=48),
+            ]
+        )
+    )
+    mid.save(tmp_path / "zero-tempo.mid")
+    song = read_midi(tmp_path / "zero-tempo.mid")
+    assert [tuple(t) for t in song.tempos] == [(0.0, 100.0)]
+    assert song.num_notes == 1

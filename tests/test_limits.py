@@ -186,6 +186,22 @@ def test_issue_file_reads_small_with_a_warning_and_is_counted(tmp_path: Path) ->
     assert "20 long silences shortened in 1 songs" in corpus.describe()
 
 
+def test_the_corpus_command_names_each_shortened_and_cut_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from popgen.cli import main
+
+    path = issue_file(tmp_path / "gaps.mid")
+    code = main(["corpus", str(path), "--no-cache", "--limit", "max_notes=5"])
+    out, err = capsys.readouterr()
+    assert code == 0 and f"popgen: warning: {path}: 20 silences longer than 256" in err
+    assert f"shortened {path}: 20 silences (popgen.limits.Limits.max_silence)" in out
+    assert f"cut {path}: 16 notes left out" in out
+    with pytest.raises(SystemExit):
+        main(["corpus", str(path), "--limit", "max_silences=5"])
+    assert "unknown limit 'max_silences'" in capsys.readouterr().err
+
+
 def test_shortened_songs_come_back_from_the_cache_with_their_counts(tmp_path: Path) -> None:
     path = issue_file(tmp_path / "gaps.mid")
     cache = tmp_path / "cache"
@@ -246,6 +262,22 @@ def test_time_signatures_without_a_bar_are_dropped(hostile_songs: dict[str, Song
         song = hostile_songs[name]
         assert song.time_signatures == (TimeSignature(0.0, 4, 4),), name
         assert song.bar_lines().tolist() == [0.0, 4.0], name
+
+
+@pytest.mark.parametrize("meter", [(0, 1), (1, 2**40), (3, 0)])
+def test_a_silence_under_a_meter_without_a_bar_is_shortened_to_the_cap(
+    meter: tuple[int, int],
+) -> None:
+    """Found by benchmarks/fuzz.py: a 0/1 meter made bars of 0 beats; such a meter is ignored."""
+    song = Song(
+        make_notes([60, 62, 64], [0, 1, 21_489], [0.5, 0.5, 0.5]),
+        time_signatures=(TimeSignature(0.0, *meter),),
+    )
+    short, count = shorten_silences(song, 256)
+    assert count == 1 and short.notes["start"].tolist() == [0.0, 1.0, 257.0]  # 4/4 bars out
+    for name in list_tokenizers():
+        tokenizer = get_tokenizer(name).fit([song])
+        assert len(tokenizer.encode(song)) < 2000, name
 
 
 def test_ten_thousand_tracks(hostile_songs: dict[str, Song]) -> None:

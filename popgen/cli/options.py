@@ -124,6 +124,15 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TRACK=ROLE",
         help=f"give a track (by name) a role: {', '.join(ROLES)} (default: from names)",
     )
+    group.add_argument(
+        "--limit",
+        dest="limits",
+        action="append",
+        type=_limit,
+        metavar="NAME=VALUE",
+        help="change a cap on what one song may cost (popgen.limits.Limits), e.g. "
+        "max_silence=64 or max_beats=inf; repeatable",
+    )
     group.add_argument("--no-cache", action="store_true", help="parse every file again")
     group.add_argument(
         "--workers", type=positive_int, help="reading processes (default: all cores)"
@@ -140,6 +149,35 @@ def _name_role(text: str) -> tuple[str, str]:
     if not sep or role.strip() not in ROLES:
         raise argparse.ArgumentTypeError(f"expected TRACK=ROLE with ROLE in {ROLES}, got {text!r}")
     return name.strip(), role.strip()
+
+
+def _limit(text: str) -> tuple[str, float]:
+    """An argparse type: ``NAME=VALUE``, one cap of :class:`popgen.limits.Limits`.
+
+    >>> _limit("max_silence=64"), _limit("max_notes=1000")
+    (('max_silence', 64.0), ('max_notes', 1000))
+    >>> _limit("silence=64")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: unknown limit 'silence'; the limits are: max_silence, ...
+    """
+    import dataclasses
+
+    from popgen.limits import Limits
+
+    name, sep, value = (part.strip() for part in text.partition("="))
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    fields = {f.name: f for f in dataclasses.fields(Limits)}
+    if name not in fields:
+        raise argparse.ArgumentTypeError(
+            f"unknown limit {name!r}; the limits are: {', '.join(fields)}"
+        )
+    try:
+        number: float = int(value) if fields[name].type in (int, "int") else float(value)
+        Limits.from_dict({name: number})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--limit {text}: {exc}") from None
+    return name, number
 
 
 def corpus_options(args: argparse.Namespace, base: CorpusOptions | None = None) -> CorpusOptions:
@@ -167,6 +205,9 @@ def corpus_options(args: argparse.Namespace, base: CorpusOptions | None = None) 
         "annotations": args.annotations,
         "roles": dict(args.roles) if args.roles else None,
     }
+    if getattr(args, "limits", None):
+        start = base.limits if base is not None else CorpusOptions().limits
+        given["limits"] = start.replace(**dict(args.limits))
     return (base or CorpusOptions()).replace(**{k: v for k, v in given.items() if v is not None})
 
 

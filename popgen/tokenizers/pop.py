@@ -50,6 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from popgen.bars import has_bar
 from popgen.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
 from popgen.limits import DEFAULT_LIMITS, shorten_silences
 from popgen.music import Song, TimeSignature, Track, make_notes, resolve_overlaps
@@ -295,7 +296,7 @@ class PopTokenizer(Tokenizer):
             edges = _more_bars(edges, 1, spb)
         if bars is not None:  # exactly this many bars: more at the last bar's length, or fewer
             edges = _more_bars(edges, max(bars + 1 - len(edges), 0), spb)[: bars + 1]
-        sigs = song.time_signatures
+        sigs = tuple(s for s in song.time_signatures if has_bar(s))
         meters = []
         for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
             meters.append(_meter(b - a, spb, _signature_at(sigs, a / spb)))

@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from popgen.bars import has_bar
 from popgen.music import PITCH_CLASSES, Song, TempoChange, TimeSignature, Track, make_notes
 from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
@@ -243,6 +244,8 @@ class RemiTokenizer(Tokenizer):
             tempo_at, tempo = tempo_at[keep], tempo[keep]  # the changes that change the bin
         segments = [(0, 4, 4, _bar_steps(4, 4, spb))]
         for sig in song.time_signatures if cfg.time_signatures else ():
+            if not has_bar(sig):  # 0/1, 1/2**40: no bar to count (popgen.bars.has_bar)
+                continue
             start, _, _, length = segments[-1]
             at = max(round(sig.beat * spb), start)
             at = start - (start - at) // length * length  # the next bar line at or after
