@@ -288,18 +288,26 @@ def shorten_silences(song: Song, max_beats: float) -> tuple[Song, int]:
     bars_out = np.ceil(excess / np.where(whole, bar, 1.0) - _TOLERANCE)
     removal = np.zeros(len(gaps))
     removal[long] = np.where(whole, bars_out * bar, excess)
-    before = np.concatenate([[0.0], np.cumsum(removal)])  # taken out before each boundary
+    kept = gaps - removal  # each stretch's new length; where a huge gap lost its precision
+    lost = np.zeros(len(gaps), bool)  # (beats of 1e40 from hostile delta times), the cap
+    lost[long] = ~((kept[long] > 0) & (kept[long] <= max_beats * (1 + _TOLERANCE)))
+    kept[lost] = max_beats
+    removal[lost] = gaps[lost] - max_beats
+    new_events = np.concatenate([[0.0], np.cumsum(kept)])  # the boundaries, moved
 
     def move(times: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Each time on the shortened clock; times in a part taken out go to its start."""
+        """Each time on the shortened clock; times in a part taken out go to its start.
+
+        A time keeps its offset from the boundary before it, less the part taken
+        out, and stays before the next boundary: the map never decreases.
+        """
         times = np.asarray(times, dtype=np.float64)
         k = np.clip(np.searchsorted(events, times, side="right") - 1, 0, len(events) - 1)
         inside = k < len(gaps)
-        cut = np.where(inside, removal[np.minimum(k, len(gaps) - 1)], 0.0)
-        taken = times - events[k] < cut
-        out: NDArray[np.float64] = np.where(
-            taken, events[k] - before[k], times - before[np.minimum(k + 1, len(before) - 1)]
-        )
+        g = np.minimum(k, len(gaps) - 1)
+        offset = np.maximum(times - events[k] - np.where(inside, removal[g], 0.0), 0.0)
+        upper = np.where(inside, new_events[np.minimum(k + 1, len(gaps))], np.inf)
+        out: NDArray[np.float64] = np.minimum(new_events[k] + offset, upper)
         return out
 
     moved = notes.copy()
@@ -443,7 +451,8 @@ def _moved_changes(changes: tuple[Any, ...], move: Any) -> tuple[Any, ...]:
     if not changes:
         return changes
     kind = type(changes[0])
-    beats = move(np.array([c[0] for c in changes]))
+    # in order even where rounding at huge beats (1e40, from hostile delta times) is not
+    beats = np.maximum.accumulate(move(np.array([c[0] for c in changes])))
     last = np.append(beats[1:] != beats[:-1], True)
     kept = zip(beats.tolist(), changes, last.tolist(), strict=True)
     return tuple(kind(b, *c[1:]) for b, c, keep in kept if keep)

@@ -280,6 +280,19 @@ def test_a_silence_under_a_meter_without_a_bar_is_shortened_to_the_cap(
         assert len(tokenizer.encode(song)) < 2000, name
 
 
+def test_a_gap_too_long_for_float_precision_is_shortened_to_the_cap() -> None:
+    """Found by benchmarks/fuzz.py: delta times of 1e40 beats; tempo changes came out of order."""
+    far = 5.807485728784016e40
+    song = Song(
+        make_notes([74, 60], [0, far], [0.5, 16.5]),
+        tempos=(TempoChange(0, 85.714), TempoChange(6, 150.0), TempoChange(far, 85.714)),
+    )
+    short, count = shorten_silences(song, 256)
+    assert count == 1
+    assert short.notes[["start", "duration"]].tolist() == [(0.0, 0.5), (256.5, 16.5)]
+    assert [t.beat for t in short.tempos] == [0.0, 0.5, 256.5]
+
+
 def test_ten_thousand_tracks(hostile_songs: dict[str, Song]) -> None:
     song = hostile_songs["10000-tracks.mid"]
     assert len(song.tracks) == 10_000 and song.num_notes == 10_000
