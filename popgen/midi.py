@@ -136,7 +136,9 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     markers that are not chords are ignored, and so are chords that would
     start at or after the end (of two at one tick, the later one wins). A
     file whose only chord-like markers are bare letters A-G reads no chords:
-    those are taken for rehearsal marks (sections A, B, C...).
+    those are taken for rehearsal marks (sections A, B, C...). A track's
+    events past tick 2**63 (past int64; only a damaged delta time gets there)
+    are left out, with a warning.
 
     Args:
         mid: a MIDI file as mido parsed or built it.
@@ -174,6 +176,13 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         tick = 0
         for msg in track:
             tick += msg.time
+            if tick > _MAX_TICK:  # delta times no file means (a damaged varlen): the rest goes
+                warnings.warn(
+                    f"{where}: track {index} passes tick 2**63 (a damaged delta time?); "
+                    "its later events are left out",
+                    stacklevel=2,
+                )
+                break
             if msg.type == "track_name" and not name:
                 name = msg.name.strip()
             elif msg.type == "set_tempo" and msg.tempo > 0:  # 0 us a beat: no tempo
@@ -234,6 +243,10 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         source=source,
         merged_notes=merged,
     )
+
+
+#: The last tick read: int64 holds every tick up to here.
+_MAX_TICK = 2**63 - 1
 
 
 @dataclass

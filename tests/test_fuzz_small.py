@@ -137,3 +137,23 @@ def test_a_tempo_of_zero_microseconds_is_no_tempo(tmp_path: Path) -> None:
     song = read_midi(tmp_path / "zero-tempo.mid")
     assert [tuple(t) for t in song.tempos] == [(0.0, 100.0)]
     assert song.num_notes == 1
+
+
+def test_events_past_tick_2_to_the_63_are_left_out(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz.py: a 9-byte delta time (2**63 ticks) overflowed int64."""
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("note_on", note=60, velocity=80, time=0),
+                mido.Message("note_off", note=60, time=48),
+                mido.MetaMessage("marker", text="C:maj", time=2**63),
+                mido.Message("note_on", note=62, velocity=80, time=0),
+                mido.Message("note_off", note=62, time=48),
+            ]
+        )
+    )
+    mid.save(tmp_path / "far.mid")
+    with pytest.warns(UserWarning, match=r"far\.mid: track 0 passes tick 2\*\*63"):
+        song = read_midi(tmp_path / "far.mid")
+    assert song.notes[["pitch", "start", "duration"]].tolist() == [(60, 0.0, 0.5)]
