@@ -134,3 +134,21 @@ def test_evaluate_steer_measures_songs_over_chords_and_arrangements(
     assert "two-sample accuracy" in capsys.readouterr().out
     assert main([*args, "--bars", "40"]) == 1
     assert "no held-out song has 40 whole 4/4 bars" in capsys.readouterr().err
+
+
+def test_a_melody_with_bars_a_hair_off_4_beats_is_arranged_in_4_4() -> None:
+    """POP909's 418 and 519: beats annotated a few millionths off; the vocabulary had no 1/1 bar."""
+    import numpy as np
+
+    from popgen.controls import schedule
+    from popgen.music import Song, Track, make_notes
+    from popgen.steering import melody_controls
+
+    notes = _song_notes(4)
+    tracks = (Track("Melody", role="melody"), Track("Piano", role="accompaniment"))
+    exact = Song(make_notes(*zip(*notes, strict=True)), tracks=tracks)
+    tokenizer = popgen.get_tokenizer("pop").fit([exact])
+    off = exact.replace(bars=np.arange(1, 5) * 3.999996)
+    controls = melody_controls(off)
+    assert controls.bars == 4
+    schedule(tokenizer, controls)  # raised: lacks TIMESIG_1/1
