@@ -54,7 +54,8 @@ def train(sources: list[str], out: Path, max_steps: int) -> tuple[float, float, 
     if done.returncode:
         raise SystemExit(f"popgen train failed:\n{done.stderr[-3000:]}")
     peak_kib = int(re.findall(r"PEAK (\d+)", done.stderr)[-1])
-    corpus = next((line for line in done.stderr.splitlines() if "songs," in line), "")
+    lines = (done.stdout + done.stderr).splitlines()
+    corpus = next((line for line in lines if "songs," in line), "")
     return peak_kib / 1024, wall, corpus.split("corpus: ")[-1]
 
 
