@@ -407,6 +407,10 @@ def evaluate(
         held_out: real songs the run never trained on; by default the rest of
             ``reference``.
 
+    The likelihoods and the copying check read the songs with every part the
+    run's encoding writes; the metrics measure ``config.track`` of the real
+    songs and the same track of generated songs that have several.
+
     Returns:
         The :class:`Evaluation`.
 
@@ -426,7 +430,8 @@ def evaluate(
     from popgen.sampling import Sampler
 
     config = config or EvaluationConfig()
-    reference = [choose_track(s, config.track) for s in reference]
+    full = list(reference)  # every part, as the run read its songs
+    reference = [choose_track(s, config.track) for s in full]
     if not reference:
         raise ValueError("evaluate needs at least one reference song")
     roleless = [s.source or s.title for s in reference if not any(t.role for t in s.tracks)]
@@ -437,17 +442,26 @@ def evaluate(
             stacklevel=2,
         )
     if train_songs is None or held_out is None:
-        found_train, found_held = split_reference(run, reference)
+        found_train, found_held = split_reference(run, full)
         train_songs = found_train if train_songs is None else train_songs
         held_out = found_held if held_out is None else held_out
+    # the likelihoods and the copying index read the songs as the run was trained on them
+    # (every part a multi-part encoding writes); the metrics measure the chosen track
+    seen_songs, unseen_songs = train_songs, held_out
     train_songs = [choose_track(s, config.track) for s in train_songs]
     held_out = [choose_track(s, config.track) for s in held_out]
 
-    encoded = encode_songs(run.tokenizer, held_out or reference)
+    encoded = encode_songs(run.tokenizer, unseen_songs or reference)
     tokens = config.tokens or max(1, int(np.median([len(ids) - 2 for ids in encoded.ids])))
     sampler = Sampler.from_run(run, config.strategy)
     songs = sampler.generate(tokens, batch_size=config.samples, seed=config.seed)
-    generated = metric_table(songs, "merge")
+    # the generated songs' part that the reference's chosen track is (a pop run writes
+    # melody and accompaniment: measure its melody against reference melodies, not both)
+    measured = [
+        choose_track(s, config.track) if config.track is not None and len(s.tracks) > 1 else s
+        for s in songs
+    ]
+    generated = metric_table(measured, "merge")
     ref_table = metric_table(reference)
     ref_meters = meter_counts([s.bar_lines() for s in reference])
     meters = {
@@ -466,8 +480,8 @@ def evaluate(
         )
     held_table = metric_table(held_out) if held_out else {k: np.array([]) for k in ref_table}
     lstm = ngram = None
-    seen = encode_songs(run.tokenizer, train_songs) if train_songs else None
-    if held_out and seen is not None:
+    seen = encode_songs(run.tokenizer, seen_songs) if seen_songs else None
+    if unseen_songs and seen is not None:
         lstm = run_likelihood(run, encoded)
         baseline = KneserNey(config.ngram_order, vocab_size=run.tokenizer.vocab_size)
         baseline.fit(seen.ids)
@@ -477,7 +491,7 @@ def evaluate(
         # compare songs as the model sees them: after the encoding's loss (grid, bins)
         index = CopyIndex(_as_encoded(run, seen), n=config.copy_n)
         copying["generated"] = index.report(songs)
-        if held_out:
+        if unseen_songs:
             copying["held_out"] = index.report(_as_encoded(run, encoded))
     return Evaluation(
         config=config,
@@ -485,7 +499,7 @@ def evaluate(
         generated=generated,
         held_out=held_table,
         reference=ref_table,
-        comparisons=compare_sets(songs, reference, "merge"),
+        comparisons=compare_sets(measured, reference, "merge"),
         lstm=lstm,
         ngram=ngram,
         copying=copying,

@@ -161,3 +161,38 @@ def test_write_png_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:
     finally:
         matplotlib.use(before)
     assert (tmp_path / "evaluation.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_pop_run_is_scored_on_every_part_and_measured_on_the_chosen_one() -> None:
+    """Likelihood on what the run was trained on; metrics on melody against melody."""
+    import jax
+    import jax.numpy as jnp
+
+    from popgen.checkpoint import Run
+    from popgen.metrics.likelihood import encode_songs
+    from popgen.metrics.music import choose_track
+    from popgen.metrics.sets import metric_table
+    from popgen.music import Song, Track, make_notes
+
+    rng = np.random.default_rng(1)
+    tracks = (Track("MELODY", role="melody"), Track("PIANO", role="accompaniment"))
+    songs = []
+    for i in range(4):
+        melody = tune(rng, bars=4)
+        chords = [(p - 12, 4.0 * bar, 4.0, 70) for bar in range(4) for p in (48, 52, 55)]
+        rows = [(*n, 0) for n in melody] + [(*n, 1) for n in chords]
+        pitch, start, length, velocity, track = zip(*rows, strict=True)
+        notes = make_notes(pitch, start, length, velocity, track=track)
+        songs.append(Song(notes, tracks=tracks, source=f"{i}.mid"))
+    tok = popgen.get_tokenizer("pop").fit(songs)
+    model = popgen.LSTMModel(vocab_size=tok.vocab_size, embed_dim=4, hidden_size=8, num_layers=1)
+    run = Run(model, tok, model.init(jax.random.key(0), jnp.zeros((1, 4), jnp.int32)))
+    config = EvaluationConfig(samples=2, tokens=40, track=0)
+    report = evaluate(run, songs, config, train_songs=songs[:3], held_out=songs[3:])
+    assert report.lstm is not None
+    assert report.lstm.tokens == len(encode_songs(tok, songs[3:]).ids[0]) - 1  # both parts
+    melodies = [choose_track(s, 0) for s in report.songs if len(s.tracks) > 1]
+    assert melodies, "the generated songs have melody and accompaniment"
+    table = metric_table(melodies)
+    measured = report.generated["pitches_used"][[len(s.tracks) > 1 for s in report.songs]]
+    assert np.allclose(table["pitches_used"], measured)
