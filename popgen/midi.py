@@ -19,6 +19,7 @@ with a warning for each loss.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import warnings
@@ -98,19 +99,22 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
     if not os.path.exists(path):
         raise MidiError(f"{path}: no such file")
     try:
-        mid = mido.MidiFile(path)
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise MidiError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        # from memory: a chunk length of gigabytes in a file of kilobytes makes mido
+        # ask a real file for that many bytes at once; a BytesIO gives what there is
+        mid = mido.MidiFile(file=io.BytesIO(data))
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError, ...
-        return _salvage(path, exc)
+        return _salvage(path, exc, data)
+    mid.filename = str(path)
     return song_from_midifile(mid, source=str(path))
 
 
-def _salvage(path: str | os.PathLike[str], failure: Exception) -> Song:
+def _salvage(path: str | os.PathLike[str], failure: Exception, data: bytes) -> Song:
     """Read what can be read of a file mido cannot parse, with a warning for each loss."""
     invalid = f"{path}: not a valid MIDI file ({_reason(failure)})"
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise MidiError(invalid) from exc
     try:
         mid, losses = salvage_midi(data, source=str(path))
     except MidiError:

@@ -157,3 +157,21 @@ def test_events_past_tick_2_to_the_63_are_left_out(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match=r"far\.mid: track 0 passes tick 2\*\*63"):
         song = read_midi(tmp_path / "far.mid")
     assert song.notes[["pitch", "start", "duration"]].tolist() == [(60, 0.0, 0.5)]
+
+
+def test_a_chunk_length_of_gigabytes_allocates_nothing_like_it(tmp_path: Path) -> None:
+    """Found by benchmarks/fuzz.py: mido asked the file for the header's 1.5 GB at once."""
+    import tracemalloc
+
+    data = bytearray(SEED)
+    data[4:8] = (0x5902FD00).to_bytes(4, "big")  # the header chunk's length
+    (tmp_path / "long.mid").write_bytes(bytes(data))
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings(), contextlib.suppress(PopgenError):
+            warnings.simplefilter("ignore")
+            read_midi(tmp_path / "long.mid")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, f"{peak / 2**20:.0f} MB"
