@@ -68,6 +68,7 @@ def piano_roll(song: Song, path: str | os.PathLike[str], *, title: str | None = 
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import PolyCollection
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
 
@@ -82,14 +83,19 @@ def piano_roll(song: Song, path: str | os.PathLike[str], *, title: str | None = 
     if len(notes):
         low, high = int(notes["pitch"].min()) - 2, int(notes["pitch"].max()) + 2
         drum = np.array([t.is_drum for t in song.tracks], dtype=bool)[notes["track"]]
-        ax.barh(
-            notes["pitch"],
-            notes["duration"],
-            left=notes["start"],
-            height=0.8,
-            color=cmap(norm(notes["velocity"])),
-            edgecolor=np.where(drum, "black", "none").tolist(),
-            linewidth=0.6,
+        # one collection of rectangles, not a patch per note (barh): linear and fast
+        x0, x1 = notes["start"], notes["start"] + notes["duration"]
+        y0, y1 = notes["pitch"] - 0.4, notes["pitch"] + 0.4
+        corners = np.stack([np.stack(c, axis=-1) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))])
+        edges = np.zeros((len(notes), 4))
+        edges[drum] = (0.0, 0.0, 0.0, 1.0)  # drums outlined in black
+        ax.add_collection(
+            PolyCollection(
+                corners.transpose(1, 0, 2),
+                facecolors=cmap(norm(notes["velocity"])),
+                edgecolors=edges,
+                linewidths=0.6,
+            )
         )
     else:
         low, high = 58, 74

@@ -1,6 +1,8 @@
 """popgen's MIDI reading against pretty_midi's on the real files of ../shared/data.
 
 Skipped when the shared data (absent from a user's clone) or pretty_midi is missing.
+The tests read every eighth file (about 110, in a few seconds); ``benchmarks/fidelity.py``
+compares all of them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from popgen.midi import read_midi
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = sorted(DATA.glob("pop909/*/*.mid")) + sorted(DATA.glob("ff-piano/*.mid"))
+FILES = (sorted(DATA.glob("pop909/*/*.mid")) + sorted(DATA.glob("ff-piano/*.mid")))[::8]
 
 pytestmark = pytest.mark.skipif(not FILES, reason=f"no shared MIDI data in {DATA}")
 
