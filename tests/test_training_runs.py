@@ -75,18 +75,27 @@ def _leaves(run: popgen.Run) -> list[np.ndarray]:
     return [np.asarray(x) for x in jax.tree.leaves(run.params)]
 
 
-@pytest.mark.parametrize(("mode", "kill_at"), [("kill-after-checkpoint", 4), ("kill-in-write", 6)])
-def test_killed_run_resumes_to_the_same_parameters(tmp_path: Path, mode: str, kill_at: int) -> None:
-    full = _run(tmp_path, "full", tmp_path / "full")
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run trained without a kill, once for the module."""
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    full = _run(folder, "full", folder / "full")
     assert full.returncode == 0, full.stderr
+    return folder / "full"
+
+
+@pytest.mark.parametrize(("mode", "kill_at"), [("kill-after-checkpoint", 4), ("kill-in-write", 6)])
+def test_killed_run_resumes_to_the_same_parameters(
+    tmp_path: Path, full_run: Path, mode: str, kill_at: int
+) -> None:
     killed = _run(tmp_path, mode, tmp_path / "killed", kill_at)
     assert killed.returncode == -9, killed.stderr  # really killed by SIGKILL
     state = json.loads((tmp_path / "killed" / "popgen.json").read_text())["state"]
-    assert 0 < state["step"] < popgen.load_run(tmp_path / "full").state.step
+    assert 0 < state["step"] < popgen.load_run(full_run).state.step
     resumed = _run(tmp_path, "resume", tmp_path / "killed")
     assert resumed.returncode == 0, resumed.stderr
     for which in ("last", "best"):
-        a = popgen.load_run(tmp_path / "full", which=which)
+        a = popgen.load_run(full_run, which=which)
         b = popgen.load_run(tmp_path / "killed", which=which)
         for x, y in zip(_leaves(a), _leaves(b), strict=True):
             np.testing.assert_array_equal(x, y)
