@@ -91,7 +91,7 @@ def piano_roll(song: Song, path: str | os.PathLike[str], *, title: str | None = 
         edges[drum] = (0.0, 0.0, 0.0, 1.0)  # drums outlined in black
         ax.add_collection(
             PolyCollection(
-                corners.transpose(1, 0, 2),
+                list(corners.transpose(1, 0, 2)),  # one (4, 2) array of corners per note
                 facecolors=cmap(norm(notes["velocity"])),
                 edgecolors=edges,
                 linewidths=0.6,
