@@ -45,22 +45,25 @@ _EPS = 1e-6
 SHORTEST_BAR = 1 / 16
 
 
-def has_bar(sig: TimeSignature) -> bool:
-    """Whether ``sig`` makes bars: ``n/d`` with ``n, d >= 1``, bars of :data:`SHORTEST_BAR` or more.
+def has_bar(sig: TimeSignature, shortest: float = SHORTEST_BAR) -> bool:
+    """Whether ``sig`` makes bars: ``n/d`` with ``n, d >= 1``, bars of ``shortest`` beats or more.
 
     Bar lines, the encodings and :mod:`popgen.limits` ignore a time signature
-    without bars (as a damaged or hostile file can hold).
+    without bars (as a damaged or hostile file can hold); ``Limits.min_bar``
+    gives ``shortest`` when a corpus is read.
 
     >>> from popgen.music import TimeSignature
     >>> has_bar(TimeSignature(0, 6, 8)), has_bar(TimeSignature(0, 0, 1))
     (True, False)
     >>> has_bar(TimeSignature(0, 1, 2**40)), has_bar(TimeSignature(0, 3, 0))
     (False, False)
+    >>> has_bar(TimeSignature(0, 1, 16), shortest=0.5)
+    False
     """
     return (
         sig.numerator >= 1
         and sig.denominator >= 1
-        and sig.numerator * 4 / sig.denominator >= SHORTEST_BAR
+        and sig.numerator * 4 / sig.denominator >= shortest
     )
 
 

@@ -207,7 +207,7 @@ def drop_short_bars(song: Song, min_bar: float) -> tuple[Song, int]:
     ((TimeSignature(beat=0.0, numerator=3, denominator=4),), 2)
     """
     sigs = song.time_signatures
-    keep = [s for s in sigs if s.numerator >= 1 and s.denominator >= 1 and _bar(s) >= min_bar]
+    keep = [s for s in sigs if has_bar(s, min_bar)]
     if len(keep) == len(sigs):
         return song, 0
     kept = tuple(keep) or (TimeSignature(0.0, 4, 4),)
@@ -425,11 +425,6 @@ def bound_song(song: Song, limits: Limits = DEFAULT_LIMITS) -> Song:
 
 
 # ----------------------------------------------------------------- helpers
-def _bar(sig: TimeSignature) -> float:
-    """The length in beats of a bar of ``sig`` (0 when it has none)."""
-    return sig.numerator * 4 / sig.denominator if sig.denominator > 0 else 0.0
-
-
 def _bar_length_at(song: Song, times: NDArray[np.float64]) -> NDArray[np.float64]:
     """The length of the bar sounding at each time, as :meth:`Song.bar_lines` would make it."""
     if len(song.bars):
@@ -442,7 +437,7 @@ def _bar_length_at(song: Song, times: NDArray[np.float64]) -> NDArray[np.float64
     if not sigs:
         return np.full(len(times), 4.0)
     beats = np.array([s.beat for s in sigs])
-    lengths = np.array([_bar(s) for s in sigs])
+    lengths = np.array([s.numerator * 4 / s.denominator for s in sigs])  # has_bar: d >= 1
     return lengths[np.clip(np.searchsorted(beats, times, side="right") - 1, 0, len(sigs) - 1)]
 
 
