@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mido
 import pytest
+from conftest import make_raw_midi
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -100,20 +101,21 @@ def test_random_token_ids_decode_to_writable_songs(
             write_midi(tokenizer.decode(ids), tmp_path / "out.mid")
 
 
+def on(pitch: int) -> mido.Message:
+    """A note-on at velocity 80."""
+    return mido.Message("note_on", note=pitch, velocity=80)
+
+
+def off(pitch: int) -> mido.Message:
+    """A note-off."""
+    return mido.Message("note_off", note=pitch)
+
+
 def test_a_note_at_a_huge_tick_keeps_its_length(tmp_path: Path) -> None:
     """Found by benchmarks/fuzz.py: at ~2**63 ticks, float64 tick differences rounded to 0."""
-    mid = mido.MidiFile(type=0, ticks_per_beat=96)
-    mid.tracks.append(
-        mido.MidiTrack(
-            [
-                mido.Message("note_on", note=60, velocity=80, time=0),
-                mido.Message("note_off", note=60, time=48),
-                mido.Message("note_on", note=62, velocity=80, time=2**62),
-                mido.Message("note_off", note=62, time=48),
-            ]
-        )
-    )
-    mid.save(tmp_path / "far.mid")
+    far = 48 + 2**62
+    events = [(0, on(60)), (48, off(60)), (far, on(62)), (far + 48, off(62))]
+    make_raw_midi(tmp_path / "far.mid", [events], ticks_per_beat=96, midi_type=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         song = read_midi(tmp_path / "far.mid")
@@ -122,18 +124,9 @@ def test_a_note_at_a_huge_tick_keeps_its_length(tmp_path: Path) -> None:
 
 def test_a_tempo_of_zero_microseconds_is_no_tempo(tmp_path: Path) -> None:
     """Found by benchmarks/fuzz.py: ``set_tempo`` 0 (valid MIDI) divided by zero."""
-    mid = mido.MidiFile(type=0, ticks_per_beat=96)
-    mid.tracks.append(
-        mido.MidiTrack(
-            [
-                mido.MetaMessage("set_tempo", tempo=600_000, time=0),
-                mido.MetaMessage("set_tempo", tempo=0, time=96),
-                mido.Message("note_on", note=60, velocity=80, time=0),
-                mido.Message("note_off", note=60, time=48),
-            ]
-        )
-    )
-    mid.save(tmp_path / "zero-tempo.mid")
+    tempo = mido.MetaMessage("set_tempo", tempo=600_000)
+    events = [(0, tempo), (96, tempo.copy(tempo=0)), (96, on(60)), (144, off(60))]
+    make_raw_midi(tmp_path / "zero-tempo.mid", [events], ticks_per_beat=96, midi_type=0)
     song = read_midi(tmp_path / "zero-tempo.mid")
     assert [tuple(t) for t in song.tempos] == [(0.0, 100.0)]
     assert song.num_notes == 1
@@ -141,19 +134,10 @@ def test_a_tempo_of_zero_microseconds_is_no_tempo(tmp_path: Path) -> None:
 
 def test_events_past_tick_2_to_the_63_are_left_out(tmp_path: Path) -> None:
     """Found by benchmarks/fuzz.py: a 9-byte delta time (2**63 ticks) overflowed int64."""
-    mid = mido.MidiFile(type=0, ticks_per_beat=96)
-    mid.tracks.append(
-        mido.MidiTrack(
-            [
-                mido.Message("note_on", note=60, velocity=80, time=0),
-                mido.Message("note_off", note=60, time=48),
-                mido.MetaMessage("marker", text="C:maj", time=2**63),
-                mido.Message("note_on", note=62, velocity=80, time=0),
-                mido.Message("note_off", note=62, time=48),
-            ]
-        )
-    )
-    mid.save(tmp_path / "far.mid")
+    far = 48 + 2**63
+    marker = mido.MetaMessage("marker", text="C:maj")
+    events = [(0, on(60)), (48, off(60)), (far, marker), (far, on(62)), (far + 48, off(62))]
+    make_raw_midi(tmp_path / "far.mid", [events], ticks_per_beat=96, midi_type=0)
     with pytest.warns(UserWarning, match=r"far\.mid: track 0 passes tick 2\*\*63"):
         song = read_midi(tmp_path / "far.mid")
     assert song.notes[["pitch", "start", "duration"]].tolist() == [(60, 0.0, 0.5)]
