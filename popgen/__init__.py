@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from popgen.models.registry import list_models, register_model
     from popgen.music import ROLES, Song, TempoChange, TimeSignature, Track, make_notes
     from popgen.sampling import Sampler
+    from popgen.store import StoreError, TokenStore, open_store
+    from popgen.store_build import build_store
     from popgen.tokenizers import (
         Tokenizer,
         get_tokenizer,
@@ -87,6 +89,10 @@ _LAZY = {
     "Track": "popgen.music",
     "make_notes": "popgen.music",
     "Sampler": "popgen.sampling",
+    "StoreError": "popgen.store",
+    "TokenStore": "popgen.store",
+    "open_store": "popgen.store",
+    "build_store": "popgen.store_build",
     "Tokenizer": "popgen.tokenizers",
     "get_tokenizer": "popgen.tokenizers",
     "list_tokenizers": "popgen.tokenizers",
@@ -125,14 +131,17 @@ __all__ = [
     "RunUsage",
     "Sampler",
     "Song",
+    "StoreError",
     "TempoChange",
     "TimeSignature",
+    "TokenStore",
     "Tokenizer",
     "Track",
     "TrainConfig",
     "UnknownNameError",
     "VocabularyError",
     "__version__",
+    "build_store",
     "export_run",
     "get_tokenizer",
     "infer_chords",
@@ -143,6 +152,7 @@ __all__ = [
     "make_chords",
     "make_notes",
     "metrics",
+    "open_store",
     "parse_chord",
     "parse_progression",
     "pretrained",

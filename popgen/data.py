@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,7 +20,75 @@ from popgen.tokenizers.base import PAD
 if TYPE_CHECKING:
     from popgen.music import Song
 
-__all__ = ["batches", "make_windows", "song_key", "split_by_song"]
+__all__ = [
+    "WindowSource",
+    "batches",
+    "make_windows",
+    "song_key",
+    "split_by_song",
+    "window_spans",
+]
+
+
+class WindowSource(Protocol):
+    """Training windows that :func:`batches` can draw from: an array or a lazy view.
+
+    ``int32[windows, seq_len + 1]`` arrays are window sources; so is
+    :class:`popgen.store.StoreWindows`, which reads its rows from a token store
+    on disk only when a batch asks for them.
+
+    >>> source: WindowSource = np.zeros((2, 5), dtype=np.int32)  # a structural match
+    >>> len(source), source.shape[1]
+    (2, 5)
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(windows, seq_len + 1)``."""
+
+    def __len__(self) -> int:
+        """The number of windows."""
+
+    def __getitem__(self, rows: Any) -> NDArray[np.int32]:
+        """``int32[len(rows), seq_len + 1]``: the windows at ``rows`` (an index array)."""
+
+
+def window_spans(
+    lengths: NDArray[np.integer[Any]] | Sequence[int], seq_len: int, stride: int | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Where each window of :func:`make_windows` lies, without the tokens.
+
+    Args:
+        lengths: the token count of each song (with BOS/EOS).
+        seq_len: positions the model reads per window.
+        stride: tokens between window starts (default ``seq_len``).
+
+    Returns:
+        ``(song, start, length)``, each ``int64[windows]``: the window's song,
+        its first token in that song, and how many of its ``seq_len + 1``
+        tokens are real (the rest is ``PAD``). Songs of fewer than two tokens
+        give no window.
+
+    >>> [a.tolist() for a in window_spans([7, 2, 1], seq_len=3)]
+    [[0, 0, 1], [0, 3, 0], [4, 4, 2]]
+    """
+    if seq_len < 1:
+        raise ValueError(f"seq_len must be >= 1, got {seq_len}")
+    stride = seq_len if stride is None else stride
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    width = seq_len + 1
+    lengths = np.asarray(lengths, dtype=np.int64)
+    long = lengths > width
+    # a long song has its regular starts plus one aligned to its end when they miss it
+    regular = np.where(long, (lengths - width) // stride + 1, 1)
+    extra = long & ((lengths - width) % stride != 0)
+    counts = np.where(lengths >= 2, regular + extra, 0)
+    song = np.repeat(np.arange(len(lengths), dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts  # index of each song's first window
+    within = np.arange(len(song), dtype=np.int64) - first[song]
+    start = np.minimum(within * stride, np.maximum(lengths[song] - width, 0))
+    return song, start, np.minimum(lengths[song], width)
 
 
 def make_windows(
@@ -42,31 +110,17 @@ def make_windows(
     [[1, 2, 3, 4], [4, 5, 6, 7]]
 
     """
-    if seq_len < 1:
-        raise ValueError(f"seq_len must be >= 1, got {seq_len}")
-    stride = seq_len if stride is None else stride
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
-    width = seq_len + 1
-    out: list[NDArray[np.int32]] = []
-    for tokens in songs:
-        tokens = np.asarray(tokens, dtype=np.int32)
-        if len(tokens) < 2:
-            continue
-        if len(tokens) <= width:
-            out.append(np.pad(tokens, (0, width - len(tokens)), constant_values=PAD))
-            continue
-        starts = list(range(0, len(tokens) - width + 1, stride))
-        if starts[-1] != len(tokens) - width:
-            starts.append(len(tokens) - width)
-        out.extend(tokens[s : s + width] for s in starts)
-    if not out:
-        return np.zeros((0, width), dtype=np.int32)
-    return np.stack(out)
+    arrays = [np.asarray(tokens, dtype=np.int32) for tokens in songs]
+    song, start, length = window_spans([len(a) for a in arrays], seq_len, stride)
+    out = np.full((len(song), seq_len + 1), PAD, dtype=np.int32)
+    spans = zip(song.tolist(), start.tolist(), length.tolist(), strict=True)
+    for row, (i, s, n) in enumerate(spans):
+        out[row, :n] = arrays[i][s : s + n]
+    return out
 
 
 def batches(
-    windows: NDArray[np.int32], batch_size: int, *, rng: np.random.Generator | None = None
+    windows: WindowSource, batch_size: int, *, rng: np.random.Generator | None = None
 ) -> Iterator[NDArray[np.int32]]:
     """Yield ``int32[batch_size, seq_len + 1]`` batches, shuffled when ``rng`` is given.
 

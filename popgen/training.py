@@ -35,12 +35,13 @@ from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
 from popgen.checkpoint import Run, load_run, load_train_state, save_run
-from popgen.data import batches, make_windows, song_key, split_by_song
-from popgen.errors import CorpusError, RunError, TrainingError
+from popgen.data import WindowSource, batches, make_windows, song_key, split_by_song
+from popgen.errors import CorpusError, RunError, TrainingError, VocabularyError
 from popgen.history import plot_history
 from popgen.models.base import SequenceModel
 from popgen.music import Song
 from popgen.run_lock import RunLock
+from popgen.store import TokenStore
 from popgen.tokenizers.base import PAD, UNK, Tokenizer
 from popgen.training_config import TrainConfig
 from popgen.training_state import TrainState
@@ -51,7 +52,7 @@ __all__ = ["epoch_batches", "make_optimizer", "next_token_loss", "train", "train
 
 
 def epoch_batches(
-    windows: NDArray[np.int32], batch_size: int, seed: int, epoch: int
+    windows: WindowSource, batch_size: int, seed: int, epoch: int
 ) -> Iterator[NDArray[np.int32]]:
     """The batches of one epoch, shuffled by ``(seed, epoch)`` alone (so resumable).
 
@@ -95,8 +96,8 @@ class _Loop:
 class _Windows:
     """The training and validation windows, and which songs they came from."""
 
-    train: NDArray[np.int32]
-    valid: NDArray[np.int32]
+    train: WindowSource
+    valid: WindowSource
     train_songs: tuple[str, ...]
     valid_songs: tuple[str, ...]
 
@@ -104,7 +105,7 @@ class _Windows:
 def train(
     model: SequenceModel,
     tokenizer: Tokenizer,
-    songs: Sequence[Song],
+    songs: Sequence[Song] | TokenStore,
     config: TrainConfig | None = None,
     *,
     out: str | os.PathLike[str] | None = None,
@@ -119,7 +120,10 @@ def train(
         model: any registered :class:`popgen.models.SequenceModel` (e.g. an
             :class:`popgen.LSTMModel`) whose ``vocab_size`` matches the tokenizer.
         tokenizer: a fitted tokenizer.
-        songs: training songs (a :class:`popgen.Corpus` or any sequence of Songs).
+        songs: training songs (a :class:`popgen.Corpus` or any sequence of
+            Songs), or a :class:`popgen.TokenStore` (``tokenizer`` must be the
+            store's): windows are then read from disk batch by batch, and are
+            the windows the same songs in memory give.
         config: training settings; defaults to ``TrainConfig()``, the recipe.
         out: run directory to write; ``None`` keeps the run in memory only.
         valid: validation songs; when omitted, ``config.valid_fraction`` of
@@ -168,7 +172,7 @@ def train(
 def _train(
     model: SequenceModel,
     tokenizer: Tokenizer,
-    songs: Sequence[Song],
+    songs: Sequence[Song] | TokenStore,
     config: TrainConfig,
     out: str | os.PathLike[str] | None,
     valid: Sequence[Song] | None,
@@ -177,7 +181,11 @@ def _train(
     progress: bool,
 ) -> Run:
     """:func:`train`'s loop, once its arguments are checked and ``out`` is held."""
-    data = _windows(tokenizer, list(songs), valid, config)
+    if isinstance(songs, TokenStore):
+        data, usage = _store_windows(tokenizer, songs, valid, config), songs.usage
+    else:
+        data = _windows(tokenizer, list(songs), valid, config)
+        usage = usage_for(list(songs), getattr(songs, "options", None), tokenizer)
     replicated, split = _shardings(config.batch_size)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -189,7 +197,7 @@ def _train(
     loop.run.state = replace(
         loop.run.state, train_songs=data.train_songs, valid_songs=data.valid_songs
     )
-    loop.run.usage = usage_for(list(songs), getattr(songs, "options", None), tokenizer)
+    loop.run.usage = usage
     loop.params, loop.opt_state = jax.device_put((loop.params, loop.opt_state), replicated)
     update = jax.jit(partial(train_step, model, optimizer, dropout_key), donate_argnums=(0, 1))
     evaluate = jax.jit(partial(next_token_loss, model))
@@ -251,6 +259,31 @@ def _windows(
     )
 
 
+def _store_windows(
+    tokenizer: Tokenizer, store: TokenStore, valid: Sequence[Song] | None, config: TrainConfig
+) -> _Windows:
+    """:func:`_windows` for a token store: the same split by song, windows read lazily."""
+    if valid is not None:
+        raise ValueError("with a token store the validation songs are its own; drop valid=")
+    if tokenizer.to_dict() != store.tokenizer.to_dict():
+        raise VocabularyError(
+            f"{store.path}: the store's songs are encoded with tokenizer "
+            f"{store.tokenizer.name!r} of {store.tokenizer.vocab_size} tokens, not with the "
+            f"{tokenizer.name!r} tokenizer of {tokenizer.vocab_size} given; train with "
+            "store.tokenizer (popgen train STORE does)"
+        )
+    train_idx, valid_idx = split_by_song(len(store), config.valid_fraction, config.seed)
+    train_windows = store.windows(train_idx, config.seq_len, config.stride_or_default)
+    if not len(train_windows):
+        raise CorpusError(f"{store.path}: no training windows: its songs hold no tokens")
+    return _Windows(
+        train_windows,
+        store.windows(valid_idx, config.seq_len),
+        tuple(sorted({store.keys[i] for i in train_idx})),
+        tuple(sorted({store.keys[i] for i in valid_idx})),
+    )
+
+
 def _shardings(batch_size: int) -> tuple[NamedSharding, NamedSharding]:
     """Parameters replicated and batches split over a one-axis mesh of every device."""
     devices = jax.devices()
@@ -306,7 +339,7 @@ def _report(
 
 
 def _validate(
-    evaluate: Any, params: Any, windows: NDArray[np.int32], batch_size: int, split: NamedSharding
+    evaluate: Any, params: Any, windows: WindowSource, batch_size: int, split: NamedSharding
 ) -> float | None:
     """Mean loss per target over the validation windows; ``None`` without any."""
     if not len(windows):

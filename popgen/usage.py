@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from popgen.music import Song
     from popgen.tokenizers.base import Tokenizer
 
-__all__ = ["RunUsage", "usage_for"]
+__all__ = ["RunUsage", "usage_for", "usage_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -111,19 +112,40 @@ def usage_for(
     >>> usage.meter, usage.track
     ((3, 4), Track(name='MELODY', program=0, is_drum=False, role='melody'))
     """
-    from collections import Counter
+    from popgen.bars import meter_counts
 
-    from popgen.bars import common_meter
+    tracks = Counter(s.tracks[0] for s in songs) if songs else None
+    if not all(len(s.tracks) == 1 for s in songs):
+        tracks = None
+    meters = meter_counts([s.bar_lines() for s in songs])
+    return usage_from_counts(meters, tracks, reading, tokenizer)
 
-    track = None
-    if songs and all(len(s.tracks) == 1 for s in songs):
-        track = Counter(s.tracks[0] for s in songs).most_common(1)[0][0]
+
+def usage_from_counts(
+    meters: Counter[tuple[int, int]],
+    tracks: Counter[Track] | None,
+    reading: CorpusOptions | None,
+    tokenizer: Tokenizer | None = None,
+) -> RunUsage:
+    """:func:`usage_for` from counts gathered piecewise (a token store counts them per part).
+
+    Args:
+        meters: bars of each length over the songs (:func:`popgen.bars.meter_counts`).
+        tracks: the one track of each song, counted; ``None`` when some song
+            has several tracks.
+        reading: how the songs were read.
+        tokenizer: the run's encoding, for its sampling recipe.
+
+    >>> usage_from_counts(Counter({(3, 4): 5, (4, 4): 2}), None, None).meter
+    (3, 4)
+    """
     from popgen.recipe import recipe_for
 
+    track = tracks.most_common(1)[0][0] if tracks else None
     chords = bool(getattr(getattr(tokenizer, "config", None), "chords", False))
     return RunUsage(
         reading=reading,
-        meter=common_meter([s.bar_lines() for s in songs]),
+        meter=meters.most_common(1)[0][0] if meters else (4, 4),
         track=track,
         strategy=recipe_for(tokenizer.name if tokenizer else "", chords),
     )

@@ -26,6 +26,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS = (
     "demo",
     "corpus",
+    "tokenize",
     "train",
     "generate",
     "arrange",

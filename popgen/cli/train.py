@@ -19,6 +19,8 @@ from popgen.training_config import OPTIMIZERS, SCHEDULES, TrainConfig
 
 if TYPE_CHECKING:
     from popgen.cli.options import Subcommands
+    from popgen.corpus import Corpus
+    from popgen.store import TokenStore
 
 __all__ = ["add_parser", "run"]
 
@@ -37,10 +39,14 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     >>> args.learning_rate, args.seq_len, args.model
     (0.001, None, 'lstm')
     """
-    parser = sub.add_parser("train", help="train a model on MIDI files, folders or music21:NAME")
+    parser = sub.add_parser(
+        "train", help="train a model on MIDI files, folders, music21:NAME or a token store"
+    )
     add_sources(parser)
     parser.add_argument("--out", type=Path, required=True, help="run directory to write")
-    parser.add_argument("--tokenizer", default="note", help="encoding name (default: note)")
+    parser.add_argument(
+        "--tokenizer", help="encoding name (default: note; a token store's is its own)"
+    )
     parser.add_argument(
         "--tokenizer-option",
         type=key_value,
@@ -108,28 +114,37 @@ def run(args: argparse.Namespace) -> None:
     settings = _model_settings(args)
     base = args.out if args.resume else args.init_from
     options = dict(args.tokenizer_option or ())
+    store = _store(args)
     if base is None:  # check the model, settings and encoding options before the slow part
         build_model(args.model, vocab_size=1, **settings)
-        get_tokenizer(args.tokenizer, **options)
+        get_tokenizer(args.tokenizer or "note", **options)
     elif options:
         raise ValueError(
             "--tokenizer-option: with --resume or --init-from the encoding is the run's"
         )
     RunLock(args.out, take_over_stale=args.resume).check()  # fail before the slow part
-    corpus = read_corpus(args, args.sources)
-    print(f"corpus: {corpus.describe()}")
+    songs: Corpus | TokenStore
+    if store is not None:
+        songs = store
+        print(f"token store: {store.describe()}")
+    else:
+        songs = corpus = read_corpus(args, args.sources)
+        print(f"corpus: {corpus.describe()}")
     if base is not None:  # the run's own tokenizer and model (and, to resume, config)
         previous = load_run(base)
         tokenizer, model = previous.tokenizer, previous.model
         if args.resume and previous.config is not None:
             config = previous.config
     else:
-        tokenizer = get_tokenizer(args.tokenizer, **options).fit(corpus)
+        if store is not None:
+            tokenizer = store.tokenizer
+        else:
+            tokenizer = get_tokenizer(args.tokenizer or "note", **options).fit(corpus)
         model = build_model(args.model, vocab_size=tokenizer.vocab_size, **settings)
     run = train(
         model,
         tokenizer,
-        corpus,
+        songs,
         config,
         out=args.out,
         resume=args.resume,
@@ -143,6 +158,29 @@ def run(args: argparse.Namespace) -> None:
         f"valid loss {last.get('valid_loss', float('nan')):.3f}, "
         f"{last['tokens_per_s'] or 0:,.0f} tokens/s"
     )
+
+
+def _store(args: argparse.Namespace) -> TokenStore | None:
+    """The token store when the one source is a store's folder; its settings are its own."""
+    from popgen.cli.options import corpus_options
+    from popgen.corpus_options import CorpusOptions
+    from popgen.store import is_store, open_store
+
+    if not any(is_store(s) for s in args.sources):
+        return None
+    if len(args.sources) > 1:
+        raise ValueError("a token store is trained on alone: give one store, or only files")
+    if args.tokenizer is not None or args.tokenizer_option:
+        raise ValueError(
+            "--tokenizer/--tokenizer-option: a token store's encoding is the one it was built "
+            "with; drop them (or build another store with popgen tokenize)"
+        )
+    if corpus_options(args) != CorpusOptions():
+        raise ValueError(
+            "reading flags (--tracks, --transpose-to, ...) do not apply to a token store: its "
+            "songs were read when it was built; give them to popgen tokenize"
+        )
+    return open_store(args.sources[0])
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:

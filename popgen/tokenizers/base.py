@@ -259,13 +259,29 @@ class Tokenizer(abc.ABC):
         >>> [name for name in tok.vocab if name not in before]
         ['DUR_1/2', 'DUR_3/2']
         """
-        seen: set[str] = set(self.base_vocabulary())
+        seen: set[str] = set()
         count = 0
         for song in songs:
             seen.update(self.song_to_names(song))
             count += 1
         if count == 0:
             raise VocabularyError(f"cannot fit tokenizer {self.name!r} on no songs")
+        return self.fit_names(seen)
+
+    def fit_names(self, names: Iterable[str]) -> Self:
+        """Set the vocabulary to the base vocabulary plus ``names``, sorted as :meth:`fit` does.
+
+        For vocabularies gathered piecewise (:func:`popgen.store.build_store`
+        collects the names of each part of a corpus in its own process): fitting
+        on the union of the parts' names gives the ids :meth:`fit` gives on the
+        whole corpus. Returns ``self``.
+
+        >>> tok = get_tokenizer("note", steps_per_beat=4)
+        >>> tok.fit_names(["DUR_3/2", "DUR_1/2"]).vocab_size
+        143
+        """
+        seen = set(self.base_vocabulary())
+        seen.update(names)
         self._set_vocab(sorted(seen, key=_name_sort_key))
         return self
 
