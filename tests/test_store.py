@@ -49,7 +49,7 @@ def test_window_spans_cut_as_before(lengths: list[int], seq_len: int, stride: in
     songs = [np.arange(10 * i + 5, 10 * i + 5 + n, dtype=np.int32) for i, n in enumerate(lengths)]
     expected = _old_make_windows(songs, seq_len, stride)
     assert np.array_equal(make_windows(songs, seq_len, stride), expected)
-    song, start, length = window_spans(lengths, seq_len, stride)
+    song, _, length = window_spans(lengths, seq_len, stride)
     assert len(song) == len(expected)
     assert all(length <= seq_len + 1)
 
@@ -106,27 +106,17 @@ def test_store_windows_are_the_in_memory_windows(built: Any) -> None:
         assert np.array_equal(windows[rows], expected[rows])
 
 
-def test_training_from_a_store_gives_the_in_memory_losses(built: Any) -> None:
+def test_a_store_of_another_tokenizer_is_refused(built: Any) -> None:
     from popgen import LSTMModel, TrainConfig, train
 
-    paths, store = built
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        corpus = Corpus.from_paths(paths, cache_dir=None)
-    tokenizer = get_tokenizer("note").fit(corpus)
-    model = LSTMModel(vocab_size=tokenizer.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
-    config = TrainConfig(seq_len=8, batch_size=4, epochs=2, valid_fraction=0.3, seed=3)
-    memory = train(model, tokenizer, corpus, config, progress=False)
-    disk = train(model, store.tokenizer, store, config, progress=False)
-    for a, b in zip(memory.history, disk.history, strict=True):
-        assert a["train_loss"] == b["train_loss"]
-        assert a["valid_loss"] == b["valid_loss"]
-    assert memory.state.valid_songs == disk.state.valid_songs
-    assert disk.usage == memory.usage
+    _, store = built
     other = get_tokenizer("note")  # the base vocabulary: not the store's
     model = LSTMModel(vocab_size=other.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
     with pytest.raises(VocabularyError, match="store.tokenizer"):
-        train(model, other, store, config, progress=False)
+        train(model, other, store, TrainConfig(seq_len=8, batch_size=2), progress=False)
+    model = LSTMModel(vocab_size=store.tokenizer.vocab_size, embed_dim=8, hidden_size=16)
+    with pytest.raises(ValueError, match="validation songs are its own"):
+        train(model, store.tokenizer, store, valid=[], progress=False)
 
 
 def test_a_killed_build_resumes_with_the_parts_it_has(
@@ -232,22 +222,31 @@ def test_a_kept_vocabulary_turns_new_names_into_unk(tmp_path: Path) -> None:
     assert store.tokenizer.to_dict() == tokenizer.to_dict()
 
 
-def test_cli_tokenize_then_train_from_the_store(tmp_path: Path, capsys: Any) -> None:
-    _songs(tmp_path / "midi", 6)
+def test_training_from_a_store_gives_the_losses_of_training_from_the_files(
+    tmp_path: Path, capsys: Any
+) -> None:
+    _songs(tmp_path / "midi", 9)
     store = tmp_path / "store"
     assert main(["tokenize", str(tmp_path / "midi"), "--out", str(store), "--quiet",
                  "--tokenizer", "pop", "--workers", "1"]) == 0
-    assert "6 songs" in capsys.readouterr().out
-    run = tmp_path / "run"
-    tiny = ["--embed-dim", "4", "--hidden-size", "8", "--num-layers", "1", "--seq-len", "8",
-            "--batch-size", "2", "--max-steps", "2", "--quiet"]
-    assert main(["train", str(store), "--out", str(run), *tiny]) == 0
-    assert "token store: 6 songs" in capsys.readouterr().out
-    saved = json.loads((run / "popgen.json").read_text())
-    assert saved["tokenizer"]["encoding"] == "pop"
-    assert main(["train", str(store), "--out", str(tmp_path / "r2"), "--tokenizer", "note",
-                 *tiny]) == 1
+    assert "9 songs" in capsys.readouterr().out
+    tiny = ["--tokenizer", "pop", "--embed-dim", "4", "--hidden-size", "8", "--num-layers", "1",
+            "--seq-len", "8", "--batch-size", "4", "--epochs", "2", "--valid-fraction", "0.3",
+            "--seed", "3", "--quiet"]
+    assert main(["train", str(tmp_path / "midi"), "--out", str(tmp_path / "files"), *tiny]) == 0
+    assert main(["train", str(store), "--out", str(tmp_path / "disk"), *tiny[2:]]) == 0
+    assert "token store: 9 songs" in capsys.readouterr().out
+    files, disk = (json.loads((tmp_path / r / "popgen.json").read_text()) for r in
+                   ("files", "disk"))
+    assert [h["train_loss"] for h in disk["history"]] == [
+        h["train_loss"] for h in files["history"]]
+    assert [h["valid_loss"] for h in disk["history"]] == [
+        h["valid_loss"] for h in files["history"]]
+    assert disk["tokenizer"] == files["tokenizer"]
+    assert disk["state"]["songs"] == files["state"]["songs"]
+    assert disk["usage"] == files["usage"]
+    assert main(["train", str(store), "--out", str(tmp_path / "r2"), *tiny]) == 1
     assert "encoding is the one it was built with" in capsys.readouterr().err
     assert main(["train", str(store), "--out", str(tmp_path / "r3"), "--transpose-to", "C",
-                 *tiny]) == 1
+                 *tiny[2:]]) == 1
     assert "do not apply to a token store" in capsys.readouterr().err
