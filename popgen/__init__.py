@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from popgen._lazy import load as _load
 
 if TYPE_CHECKING:
-    from popgen import metrics, pretrained, sampling
+    from popgen import distributed, metrics, pretrained, sampling
     from popgen.checkpoint import Run, load_run, save_run
     from popgen.chord_inference import infer_chords
     from popgen.chords import Chord, make_chords, parse_chord
     from popgen.controls import Controls, parse_progression
     from popgen.corpus import Corpus
     from popgen.corpus_options import CorpusOptions
+    from popgen.display import gallery
     from popgen.errors import (
         CorpusError,
         MidiError,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 #: Where each public name lives; modules are imported on first use, so that
 #: ``import popgen`` (and worker processes reading MIDI) need not load JAX.
 _LAZY = {
+    "distributed": "popgen.distributed",
     "metrics": "popgen.metrics",
     "sampling": "popgen.sampling",
     "pretrained": "popgen.pretrained",
@@ -68,6 +70,7 @@ _LAZY = {
     "parse_progression": "popgen.controls",
     "Corpus": "popgen.corpus",
     "CorpusOptions": "popgen.corpus_options",
+    "gallery": "popgen.display",
     "CorpusError": "popgen.errors",
     "MidiError": "popgen.errors",
     "PopgenError": "popgen.errors",
@@ -142,7 +145,9 @@ __all__ = [
     "VocabularyError",
     "__version__",
     "build_store",
+    "distributed",
     "export_run",
+    "gallery",
     "get_tokenizer",
     "infer_chords",
     "list_models",

@@ -205,8 +205,6 @@ def save_run(
     ...     sorted(p.name for p in path.iterdir()), [p.name for p in path.glob("checkpoints/*")]
     (['checkpoints', 'popgen.json'], ['step_00000120'])
     """
-    import orbax.checkpoint as ocp
-
     path = Path(path).absolute()
     step = run.state.step
     name = f"step_{step:08d}"
@@ -215,7 +213,7 @@ def save_run(
         suffix += 1
         name = f"step_{step:08d}-{suffix}"
     folder = path / _CHECKPOINTS / name
-    checkpointer = ocp.StandardCheckpointer()
+    checkpointer = _checkpointer()
     try:
         checkpointer.save(folder / "params", run.params, force=True)
         if opt_state is not None:
@@ -316,13 +314,32 @@ def _checkpoint(path: Path, meta: dict[str, Any], which: str) -> Path:
     return folder
 
 
-def _restore(folder: Path, abstract: Any) -> Any:
+def _checkpointer() -> Any:
+    """An orbax checkpointer that reads or writes from this process alone.
+
+    Training over several processes (:mod:`popgen.distributed`) saves from
+    process 0 only, with host copies; orbax must not wait for the others.
+    """
     import orbax.checkpoint as ocp
 
+    me = jax.process_index()
+    alone = ocp.options.MultiprocessingOptions(primary_host=me, active_processes={me})
+    return ocp.StandardCheckpointer(multiprocessing_options=alone)
+
+
+def _restore(folder: Path, abstract: Any) -> Any:
     if not folder.is_dir():
         raise RunError(f"{folder}: missing; the run directory is incomplete")
+    here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+
+    def on_this_device(leaf: Any) -> Any:  # however many devices or processes saved it
+        return jax.ShapeDtypeStruct(  # type: ignore[no-untyped-call]
+            leaf.shape, leaf.dtype, sharding=here
+        )
+
+    abstract = jax.tree.map(on_this_device, abstract)
     try:
-        return ocp.StandardCheckpointer().restore(folder, abstract)
+        return _checkpointer().restore(folder, abstract)
     except Exception as exc:  # orbax raises many types for damaged or mismatched data
         raise RunError(f"{folder}: cannot restore ({exc})") from None
 

@@ -538,13 +538,31 @@ class Song:
         write_musicxml(self, path)
 
     def write_wav(self, path: str | os.PathLike[str], **options: Any) -> None:
-        """Render audio with FluidSynth (see :func:`popgen.render.write_wav`).
+        """Render audio, with FluidSynth when installed (see :func:`popgen.render.write_wav`).
 
         >>> Song(make_notes([60, 64], [0, 1], [1, 1])).write_wav("a.wav")  # doctest: +SKIP
         """
         from popgen.render import write_wav
 
         write_wav(self, path, **options)
+
+    def to_audio(self, **options: Any) -> NDArray[np.float32]:
+        """The song's audio, ``float32[n]`` mono samples (see :func:`popgen.audio.to_audio`).
+
+        FluidSynth plays it when installed, popgen's own synthesizer otherwise.
+
+        >>> Song(make_notes([60], [0], [1])).to_audio(sample_rate=8000, synth="builtin").shape
+        (4800,)
+        """
+        from popgen.audio import to_audio
+
+        return to_audio(self, **options)
+
+    def _repr_html_(self) -> str:
+        """The piano roll and an audio player for notebooks (:func:`popgen.display.song_html`)."""
+        from popgen.display import song_html
+
+        return song_html(self)
 
     def write_png(self, path: str | os.PathLike[str]) -> None:
         """Draw a piano roll to a PNG file (see :func:`popgen.render.piano_roll`).

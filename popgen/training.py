@@ -34,19 +34,28 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
-from popgen.checkpoint import Run, load_run, load_train_state, save_run
-from popgen.data import WindowSource, batches, make_windows, song_key, split_by_song
-from popgen.errors import CorpusError, RunError, TrainingError, VocabularyError
+from popgen.checkpoint import Run, load_run, load_train_state, read_run_meta, save_run
+from popgen.data import WindowSource, batches
+from popgen.distributed import (
+    initialize,
+    is_main_process,
+    peer_failure,
+    process_count,
+    put_batch,
+    replicate,
+    to_host,
+)
+from popgen.errors import RunError, TrainingError
 from popgen.history import plot_history
 from popgen.models.base import SequenceModel
 from popgen.music import Song
 from popgen.run_lock import RunLock
 from popgen.store import TokenStore
-from popgen.tokenizers.base import PAD, UNK, Tokenizer
+from popgen.tokenizers.base import PAD, Tokenizer
 from popgen.training_config import TrainConfig
+from popgen.training_data import training_windows
 from popgen.training_state import TrainState
 from popgen.training_step import make_optimizer, next_token_loss, train_step
-from popgen.usage import usage_for
 
 __all__ = ["epoch_batches", "make_optimizer", "next_token_loss", "train", "train_step"]
 
@@ -67,21 +76,6 @@ def epoch_batches(
     return batches(windows, batch_size, rng=np.random.default_rng([seed, epoch]))
 
 
-def _encode(tokenizer: Tokenizer, songs: Sequence[Song], what: str) -> list[NDArray[np.int32]]:
-    """Encode songs, reporting songs with tokens outside the vocabulary once."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one summary below instead of a warning per song
-        out = [tokenizer.encode(s) for s in songs]
-    unknown = [int((ids == UNK).sum()) for ids in out]
-    if any(unknown):
-        warnings.warn(
-            f"{sum(1 for u in unknown if u)} of {len(songs)} {what} songs have tokens outside "
-            f"the vocabulary of tokenizer {tokenizer.name!r} ({sum(unknown)} became UNK)",
-            stacklevel=3,
-        )
-    return out
-
-
 @dataclass
 class _Loop:
     """What the training loop carries from step to step (device arrays and the run)."""
@@ -90,16 +84,6 @@ class _Loop:
     params: Any
     opt_state: Any
     best_params: Any = None  # a copy of the best parameters so far
-
-
-@dataclass(frozen=True)
-class _Windows:
-    """The training and validation windows, and which songs they came from."""
-
-    train: WindowSource
-    valid: WindowSource
-    train_songs: tuple[str, ...]
-    valid_songs: tuple[str, ...]
 
 
 def train(
@@ -163,7 +147,8 @@ def train(
             f"model vocab_size {model.vocab_size} != tokenizer vocab_size "
             f"{tokenizer.vocab_size}; build the model with vocab_size=tokenizer.vocab_size"
         )
-    if out is None:
+    alone = initialize() == 1  # several processes when POPGEN_* say so (popgen.distributed)
+    if out is None or not (alone or is_main_process()):  # process 0 alone writes the run
         return _train(model, tokenizer, songs, config, out, valid, resume, init_from, progress)
     with RunLock(out, take_over_stale=resume):  # one writer per run directory
         return _train(model, tokenizer, songs, config, out, valid, resume, init_from, progress)
@@ -181,11 +166,7 @@ def _train(
     progress: bool,
 ) -> Run:
     """:func:`train`'s loop, once its arguments are checked and ``out`` is held."""
-    if isinstance(songs, TokenStore):
-        data, usage = _store_windows(tokenizer, songs, valid, config), songs.usage
-    else:
-        data = _windows(tokenizer, list(songs), valid, config)
-        usage = usage_for(list(songs), getattr(songs, "options", None), tokenizer)
+    data = training_windows(tokenizer, songs, valid, config)
     replicated, split = _shardings(config.batch_size)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -197,12 +178,13 @@ def _train(
     loop.run.state = replace(
         loop.run.state, train_songs=data.train_songs, valid_songs=data.valid_songs
     )
-    loop.run.usage = usage
-    loop.params, loop.opt_state = jax.device_put((loop.params, loop.opt_state), replicated)
+    loop.run.usage = data.usage
+    loop.params, loop.opt_state = replicate((loop.params, loop.opt_state), replicated)
     update = jax.jit(partial(train_step, model, optimizer, dropout_key), donate_argnums=(0, 1))
     evaluate = jax.jit(partial(next_token_loss, model))
     start = loop.run.state.step
-    bar = tqdm(total=total_steps, initial=start, desc="training", unit="step", disable=not progress)
+    show = progress and is_main_process()
+    bar = tqdm(total=total_steps, initial=start, desc="training", unit="step", disable=not show)
     try:
         for epoch in range(start // steps_per_epoch, config.epochs):
             started, losses, seen = time.perf_counter(), [], 0.0
@@ -213,7 +195,7 @@ def _train(
                 if step >= total_steps:
                     break
                 loop.params, loop.opt_state, loss = update(
-                    loop.params, loop.opt_state, jax.device_put(batch, split), jnp.asarray(step)
+                    loop.params, loop.opt_state, put_batch(batch, split), jnp.asarray(step)
                 )
                 loop.run.state = replace(loop.run.state, step=step + 1)
                 losses.append(loss)  # stays on device: no host sync per step
@@ -231,65 +213,30 @@ def _train(
                 early = patience_out and loop.run.state.step < total_steps
                 loop.run.state = replace(loop.run.state, stopped_early=early)
                 break
+    except Exception as exc:  # in several processes, most likely a peer that stopped
+        stopped = peer_failure(exc, loop.run.state.step, out)
+        if stopped is exc:
+            raise
+        raise stopped from exc
     finally:
         bar.close()
     loop.run.params = loop.best_params if loop.best_params is not None else loop.params
+    if process_count() > 1:  # arrays spread over processes: hand back plain host copies
+        loop.run.params = to_host(loop.run.params)
     return loop.run
 
 
-def _windows(
-    tokenizer: Tokenizer, songs: list[Song], valid: Sequence[Song] | None, config: TrainConfig
-) -> _Windows:
-    """Split by song (unless ``valid`` is given), encode and cut the windows."""
-    if valid is None:
-        train_idx, valid_idx = split_by_song(len(songs), config.valid_fraction, config.seed)
-        valid = [songs[i] for i in valid_idx]
-        songs = [songs[i] for i in train_idx]
-    train_windows = make_windows(
-        _encode(tokenizer, songs, "training"), config.seq_len, config.stride_or_default
-    )
-    valid_windows = make_windows(_encode(tokenizer, valid, "validation"), config.seq_len)
-    if not len(train_windows):
-        raise CorpusError("no training windows: the training songs encode to no tokens")
-    return _Windows(
-        train_windows,
-        valid_windows,
-        tuple(sorted({song_key(s) for s in songs})),
-        tuple(sorted({song_key(s) for s in valid})),
-    )
-
-
-def _store_windows(
-    tokenizer: Tokenizer, store: TokenStore, valid: Sequence[Song] | None, config: TrainConfig
-) -> _Windows:
-    """:func:`_windows` for a token store: the same split by song, windows read lazily."""
-    if valid is not None:
-        raise ValueError("with a token store the validation songs are its own; drop valid=")
-    if tokenizer.to_dict() != store.tokenizer.to_dict():
-        raise VocabularyError(
-            f"{store.path}: the store's songs are encoded with tokenizer "
-            f"{store.tokenizer.name!r} of {store.tokenizer.vocab_size} tokens, not with the "
-            f"{tokenizer.name!r} tokenizer of {tokenizer.vocab_size} given; train with "
-            "store.tokenizer (popgen train STORE does)"
-        )
-    train_idx, valid_idx = split_by_song(len(store), config.valid_fraction, config.seed)
-    train_windows = store.windows(train_idx, config.seq_len, config.stride_or_default)
-    if not len(train_windows):
-        raise CorpusError(f"{store.path}: no training windows: its songs hold no tokens")
-    return _Windows(
-        train_windows,
-        store.windows(valid_idx, config.seq_len),
-        tuple(sorted({store.keys[i] for i in train_idx})),
-        tuple(sorted({store.keys[i] for i in valid_idx})),
-    )
-
-
 def _shardings(batch_size: int) -> tuple[NamedSharding, NamedSharding]:
-    """Parameters replicated and batches split over a one-axis mesh of every device."""
+    """Parameters replicated and batches split over a one-axis mesh of every device.
+
+    With several processes (:mod:`popgen.distributed`) the mesh spans the
+    devices of all of them, and each process holds its block of the rows.
+    """
     devices = jax.devices()
     if batch_size % len(devices):
         raise ValueError(
             f"batch_size {batch_size} must be a multiple of the {len(devices)} devices"
+            f" (of {process_count()} processes)"
         )
     mesh = Mesh(np.array(devices), ("data",))
     replicated = NamedSharding(mesh, PartitionSpec())  # type: ignore[no-untyped-call]
@@ -308,10 +255,13 @@ def _start(
     init_from: Run | str | os.PathLike[str] | None,
 ) -> _Loop:
     """Fresh parameters, a fine-tuning start, or the run in ``out`` to resume."""
+    if resume and out is not None:
+        _same_process_count(out)  # before the slow part
     params = model.init_params(key=init_key)
     if init_from is not None:
         params = _fine_tune_start(init_from, model, tokenizer)
     loop = _Loop(Run(model, tokenizer, params, config, []), params, optimizer.init(params))
+    loop.run.state = replace(loop.run.state, processes=process_count())
     if resume:
         loop.run, loop.opt_state = _resume(out, model, tokenizer, config, loop.opt_state)
         loop.params = loop.run.params
@@ -346,7 +296,7 @@ def _validate(
         return None
     total = count = 0.0
     for batch in batches(windows, batch_size):
-        t, c = evaluate(params, jax.device_put(batch, split))
+        t, c = to_host(evaluate(params, put_batch(batch, split)))  # sums over every process
         total, count = total + float(t), count + float(c)
     return total / max(count, 1.0)
 
@@ -382,7 +332,7 @@ def _end_epoch(
     _checkpoint(loop, out, best=best)
     if best:  # a copy: the train step donates (reuses) the buffers of params
         loop.best_params = jax.tree.map(jnp.copy, loop.params)
-    if out is not None:
+    if out is not None and is_main_process():
         try:
             plot_history(loop.run.history, Path(out) / "loss.png")
         except OSError as exc:  # the picture is a convenience; checkpoints report real trouble
@@ -390,10 +340,20 @@ def _end_epoch(
 
 
 def _checkpoint(loop: _Loop, out: str | os.PathLike[str] | None, *, best: bool) -> None:
-    """Save the loop's parameters and optimizer state as a new checkpoint in ``out``."""
-    if out is not None:
+    """Save the loop's parameters and optimizer state as a new checkpoint in ``out``.
+
+    With several processes, process 0 alone writes host copies; the others go on.
+    """
+    if out is None:
+        return
+    if process_count() == 1:
         loop.run.params = loop.params
         save_run(loop.run, out, opt_state=loop.opt_state, best=best)
+        return
+    params, opt_state = to_host((loop.params, loop.opt_state))
+    if is_main_process():
+        loop.run.params = params
+        save_run(loop.run, out, opt_state=opt_state, best=best)
 
 
 def _out_of_patience(state: TrainState, config: TrainConfig) -> bool:
@@ -405,7 +365,7 @@ def _check_finite(losses: list[jax.Array], step: int, out: str | os.PathLike[str
     """Raise :class:`TrainingError` naming the first step whose loss was NaN or infinite."""
     if not losses:
         return
-    values = np.asarray(jax.device_get(losses), dtype=np.float64)
+    values = np.asarray(to_host(losses), dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         first = step - len(values) + int(bad[0]) + 1
@@ -448,3 +408,14 @@ def _resume(
     if run.config != config:
         raise RunError(f"{out}: cannot resume with another training config than {run.config}")
     return run, opt_state
+
+
+def _same_process_count(out: str | os.PathLike[str]) -> None:
+    """Refuse to resume ``out`` with another number of processes than trained it."""
+    saved = TrainState.from_dict(read_run_meta(out).get("state") or {}).processes
+    if saved != process_count():
+        raise RunError(
+            f"{out}: cannot resume: it was trained by {saved} process(es), this run has "
+            f"{process_count()}; start it again with {saved} (POPGEN_NUM_PROCESSES, "
+            f"see popgen.distributed)"
+        )

@@ -27,6 +27,7 @@ class TrainState:
     stopped_early: bool = False  # training ran out of patience before its last step
     train_songs: tuple[str, ...] = ()  # the songs trained on (popgen.data.song_key)
     valid_songs: tuple[str, ...] = ()  # the songs held out for validation
+    processes: int = 1  # processes that trained it (popgen.distributed); a resume needs as many
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``"songs": {"train": [...], "valid": [...]}`` as before).
@@ -47,7 +48,7 @@ class TrainState:
 
         >>> TrainState.from_dict({"step": 7, "written_by_a_newer_popgen": 1})
         TrainState(step=7, best_valid_loss=None, best_epoch=None, epochs_without_improvement=0,
-                   stopped_early=False, train_songs=(), valid_songs=())
+                   stopped_early=False, train_songs=(), valid_songs=(), processes=1)
         """
         songs = data.get("songs") or {}
         known = {f.name for f in dataclasses.fields(cls)} - {"train_songs", "valid_songs"}

@@ -68,13 +68,10 @@ def run(args: argparse.Namespace) -> None:
     from popgen.chords import transpose_chords
     from popgen.controls import Controls, melody_line, parse_progression, read_progression
     from popgen.corpus import Corpus
-    from popgen.render import find_fluidsynth
     from popgen.sampling import Sampler
 
     if args.chords is not None and args.chords_file is not None:
         raise ValueError("give the chords once: --chords or --chords-file")
-    if args.wav:
-        find_fluidsynth()  # fail before generating
     run = load_run(args.run)
     trained = run.usage.reading
     # read the melody as the training songs were, but keep its key and its own chords only

@@ -129,7 +129,9 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--png", action="store_true", help="also write a piano-roll PNG")
     parser.add_argument("--musicxml", action="store_true", help="also write MusicXML")
     parser.add_argument(
-        "--wav", action="store_true", help="also write WAV (needs FluidSynth and a soundfont)"
+        "--wav",
+        action="store_true",
+        help="also write WAV (FluidSynth if installed, else the built-in synth)",
     )
 
 
@@ -167,15 +169,12 @@ def run(args: argparse.Namespace) -> None:
 
     from popgen.checkpoint import load_run
     from popgen.midi import read_midi
-    from popgen.render import find_fluidsynth
     from popgen.sampling import Sampler, chain, max_gap
 
     if args.program is not None and not 0 <= args.program <= 127:
         raise ValueError(f"--program must be a General MIDI program in 0..127, got {args.program}")
     if args.beam_size is not None and (args.batch_size > 1 or args.best_of > 1):
         raise ValueError("--beam-size writes one song, the best beam; drop --batch-size/--best-of")
-    if args.wav:
-        find_fluidsynth()  # fail before generating
     steering = args.chords is not None or args.chords_file is not None or args.bars is not None
     if steering:
         _check_controls(args)

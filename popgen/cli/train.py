@@ -105,11 +105,15 @@ def run(args: argparse.Namespace) -> None:
     ```
     """
     from popgen.checkpoint import load_run
+    from popgen.distributed import initialize, is_main_process
     from popgen.models import build_model
     from popgen.run_lock import RunLock
     from popgen.tokenizers.base import get_tokenizer
     from popgen.training import train
 
+    # before JAX computes anything (POPGEN_* may name several processes); one process
+    # leaves JAX alone until training, so reading the songs may still fork workers
+    main_process = initialize() == 1 or is_main_process()
     config = TrainConfig(**given_values(args, TrainConfig))
     settings = _model_settings(args)
     base = args.out if args.resume else args.init_from
@@ -122,7 +126,8 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(
             "--tokenizer-option: with --resume or --init-from the encoding is the run's"
         )
-    RunLock(args.out, take_over_stale=args.resume).check()  # fail before the slow part
+    if main_process:  # the others never hold the lock
+        RunLock(args.out, take_over_stale=args.resume).check()  # fail before the slow part
     songs: Corpus | TokenStore
     if store is not None:
         songs = store
@@ -151,6 +156,8 @@ def run(args: argparse.Namespace) -> None:
         init_from=previous if args.init_from is not None else None,
         progress=not args.quiet,
     )
+    if not main_process:  # process 0 wrote the run and says so
+        return
     last = run.history[-1]
     stopped = " (stopped early)" if run.state.stopped_early else ""
     print(
