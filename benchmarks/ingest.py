@@ -13,12 +13,21 @@ process and of the largest worker. Key agreement with POP909's
 ``key_audio.txt`` (the longest key segment of each song) is printed for the
 three key rules.
 
-Usage: ``python benchmarks/ingest.py [--data ../shared/data/pop909]``
+``--readers`` times instead the two MIDI readers side by side, each through
+``Corpus.from_paths`` as users call it (cache off, key analysis and Song
+building included, worker processes over all cores), on the POP909 files and
+the ff-piano files beside them; checks that both give the same songs on every
+file (and how many files the symusic reader handed to mido); checks that the
+numpy key finder gives music21's key for every song; and profiles the symusic
+path in one process.
+
+Usage: ``python benchmarks/ingest.py [--data ../shared/data/pop909] [--readers]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import resource
@@ -64,8 +73,13 @@ def main() -> None:
     default = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
     parser.add_argument("--data", type=Path, default=default)
     parser.add_argument("--music21-songs", type=int, default=20)
+    parser.add_argument("--readers", action="store_true", help="mido vs symusic (see above)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --readers: best of")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.readers:
+        _readers(args.data, args.rounds)
+        return
     files = sorted(args.data.glob("*/*.mid"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(files)} POP909 files")
 
@@ -109,6 +123,137 @@ def main() -> None:
         other = popgen.Corpus.from_paths([args.data], keys=rule, cache_dir=None)
         exact, relative = _key_agreement(other)
         print(f"keys ({rule}) vs key_audio.txt: {exact:.1%} exact, {relative:.1%} up to relative")
+
+
+def _fields(song: popgen.Song) -> tuple[object, ...]:
+    return (
+        song.notes.tolist(),
+        song.chords.tolist(),
+        song.bars.tolist(),
+        song.tracks,
+        song.tempos,
+        song.time_signatures,
+        song.key,
+        song.title,
+        song.source,
+        song.merged_notes,
+    )
+
+
+def _outcome(read: object, path: Path) -> tuple[object, list[str]]:
+    """A reader's song (or error) and warnings, for comparing readers."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result: object = _fields(read(path))  # type: ignore[operator]
+        except Exception as exc:
+            result = f"{type(exc).__name__}: {exc}"
+    return result, [str(w.message) for w in caught]
+
+
+def _damaged(files: list[Path], *readers: object, copies: int = 300, seed: int = 18) -> None:
+    """The readers on damaged copies (as benchmarks/salvage.py makes them): same results?"""
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from salvage import mutate
+
+    rng = random.Random(seed)
+    same = symusic_read = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(copies):
+            source = rng.choice(files)
+            data, _ = mutate(source.read_bytes(), rng, cut=i % 3 == 0)
+            path = Path(tmp, f"{i:03d}-{source.name}")
+            path.write_bytes(data)
+            results = [_outcome(read, path) for read in readers]
+            same += all(r == results[0] for r in results)
+            from popgen import midi_symusic
+
+            score_class = midi_symusic._score_class()
+            symusic_read += midi_symusic._read(score_class, data, str(path)) is not None
+    print(
+        f"damaged copies (seed {seed}): same song, warnings and errors from both readers "
+        f"in {same} of {copies} ({symusic_read} read by symusic, the rest handed to mido)"
+    )
+
+
+def _readers(data: Path, rounds: int) -> None:
+    """The mido and symusic readers side by side (see the module docstring)."""
+    import cProfile
+    import pstats
+
+    import numpy as np
+
+    from popgen import midi_symusic
+    from popgen.key_profiles import profile_key
+    from popgen.midi import read_midi
+    from popgen.scores import _music21_key
+
+    sets = {
+        "POP909": sorted(data.glob("*/*.mid")),
+        "ff-piano": sorted((data.parent / "ff-piano").glob("*.mid")),
+    }
+    sets["all"] = sets["POP909"] + sets["ff-piano"]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    from unittest import mock
+
+    configs = {  # (reader, key analysis)
+        "mido, music21 keys (before)": ("mido", True),
+        "mido": ("mido", False),
+        "symusic": ("symusic", False),
+    }
+    for name in ("POP909", "ff-piano"):
+        files = sets[name]
+        best: dict[str, float] = {}
+        for _ in range(rounds):  # alternating, best of each: the machine is shared
+            for label, (reader, music21_keys) in configs.items():
+                # worker processes are forked, so they inherit the patch
+                no_fast_key = mock.patch("popgen.key_profiles.profile_key", lambda _: None)
+                with no_fast_key if music21_keys else contextlib.nullcontext():
+                    t0 = time.perf_counter()
+                    corpus = popgen.Corpus.from_paths(files, reader=reader, cache_dir=None)
+                    seconds = time.perf_counter() - t0
+                best[label] = max(best.get(label, 0.0), len(files) / seconds)
+        for label, rate in best.items():
+            print(
+                f"{name:8} {label:28} {len(files):4} files {rate:8.1f} files/s "
+                f"({corpus.num_notes:,} notes) {rate / best['mido, music21 keys (before)']:5.1f}x"
+            )
+
+    same = fell = 0
+    fallback = midi_symusic._read
+    score_class = midi_symusic._score_class()
+    for path in sets["all"]:
+        same += _fields(read_midi(path)) == _fields(midi_symusic.read_midi_symusic(path))
+        fell += fallback(score_class, path.read_bytes(), str(path)) is None
+    print(
+        f"same songs from both readers: {same} of {len(sets['all'])} files "
+        f"({fell} handed by the symusic reader to mido)"
+    )
+
+    keys_same = undecided = 0
+    for path in sets["all"]:
+        song = read_midi(path)
+        drum = np.array([t.is_drum for t in song.tracks], dtype=bool)
+        notes = song.notes[~drum[song.notes["track"]]]
+        weights = np.bincount(notes["pitch"] % 12, weights=notes["duration"], minlength=12)
+        fast = profile_key(weights)
+        undecided += fast is None
+        keys_same += (fast or _music21_key(weights)) == _music21_key(weights)
+    print(
+        f"numpy key finder = music21: {keys_same} of {len(sets['all'])} songs "
+        f"({undecided} left to music21)"
+    )
+
+    _damaged(sets["all"], read_midi, midi_symusic.read_midi_symusic)
+
+    profile = cProfile.Profile()
+    profile.enable()
+    popgen.Corpus.from_paths(sets["POP909"], reader="symusic", cache_dir=None, workers=1)
+    profile.disable()
+    pstats.Stats(profile).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any
 from popgen.limits import DEFAULT_LIMITS, Limits
 from popgen.music import ROLES, parse_key
 
-__all__ = ["CHORD_RULES", "KEY_RULES", "CorpusOptions"]
+__all__ = ["CHORD_RULES", "KEY_RULES", "READERS", "CorpusOptions"]
 
 #: Where a song's key may come from (:attr:`CorpusOptions.keys`): ``"auto"``, the
 #: file's key when music21's key analysis agrees with its signature, else the
@@ -28,6 +28,12 @@ KEY_RULES = ("auto", "file", "analysis")
 #: notes of all tracks (:func:`popgen.chord_inference.infer_chords`); ``"given"``,
 #: annotations and chord symbols only; ``"infer"``, always inferred; ``"none"``, no chords.
 CHORD_RULES = ("auto", "given", "infer", "none")
+#: What parses MIDI files (:attr:`CorpusOptions.reader`): ``"mido"``, popgen's reader
+#: (:func:`popgen.midi.read_midi`); ``"symusic"``, the same songs parsed by symusic's C++
+#: reader (:func:`popgen.midi_symusic.read_midi_symusic`; the ``fast`` extra), much faster;
+#: ``"auto"``, symusic when it is installed, else mido. Not part of the cache key: both
+#: readers give the same songs.
+READERS = ("auto", "mido", "symusic")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class CorpusOptions:
     chords: str = "auto"  # where each song's chords come from: one of CHORD_RULES
     roles: Mapping[str, str] | Sequence[tuple[str, str]] | None = None  # name -> role; None: guess
     limits: Limits = DEFAULT_LIMITS  # caps on silences, song length and file size (popgen.limits)
+    reader: str = "auto"  # what parses MIDI files: one of READERS (same songs, other speed)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tracks", _checked_tracks(self.tracks))
@@ -89,6 +96,10 @@ class CorpusOptions:
         if self.chords not in CHORD_RULES:
             raise ValueError(f"chords must be one of {', '.join(CHORD_RULES)}, got {self.chords!r}")
         object.__setattr__(self, "roles", _checked_roles(self.roles))
+        if self.reader not in READERS:
+            raise ValueError(
+                f"reader must be one of {', '.join(map(repr, READERS))}, got {self.reader!r}"
+            )
         if isinstance(self.limits, Mapping):  # as a run records them
             object.__setattr__(self, "limits", Limits.from_dict(self.limits))
         elif not isinstance(self.limits, Limits):
@@ -104,11 +115,12 @@ class CorpusOptions:
         CorpusOptions(tracks=None, programs=None, drums=True, quantize=4, transpose_to=None,
                       accents=True, keys='auto', annotations=True, chords='auto', roles=None,
                       limits=Limits(max_silence=256.0, max_beats=100000.0, max_notes=1000000,
-                                    max_file_bytes=16777216, min_bar=0.0625, min_bpm=4.0))
+                                    max_file_bytes=16777216, min_bar=0.0625, min_bpm=4.0),
+                      reader='auto')
         >>> CorpusOptions().replace(track=["Bass"])
         Traceback (most recent call last):
         TypeError: unknown corpus option 'track'; the options are: tracks, programs, drums,
-            quantize, transpose_to, accents, keys, annotations, chords, roles, limits
+            quantize, transpose_to, accents, keys, annotations, chords, roles, limits, reader
         """
         known = [f.name for f in dataclasses.fields(self)]
         unknown = [name for name in changes if name not in known]

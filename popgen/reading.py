@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -106,11 +106,12 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     Args:
         path: a MIDI or score file.
         options: only ``accents``, ``keys``, ``annotations``, ``chords``,
-            ``roles`` and ``limits`` apply here (see
+            ``roles``, ``limits`` and ``reader`` apply here (see
             :class:`~popgen.corpus_options.CorpusOptions`); the corpus applies
             the others after reading.
 
     Raises:
+        ImportError: ``reader="symusic"`` without symusic installed.
         MidiError: a MIDI file that cannot be read.
         CorpusError: a score music21 cannot read, an unknown kind of file, or
             a file bigger than ``limits.max_file_bytes``.
@@ -134,9 +135,7 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     if suffix in MIDI_SUFFIXES | SCORE_SUFFIXES and path.is_file():
         check_file_size(path, options.limits)
     if suffix in MIDI_SUFFIXES:
-        from popgen.midi import read_midi
-
-        songs = [read_midi(path)]
+        songs = [_midi_reader(options.reader)(path)]
         if options.annotations:
             from popgen.annotations import annotation_files, apply_annotations
 
@@ -158,6 +157,17 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     roles = dict(options.roles) if options.roles else None
     songs = [bound_song(s, options.limits) for s in songs]
     return [_with_chords(with_roles(_with_key(s, options.keys), roles), options) for s in songs]
+
+
+def _midi_reader(name: str) -> Callable[[Path], Song]:
+    """The MIDI reader ``name`` (:data:`popgen.corpus_options.READERS`) stands for."""
+    from popgen.midi_symusic import read_midi_symusic, symusic_available
+
+    if name == "symusic" or (name == "auto" and symusic_available()):
+        return read_midi_symusic
+    from popgen.midi import read_midi
+
+    return read_midi
 
 
 def _with_chords(song: Song, options: CorpusOptions) -> Song:

@@ -11,20 +11,22 @@ tokenize``) writes and :func:`open_store` reads::
     STORE/shard-NNNNN.npy  token ids of many songs back to back, in the
                          smallest unsigned integer type that holds the vocabulary
 
-Nothing in a store is pickled: the arrays are plain ``.npy`` (read with
-``allow_pickle=False``) and the rest is JSON, so a store from a stranger is as
-safe to open as a MIDI file. Shards are memory-mapped: opening a store of
-100 000 songs reads its index, not its tokens, and :meth:`TokenStore.windows`
-gives training windows as a lazy :class:`StoreWindows` that
-:func:`popgen.data.batches` draws rows from, so training from a store holds
-one batch of tokens in memory, whatever the corpus size.
+Nothing in a store is pickled: the arrays are plain ``.npy`` (the index read
+with ``allow_pickle=False``, the shards' headers checked to hold plain
+numbers) and the rest is JSON, so a store from a stranger is as safe to open
+as a MIDI file. Opening a store of 100 000 songs reads its index, not its
+tokens; :meth:`TokenStore.windows` gives training windows as a lazy
+:class:`StoreWindows` that :func:`popgen.data.batches` draws rows from, each
+row one positioned read of its shard (:class:`Shard`), so training from a
+store holds one batch of tokens in memory, whatever the corpus size. A shard
+is an ordinary ``.npy`` file: ``np.load(path, mmap_mode="r")`` maps it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ from popgen.usage import RunUsage
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "Shard",
     "StoreError",
     "StoreWindows",
     "TokenStore",
@@ -128,10 +131,16 @@ class StoreWindows:
         """``int32[len(rows), seq_len + 1]``: the windows at ``rows``, an integer index array."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         out = np.full((len(rows), self.width), PAD, dtype=np.int32)
-        shards = self.store.shards
-        for row, i in enumerate(rows.tolist()):
-            s, n = int(self.start[i]), int(self.length[i])
-            out[row, :n] = shards[int(self.shard[i])][s : s + n]
+        shard = self.shard[rows]
+        for which in np.unique(shard).tolist():  # one open file per shard and batch
+            mine = np.flatnonzero(shard == which)
+            spans = zip(
+                self.start[rows[mine]].tolist(), self.length[rows[mine]].tolist(), strict=True
+            )
+            for row, tokens in zip(
+                mine.tolist(), self.store.shards[which].read(spans), strict=True
+            ):
+                out[row, : len(tokens)] = tokens
         return out
 
 
@@ -150,7 +159,7 @@ class TokenStore(Sequence[NDArray[np.int32]]):
         sources: each song's source file.
         lengths: ``int64[songs]``, each song's token count.
         skipped: ``(source, reason)`` for each file or song left out.
-        shards: the memory-mapped shards.
+        shards: the shards (:class:`Shard`), checked against ``store.json``.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -182,19 +191,19 @@ class TokenStore(Sequence[NDArray[np.int32]]):
         if not len(self.keys) == len(self.sources) == len(self.lengths):
             raise StoreError(f"{self.path}: songs.json and index.npz disagree on the songs")
 
-    def _open_shard(self, entry: dict[str, Any]) -> NDArray[Any]:
+    def _open_shard(self, entry: dict[str, Any]) -> Shard:
         path = self.path / str(entry.get("file", ""))
         try:
-            shard: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
+            shard = Shard.open(path)
         except FileNotFoundError:
             raise StoreError(f"{path}: shard missing; build the store again") from None
         except (OSError, ValueError) as exc:  # a truncated file cannot be mapped
             raise StoreError(f"{path}: damaged shard ({exc}); build the store again") from None
         expected = token_dtype(self.tokenizer.vocab_size)
-        if shard.ndim != 1 or shard.dtype != expected or len(shard) != entry.get("tokens"):
+        if shard.dtype != expected or len(shard) != entry.get("tokens"):
             raise StoreError(
                 f"{path}: expected {entry.get('tokens')} tokens of {expected}, found "
-                f"{shard.shape} of {shard.dtype}; build the store again"
+                f"{len(shard)} of {shard.dtype}; build the store again"
             )
         return shard
 
@@ -223,9 +232,9 @@ class TokenStore(Sequence[NDArray[np.int32]]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         i = range(len(self))[index]
-        start = int(self._offset[i])
         shard = self.shards[int(self._shard[i])]
-        return np.asarray(shard[start : start + int(self.lengths[i])], dtype=np.int32)
+        (tokens,) = shard.read([(int(self._offset[i]), int(self.lengths[i]))])
+        return tokens.astype(np.int32)
 
     @property
     def num_tokens(self) -> int:
@@ -289,6 +298,75 @@ def open_store(path: str | os.PathLike[str]) -> TokenStore:
             "popgen tokenize SOURCES --out STORE"
         )
     return TokenStore(path)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One shard file: a one-dimensional ``.npy`` array of token ids, read row by row.
+
+    Rows are read with positioned reads rather than through a memory map, so
+    what training reads is the operating system's page cache, not the
+    process's memory: the memory of training does not grow with the corpus.
+    (``np.load(path, mmap_mode="r")`` maps a shard, to look at it.)
+
+    Attributes:
+        path: the file.
+        offset: where the values start, after the ``.npy`` header.
+        dtype: the ids' type.
+        size: the number of ids.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.save(f"{tmp}/s.npy", np.arange(10, dtype=np.uint8))
+    ...     shard = Shard.open(Path(tmp, "s.npy"))
+    ...     [a.tolist() for a in shard.read([(2, 3), (8, 2)])]
+    [[2, 3, 4], [8, 9]]
+    """
+
+    path: Path
+    offset: int
+    dtype: np.dtype[Any]
+    size: int
+
+    @classmethod
+    def open(cls, path: Path) -> Shard:
+        """Read and check a shard's header.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: not a one-dimensional ``.npy`` array of plain numbers,
+                or shorter than its header says.
+        """
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(f)
+            offset = f.tell()
+            size = os.fstat(f.fileno()).st_size
+        if dtype.hasobject or len(shape) != 1:
+            raise ValueError(f"expected a one-dimensional array of numbers, found {shape} {dtype}")
+        if offset + shape[0] * dtype.itemsize > size:
+            raise ValueError(f"{shape[0]} values of {dtype} need more bytes than the file has")
+        return cls(path, offset, dtype, int(shape[0]))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self, spans: Iterable[tuple[int, int]]) -> list[NDArray[Any]]:
+        """The ids at each ``(start, count)``, in one opening of the file."""
+        size = self.dtype.itemsize
+        out = []
+        with open(self.path, "rb", buffering=0) as f:
+            for start, count in spans:
+                data = os.pread(f.fileno(), count * size, self.offset + start * size)
+                if len(data) != count * size:
+                    raise StoreError(f"{self.path}: shorter than its index says; build it again")
+                out.append(np.frombuffer(data, dtype=self.dtype))
+        return out
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

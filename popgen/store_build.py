@@ -233,9 +233,8 @@ def _finish(
     out: Path, parts: list[Path], tok: Tokenizer, options: CorpusOptions, fit: bool
 ) -> None:
     """Fit the vocabulary on every part's names, write the shards, the index, store.json."""
-    loaded = [_load_part(p) for p in parts]
-    if fit:
-        tok.fit_names({str(n) for part in loaded for n in part["names"]})
+    if fit:  # the names alone first: one part's tokens in memory at a time
+        tok.fit_names({str(n) for p in parts for n in _load_part(p, "names")["names"]})
     ids = {name: i for i, name in enumerate(tok.vocab)}
     dtype = token_dtype(tok.vocab_size)
     shards: list[dict[str, Any]] = []
@@ -246,7 +245,8 @@ def _finish(
     meters: Counter[tuple[int, int]] = Counter()
     tracks: Counter[Track] | None = Counter()
     unknown = 0
-    for part in loaded:
+    for path in parts:
+        part = _load_part(path)
         meta = json.loads(str(part["meta"]))
         skipped += [(str(a), str(b)) for a, b in meta["skipped"]]
         meters.update({(m[0], m[1]): m[2] for m in meta["meters"]})
@@ -294,10 +294,11 @@ def _finish(
     _write_atomic(out / "store.json", json.dumps(meta, indent=1).encode())
 
 
-def _load_part(path: Path) -> dict[str, NDArray[Any]]:
+def _load_part(path: Path, *names: str) -> dict[str, NDArray[Any]]:
+    """The arrays ``names`` (default: all) of a part file."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            return {k: data[k] for k in names or data.files}
     except (OSError, ValueError) as exc:  # written atomically, so only a stranger's file
         raise StoreError(f"{path}: damaged part ({exc}); delete it and run again") from None
 

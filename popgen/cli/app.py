@@ -34,6 +34,7 @@ COMMANDS = (
     "sweep",
     "models",
     "export",
+    "studio",
 )
 
 
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: The commands that compile a model; they keep compiled programs between runs.
-_COMPILING = frozenset({"demo", "train", "generate", "arrange", "evaluate", "sweep"})
+_COMPILING = frozenset({"demo", "train", "generate", "arrange", "evaluate", "sweep", "studio"})
 #: Programs that compile faster than this are not worth a cache entry.
 _MIN_CACHED_COMPILE_S = 0.2
 

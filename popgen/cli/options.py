@@ -16,7 +16,7 @@ import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from popgen.corpus_options import CHORD_RULES, KEY_RULES
+from popgen.corpus_options import CHORD_RULES, KEY_RULES, READERS
 from popgen.music import ROLES
 
 if TYPE_CHECKING:
@@ -133,6 +133,12 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
         help="change a cap on what one song may cost (popgen.limits.Limits), e.g. "
         "max_silence=64 or max_beats=inf; repeatable",
     )
+    group.add_argument(
+        "--reader",
+        choices=READERS,
+        help="what parses MIDI files: the same songs, symusic much faster (pip install "
+        "'popgen[fast]'); default: auto, symusic when installed",
+    )
     group.add_argument("--no-cache", action="store_true", help="parse every file again")
     group.add_argument(
         "--workers", type=positive_int, help="reading processes (default: all cores)"
@@ -204,6 +210,7 @@ def corpus_options(args: argparse.Namespace, base: CorpusOptions | None = None) 
         "chords": args.chords,
         "annotations": args.annotations,
         "roles": dict(args.roles) if args.roles else None,
+        "reader": getattr(args, "reader", None),
     }
     if getattr(args, "limits", None):
         start = base.limits if base is not None else CorpusOptions().limits
