@@ -73,6 +73,8 @@ def make_corpus(pop909: Path, work: Path, songs: int, seed: int = 0) -> Path:
     sources = sorted(pop909.glob("*/*.mid"))
     made = [p for source in sources for p in transpositions(source, range(-5, 7), variants)]
     folder = work / "songs"
+    if folder.exists() and sum(1 for _ in folder.rglob("*.mid")) == songs:
+        return folder  # made by an earlier run with the same count
     if folder.exists():
         shutil.rmtree(folder)
     order = np.random.default_rng(seed).permutation(songs) % len(made)
@@ -128,6 +130,7 @@ def main() -> None:
     parser.add_argument("--pop909", type=Path, default=ROOT.parent / "shared/data/pop909")
     parser.add_argument("--songs", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side (compare)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument(
         "--tokenize-flag",
@@ -155,17 +158,21 @@ def compare(args: argparse.Namespace, work: Path, tokenize: list[str]) -> None:
     if pop.exists():
         shutil.rmtree(pop)
     measured(["tokenize", str(args.pop909), "--out", str(pop), *tokenize])
-    runs = {}
-    for name, source in (("memory", str(args.pop909)), ("store", str(pop))):
-        out = work / f"run-{name}"
-        shutil.rmtree(out, ignore_errors=True)
-        runs[name] = train(source, out, args.steps)
-    for name, (peak, wall, history) in runs.items():
-        last = history[-1]
-        print(f"POP909 from {name}: {last['tokens_per_s']:,.0f} tokens/s, train loss "
-              f"{last['train_loss']:.5f}, peak {peak:,.0f} MiB, {wall:.1f} s")  # fmt: skip
-    ratio = runs["store"][2][-1]["tokens_per_s"] / runs["memory"][2][-1]["tokens_per_s"]
-    print(f"store / memory tokens/s: {ratio:.3f}")
+    runs: dict[str, list[tuple[float, float, list[dict[str, float]]]]] = {"memory": [], "store": []}
+    for attempt in range(args.repeats):  # alternating, so that neither gets the quiet minutes
+        for name, source in (("memory", str(args.pop909)), ("store", str(pop))):
+            out = work / f"run-{name}-{attempt}"
+            shutil.rmtree(out, ignore_errors=True)
+            runs[name].append(train(source, out, args.steps))
+    best = {}
+    for name, results in runs.items():
+        rates = [history[-1]["tokens_per_s"] for _, _, history in results]
+        losses = {history[-1]["train_loss"] for _, _, history in results}
+        best[name] = max(rates)
+        print(f"POP909 from {name}: tokens/s {', '.join(f'{r:,.0f}' for r in rates)} "
+              f"(best {best[name]:,.0f}); train loss {sorted(losses)}; peak "
+              f"{max(p for p, _, _ in results):,.0f} MiB")  # fmt: skip
+    print(f"store / memory tokens/s (best of {args.repeats}): {best['store'] / best['memory']:.3f}")
 
 
 def scale(args: argparse.Namespace, work: Path, tokenize: list[str]) -> None:

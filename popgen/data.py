@@ -120,27 +120,36 @@ def make_windows(
 
 
 def batches(
-    windows: WindowSource, batch_size: int, *, rng: np.random.Generator | None = None
+    windows: WindowSource,
+    batch_size: int,
+    *,
+    rng: np.random.Generator | None = None,
+    rows: slice | None = None,
 ) -> Iterator[NDArray[np.int32]]:
     """Yield ``int32[batch_size, seq_len + 1]`` batches, shuffled when ``rng`` is given.
 
     The last batch is padded with all-``PAD`` rows (which carry no loss) so
-    every batch has the same shape and the train step compiles once.
+    every batch has the same shape and the train step compiles once. With
+    ``rows`` (a process's block of each batch, in training over several
+    processes) only those rows are read; the others stay ``PAD``.
 
     >>> windows = np.arange(15, dtype=np.int32).reshape(5, 3)  # five windows of seq_len 2
     >>> [batch[:, 0].tolist() for batch in batches(windows, 2)]  # each row's first token
     [[0, 3], [6, 9], [12, 0]]
     >>> [batch[:, 0].tolist() for batch in batches(windows, 2, rng=np.random.default_rng(0))]
     [[6, 12], [9, 0], [3, 0]]
+    >>> [batch[:, 0].tolist() for batch in batches(windows, 2, rows=slice(1, 2))]
+    [[0, 3], [0, 9], [0, 0]]
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = rng.permutation(len(windows)) if rng is not None else np.arange(len(windows))
+    rows = slice(0, batch_size) if rows is None else rows
     for i in range(0, len(order), batch_size):
-        batch = windows[order[i : i + batch_size]]
-        if len(batch) < batch_size:
-            pad = np.full((batch_size - len(batch), windows.shape[1]), PAD, dtype=np.int32)
-            batch = np.concatenate([batch, pad])
+        batch = np.full((batch_size, windows.shape[1]), PAD, dtype=np.int32)
+        chosen = np.arange(batch_size)[rows]
+        chosen = chosen[i + chosen < len(order)]  # the last batch's missing rows stay PAD
+        batch[chosen] = windows[order[i + chosen]]
         yield batch
 
 

@@ -28,13 +28,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from popgen.music import Song
 
-__all__ = ["DISPLAY_SAMPLE_RATE", "Gallery", "gallery", "song_html"]
+__all__ = ["DISPLAY_SAMPLE_RATE", "MAX_DISPLAY_SECONDS", "Gallery", "gallery", "song_html"]
 
 DISPLAY_SAMPLE_RATE = 16000
 """Samples per second of the audio in the HTML: 16-bit mono at 16 kHz is 32 kB a second."""
+#: A song shown in a notebook plays its first ten minutes at most (a ten-minute
+#: player is already about 26 MB of page); the piano roll shows all of it.
+MAX_DISPLAY_SECONDS = 600
 _SMALL = (5.0, 2.4)  # inches: a gallery's piano rolls
 _STYLE = "font-family:sans-serif;font-size:13px;margin:4px 0"
 
@@ -67,6 +72,7 @@ def song_html(
     (True, False)
     """
     from popgen.audio import to_audio, wav_bytes
+    from popgen.music import seconds_to_beats
     from popgen.render import piano_roll
 
     name = title if title is not None else (song.title or song.source or "")
@@ -81,7 +87,13 @@ def song_html(
         ' style="max-width:100%;height:auto;display:block">',
     ]
     if song.num_notes:
-        audio = to_audio(song, sample_rate=sample_rate, synth=synth)
+        heard = song
+        if song.seconds() > MAX_DISPLAY_SECONDS:  # a player, not a file: the start is enough
+            end = float(seconds_to_beats(np.array([MAX_DISPLAY_SECONDS], float), song.tempos)[0])
+            heard = song.slice(0.0, end)
+            parts.append(f"<div><i>playing the first {MAX_DISPLAY_SECONDS // 60} minutes of "
+                         f"{song.seconds() / 60:.0f}</i></div>")  # fmt: skip
+        audio = to_audio(heard, sample_rate=sample_rate, synth=synth)
         sound = base64.b64encode(wav_bytes(audio, sample_rate)).decode("ascii")
         parts.append(  # as IPython.display.Audio writes it: a <source> with its type
             '<audio controls preload="metadata" style="width:100%">'

@@ -22,6 +22,7 @@ of the multi-host path.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,12 @@ _NUM_PROCESSES = "POPGEN_NUM_PROCESSES"
 _PROCESS_ID = "POPGEN_PROCESS_ID"
 _MODE = "POPGEN_DISTRIBUTED"
 _HEARTBEAT = "POPGEN_HEARTBEAT_SECONDS"
+#: What the runtime's errors say when a peer is gone (gloo, the coordination service).
+_PEER_SIGNS = re.compile(
+    r"gloo|unavailable|deadline.?exceeded|heartbeat|connection (reset|closed|refused)|"
+    r"closed by peer|broken pipe|coordination|barrier|peer",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -276,19 +283,21 @@ def to_host(tree: Any) -> Any:
 def peer_failure(exc: Exception, step: int, out: str | os.PathLike[str] | None) -> Exception:
     """The error to raise when training across processes fails; ``exc`` itself otherwise.
 
-    popgen's own errors (a NaN loss, a full disk) and anything in a single
-    process pass through. Anything else in a multi-process run is most often a
-    collective that lost a peer (the process died, its machine went away), so
-    it becomes a :class:`TrainingError` that says so and how to go on.
+    popgen's own errors (a NaN loss, a full disk), anything in a single
+    process, and errors that do not read like a lost connection (this
+    process's own out-of-memory or file errors) pass through. An error of a
+    collective that lost a peer (the process died, its machine went away)
+    becomes a :class:`TrainingError` that says so and how to go on.
 
     >>> err = ValueError("Gloo all-reduce failed: Connection reset by peer")
     >>> peer_failure(err, 7, "runs/a") is err  # one process: unchanged
     True
     """
     count = process_count()
-    if count == 1 or isinstance(exc, PopgenError):
-        return exc
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    text = str(exc)
+    if count == 1 or isinstance(exc, PopgenError) or not _PEER_SIGNS.search(text):
+        return exc  # this process's own error (out of memory, a bad file, a bug): as it is
+    first = (text.strip().splitlines() or [type(exc).__name__])[0][:300]
     kept = (
         f"the last checkpoint in {out} is loadable; start all {count} processes again "
         f"with --resume to continue"

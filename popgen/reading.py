@@ -11,13 +11,9 @@ from __future__ import annotations
 import dataclasses
 import glob
 import hashlib
-import multiprocessing
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +25,7 @@ from popgen.corpus_options import CorpusOptions
 from popgen.errors import CorpusError, MidiError
 from popgen.limits import bound_song, check_file_size
 from popgen.music import Song, parse_key
+from popgen.workers import map_in_workers
 
 __all__ = [
     "MIDI_SUFFIXES",
@@ -306,40 +303,11 @@ def read_files(
 
 def _parse(todo: list[Path], options: CorpusOptions, workers: int | None) -> Iterator[_Result]:
     tasks = [(str(p), options) for p in todo]
-    workers = os.cpu_count() or 1 if workers is None else workers
-    if workers <= 1 or len(todo) < _MIN_PARALLEL:
-        yield from map(_read_task, tasks)
-        return
-    done = 0
-    try:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), mp_context=_start_method()
-        ) as pool:
-            chunk = max(1, len(tasks) // (workers * 8))
-            for result in pool.map(_read_task, tasks, chunksize=chunk):
-                done += 1
-                yield result
-    except BrokenProcessPool:
-        # typically a script without `if __name__ == "__main__":` that imported JAX
-        # before reading: spawned workers re-run it and die. Read the rest here.
-        warnings.warn(
-            "reading in worker processes failed, reading in this process instead; "
-            "to read in parallel, put your script's code under "
-            '`if __name__ == "__main__":`',
-            stacklevel=4,
-        )
-        yield from map(_read_task, tasks[done:])
-
-
-def _start_method() -> multiprocessing.context.BaseContext:
-    """``fork`` while JAX is not loaded (fast, and scripts need no main guard), else ``spawn``.
-
-    Forking a process that holds JAX's threads is unsafe, so once JAX is loaded
-    workers are spawned.
-    """
-    if "jax" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    cores = os.cpu_count() or 1 if workers is None else workers
+    chunk = max(1, len(tasks) // (max(cores, 1) * 8))
+    yield from map_in_workers(
+        _read_task, tasks, workers, what="reading", chunksize=chunk, min_tasks=_MIN_PARALLEL
+    )
 
 
 def _source(path: Path, cached: str) -> str:

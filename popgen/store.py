@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,7 @@ class StoreWindows:
                 mine.tolist(), self.store.shards[which].read(spans), strict=True
             ):
                 out[row, : len(tokens)] = tokens
-        return out
+        return self.store.checked(out)
 
 
 class TokenStore(Sequence[NDArray[np.int32]]):
@@ -178,11 +179,15 @@ class TokenStore(Sequence[NDArray[np.int32]]):
             )
         except (KeyError, VocabularyError) as exc:
             raise StoreError(f"{self.path}: its tokenizer cannot be rebuilt ({exc})") from None
-        self.usage = RunUsage.from_dict(meta.get("usage"))
-        self.skipped: tuple[tuple[str, str], ...] = tuple(
-            (str(a), str(b)) for a, b in meta.get("skipped", [])
-        )
-        self.shards = [self._open_shard(s) for s in meta.get("shards", [])]
+        try:
+            self.usage = RunUsage.from_dict(meta.get("usage"))
+            self.skipped: tuple[tuple[str, str], ...] = tuple(
+                (str(a), str(b)) for a, b in meta.get("skipped", [])
+            )
+            entries = list(meta.get("shards", []))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"{self.path / 'store.json'}: damaged ({exc})") from None
+        self.shards = [self._open_shard(s) for s in entries]
         index = self._index()
         self._shard, self._offset, self.lengths = index
         songs = _read_json(self.path / "songs.json", "songs.json")
@@ -191,8 +196,13 @@ class TokenStore(Sequence[NDArray[np.int32]]):
         if not len(self.keys) == len(self.sources) == len(self.lengths):
             raise StoreError(f"{self.path}: songs.json and index.npz disagree on the songs")
 
-    def _open_shard(self, entry: dict[str, Any]) -> Shard:
-        path = self.path / str(entry.get("file", ""))
+    def _open_shard(self, entry: Any) -> Shard:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not re.fullmatch(r"shard-\d{5}\.npy", name):
+            raise StoreError(  # a plain name inside the store, never a path out of it
+                f"{self.path / 'store.json'}: shard entry {entry!r} is not a shard of this store"
+            )
+        path = self.path / name
         try:
             shard = Shard.open(path)
         except FileNotFoundError:
@@ -218,6 +228,10 @@ class TokenStore(Sequence[NDArray[np.int32]]):
             raise StoreError(f"{path}: index missing; build the store again") from None
         except (OSError, ValueError, KeyError) as exc:
             raise StoreError(f"{path}: damaged index ({exc}); build the store again") from None
+        if not shard.ndim == offset.ndim == length.ndim == 1 or not (
+            len(shard) == len(offset) == len(length)
+        ):
+            raise StoreError(f"{path}: damaged index (arrays of different shapes)")
         sizes = np.array([len(s) for s in self.shards] + [0], dtype=np.int64)
         bad = (shard < 0) | (shard >= len(self.shards)) | (offset < 0) | (length < 0)
         if bad.any() or (offset + length > sizes[np.clip(shard, 0, len(self.shards))]).any():
@@ -234,7 +248,24 @@ class TokenStore(Sequence[NDArray[np.int32]]):
         i = range(len(self))[index]
         shard = self.shards[int(self._shard[i])]
         (tokens,) = shard.read([(int(self._offset[i]), int(self.lengths[i]))])
-        return tokens.astype(np.int32)
+        return self.checked(tokens.astype(np.int32))
+
+    def checked(self, ids: NDArray[np.int32]) -> NDArray[np.int32]:
+        """``ids`` read from this store, once checked to lie inside its vocabulary.
+
+        A shard of a type wider than the vocabulary (``uint8`` holds 256 ids)
+        could hold ids the model has no row for; training would then see NaN
+        losses rather than a damaged store.
+
+        Raises:
+            StoreError: an id outside the vocabulary, naming the store.
+        """
+        if len(ids) and (ids.max() >= self.tokenizer.vocab_size or ids.min() < 0):
+            raise StoreError(
+                f"{self.path}: token id {int(ids.max())} outside the vocabulary of "
+                f"{self.tokenizer.vocab_size} tokens; build the store again"
+            )
+        return ids
 
     @property
     def num_tokens(self) -> int:

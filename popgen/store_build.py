@@ -19,12 +19,10 @@ import os
 import shutil
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,11 +33,13 @@ from popgen.corpus_options import CorpusOptions
 from popgen.data import song_key
 from popgen.errors import CorpusError
 from popgen.music import Track
-from popgen.reading import _start_method, expand_paths
+from popgen.reading import expand_paths
 from popgen.run_keys import this_version
+from popgen.run_lock import RunLock
 from popgen.store import FORMAT, FORMAT_VERSION, StoreError, TokenStore, token_dtype
 from popgen.tokenizers.base import BOS, EOS, UNK, Tokenizer, get_tokenizer
 from popgen.usage import usage_from_counts
+from popgen.workers import map_in_workers
 
 __all__ = ["build_store"]
 
@@ -101,14 +101,32 @@ def build_store(
     if part_size < 1:
         raise ValueError(f"part_size must be >= 1, got {part_size}")
     out, options = Path(out), options or CorpusOptions()
-    tok = get_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+    # a copy: fitting sets its vocabulary, and the caller's tokenizer stays as given
+    tok = Tokenizer.from_dict(
+        (get_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer).to_dict()
+    )
     if (out / "store.json").exists():
         raise StoreError(f"{out}: already a finished token store; remove it or choose another")
+    with RunLock(out, take_over_stale=True):  # one build at a time; a killed one's is stale
+        return _build(sources, out, tok, options, fit, part_size, workers, progress)
+
+
+def _build(
+    sources: Iterable[str | os.PathLike[str]],
+    out: Path,
+    tok: Tokenizer,
+    options: CorpusOptions,
+    fit: bool,
+    part_size: int,
+    workers: int | None,
+    progress: bool,
+) -> TokenStore:
+    """:func:`build_store` once ``out`` is held."""
     files = [str(p) for p in expand_paths(sources)]
     build = out / _BUILD
     plan = {
         "files": files,
-        "options": dataclasses.asdict(options),
+        "options": dataclasses.asdict(options.replace(reader="auto")),  # same songs either way
         "tokenizer": tok.to_dict(),
         "fit": fit,
         "part_size": part_size,
@@ -146,33 +164,14 @@ def _check_plan(build: Path, plan: dict[str, Any]) -> None:
             )
         return
     build.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, json.dumps(plan).encode())
+    _write_atomic(path, lambda f: f.write(json.dumps(plan).encode()))
 
 
 def _run(todo: list[_Part], workers: int | None) -> Iterator[tuple[_Part, list[str]]]:
-    """Each part's warnings as it finishes, in this process or in a pool."""
-    workers = os.cpu_count() or 1 if workers is None else workers
-    if workers <= 1 or len(todo) < 2:
-        for part in todo:
-            yield part, _encode_part(part)
-        return
-    context, done = _start_method(), 0
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
-            for part, messages in zip(todo, pool.map(_encode_part, todo), strict=True):
-                done += 1
-                yield part, messages
-    except BrokenProcessPool:
-        # typically a script without `if __name__ == "__main__":` that imported JAX
-        # first: spawned workers re-run it and die. Finish the parts here.
-        warnings.warn(
-            "tokenizing in worker processes failed, tokenizing in this process instead; "
-            'to work in parallel, put your script\'s code under `if __name__ == "__main__":`',
-            stacklevel=4,
-        )
-        for part in todo[done:]:
-            if not _part_path(Path(part.folder), part.index).exists():
-                yield part, _encode_part(part)
+    """Each part's warnings as it finishes, in this process or in worker processes."""
+    yield from zip(
+        todo, map_in_workers(_encode_part, todo, workers, what="tokenizing"), strict=True
+    )
 
 
 def _encode_part(part: _Part) -> list[str]:
@@ -278,7 +277,8 @@ def _finish(
         )
     table = np.array(index, dtype=np.int64)
     _save_npz(out / "index.npz", shard=table[:, 0], offset=table[:, 1], length=table[:, 2])
-    _write_atomic(out / "songs.json", json.dumps({"keys": keys, "sources": sources}).encode())
+    songs = json.dumps({"keys": keys, "sources": sources}).encode()
+    _write_atomic(out / "songs.json", lambda f: f.write(songs))
     usage = usage_from_counts(meters, tracks, options, tok)
     meta = {
         "format": FORMAT,
@@ -291,7 +291,7 @@ def _finish(
         "tokens": int(table[:, 2].sum()),
         "skipped": skipped,
     }
-    _write_atomic(out / "store.json", json.dumps(meta, indent=1).encode())
+    _write_atomic(out / "store.json", lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
 
 def _load_part(path: Path, *names: str) -> dict[str, NDArray[Any]]:
@@ -308,27 +308,22 @@ def _part_path(build: Path, index: int) -> Path:
 
 
 def _save_npz(path: Path, **arrays: NDArray[Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, allow_pickle=False, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    _write_atomic(path, lambda f: np.savez(f, allow_pickle=False, **arrays))
 
 
 def _save_npy(path: Path, array: NDArray[Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, array, allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    _write_atomic(path, lambda f: np.save(f, array, allow_pickle=False))
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through a temporary file renamed over it; no ``.tmp`` left on failure."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

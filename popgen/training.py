@@ -39,6 +39,7 @@ from popgen.data import WindowSource, batches
 from popgen.distributed import (
     initialize,
     is_main_process,
+    local_rows,
     peer_failure,
     process_count,
     put_batch,
@@ -57,13 +58,23 @@ from popgen.training_data import training_windows
 from popgen.training_state import TrainState
 from popgen.training_step import make_optimizer, next_token_loss, train_step
 
-__all__ = ["epoch_batches", "make_optimizer", "next_token_loss", "train", "train_step"]
+__all__ = [
+    "check_process_count",
+    "epoch_batches",
+    "make_optimizer",
+    "next_token_loss",
+    "train",
+    "train_step",
+]
 
 
 def epoch_batches(
-    windows: WindowSource, batch_size: int, seed: int, epoch: int
+    windows: WindowSource, batch_size: int, seed: int, epoch: int, *, rows: slice | None = None
 ) -> Iterator[NDArray[np.int32]]:
     """The batches of one epoch, shuffled by ``(seed, epoch)`` alone (so resumable).
+
+    Every process of a run draws the same order; with ``rows`` it reads only
+    its block of each batch (see :func:`popgen.data.batches`).
 
     >>> windows = np.arange(1, 13, dtype=np.int32).reshape(6, 2)
     >>> first = [b[:, 0].tolist() for b in epoch_batches(windows, 4, seed=0, epoch=0)]
@@ -73,7 +84,7 @@ def epoch_batches(
     [0, 0, 1, 3, 5, 7, 9, 11]
 
     """
-    return batches(windows, batch_size, rng=np.random.default_rng([seed, epoch]))
+    return batches(windows, batch_size, rng=np.random.default_rng([seed, epoch]), rows=rows)
 
 
 @dataclass
@@ -148,6 +159,8 @@ def train(
             f"{tokenizer.vocab_size}; build the model with vocab_size=tokenizer.vocab_size"
         )
     alone = initialize() == 1  # several processes when POPGEN_* say so (popgen.distributed)
+    if resume and out is not None:
+        check_process_count(out)  # before the slow part
     if out is None or not (alone or is_main_process()):  # process 0 alone writes the run
         return _train(model, tokenizer, songs, config, out, valid, resume, init_from, progress)
     with RunLock(out, take_over_stale=resume):  # one writer per run directory
@@ -183,13 +196,17 @@ def _train(
     update = jax.jit(partial(train_step, model, optimizer, dropout_key), donate_argnums=(0, 1))
     evaluate = jax.jit(partial(next_token_loss, model))
     start = loop.run.state.step
+    # several processes: each reads its rows of every batch; tokens/s counts this
+    # process's tokens times the number of processes
+    processes = process_count()
+    mine = local_rows(split, config.batch_size) if processes > 1 else None
     show = progress and is_main_process()
     bar = tqdm(total=total_steps, initial=start, desc="training", unit="step", disable=not show)
     try:
         for epoch in range(start // steps_per_epoch, config.epochs):
             started, losses, seen = time.perf_counter(), [], 0.0
             done = loop.run.state.step - epoch * steps_per_epoch  # batches before a resume
-            order = epoch_batches(data.train, config.batch_size, config.seed, epoch)
+            order = epoch_batches(data.train, config.batch_size, config.seed, epoch, rows=mine)
             for batch in itertools.islice(order, done, None):
                 step = loop.run.state.step
                 if step >= total_steps:
@@ -199,7 +216,7 @@ def _train(
                 )
                 loop.run.state = replace(loop.run.state, step=step + 1)
                 losses.append(loss)  # stays on device: no host sync per step
-                seen += float(np.count_nonzero(batch[:, 1:] != PAD))
+                seen += float(np.count_nonzero(batch[:, 1:] != PAD)) * processes
                 _report(bar, losses, step + 1, total_steps, epoch, seen, started, out)
                 if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
                     _check_finite(losses[-config.checkpoint_every :], step + 1, out)
@@ -255,8 +272,6 @@ def _start(
     init_from: Run | str | os.PathLike[str] | None,
 ) -> _Loop:
     """Fresh parameters, a fine-tuning start, or the run in ``out`` to resume."""
-    if resume and out is not None:
-        _same_process_count(out)  # before the slow part
     params = model.init_params(key=init_key)
     if init_from is not None:
         params = _fine_tune_start(init_from, model, tokenizer)
@@ -295,7 +310,8 @@ def _validate(
     if not len(windows):
         return None
     total = count = 0.0
-    for batch in batches(windows, batch_size):
+    mine = local_rows(split, batch_size) if process_count() > 1 else None  # rows it reads
+    for batch in batches(windows, batch_size, rows=mine):
         t, c = to_host(evaluate(params, put_batch(batch, split)))  # sums over every process
         total, count = total + float(t), count + float(c)
     return total / max(count, 1.0)
@@ -410,8 +426,15 @@ def _resume(
     return run, opt_state
 
 
-def _same_process_count(out: str | os.PathLike[str]) -> None:
-    """Refuse to resume ``out`` with another number of processes than trained it."""
+def check_process_count(out: str | os.PathLike[str]) -> None:
+    """Refuse to resume ``out`` with another number of processes than trained it.
+
+    :func:`train` checks it before it reads a song; ``popgen train --resume``
+    before it reads the corpus.
+
+    Raises:
+        RunError: the run was trained by another number of processes.
+    """
     saved = TrainState.from_dict(read_run_meta(out).get("state") or {}).processes
     if saved != process_count():
         raise RunError(

@@ -143,6 +143,8 @@ def usage_from_counts(
 
     track = tracks.most_common(1)[0][0] if tracks else None
     chords = bool(getattr(getattr(tokenizer, "config", None), "chords", False))
+    if reading is not None:  # either reader gives the same songs: none is required later
+        reading = reading.replace(reader="auto")
     return RunUsage(
         reading=reading,
         meter=meters.most_common(1)[0][0] if meters else (4, 4),

@@ -199,3 +199,14 @@ def test_a_melody_with_an_upbeat_keeps_its_bar_lines() -> None:
     assert song.notes[song.notes["track"] == 0].tolist() == tune.notes.tolist()
     with pytest.raises(ValueError, match="pickup must be shorter than a bar"):
         Controls(bars=2, pickup=4.0)
+
+
+def test_a_primer_of_several_tracks_continues_in_a_multi_part_encoding() -> None:
+    sampler = _sampler("pop")
+    primer = Song(
+        make_notes([72, 48], [0, 0], [1, 1], track=[0, 1]),
+        tracks=(Track("MELODY", role="melody"), Track("PIANO", role="accompaniment")),
+    )
+    [song] = sampler.generate(primer=primer, num_tokens=40, seed=0, include_primer=True)
+    assert len(song.tracks) >= 2  # the encoding's parts, not the primer's first track alone
+    assert set(song.notes["track"].tolist()) <= set(range(len(song.tracks)))

@@ -143,3 +143,16 @@ def test_names_are_text_not_markup() -> None:
     page = song_html(Song(notes, tracks=tracks, title=r"price $\unknown{"))
     assert len(images(page)) == 1 and len(sounds(page)) == 1
     assert "<b>" not in page and r"price $\unknown{" in page
+
+
+def test_a_long_song_plays_its_first_minutes_only() -> None:
+    from popgen.display import MAX_DISPLAY_SECONDS
+
+    beats = MAX_DISPLAY_SECONDS * 2 + 240  # two beats a second: two minutes too long
+    starts = list(range(0, beats, 4))  # a note every two seconds, to the end
+    song = Song(make_notes([60] * len(starts), starts, [1] * len(starts)),
+                tempos=[TempoChange(0, 120)])
+    page = song_html(song)
+    assert "playing the first 10 minutes of 12" in page
+    [(_, rate, samples)] = sounds(page)
+    assert MAX_DISPLAY_SECONDS - 5 <= len(samples) / rate <= MAX_DISPLAY_SECONDS + 2

@@ -269,6 +269,20 @@ def test_peer_failure_leaves_single_process_errors_alone() -> None:
     assert isinstance(RunError("x"), ValueError)  # popgen's errors reach `popgen: error:`
 
 
+def test_peer_failure_names_a_lost_peer_but_not_this_processs_own_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(distributed, "process_count", lambda: 2)
+    lost = RuntimeError("Gloo all-reduce failed: Connection closed by peer")
+    stopped = distributed.peer_failure(lost, 7, "runs/a")
+    assert isinstance(stopped, TrainingError)
+    assert "step 7: another process stopped" in str(stopped) and "runs/a" in str(stopped)
+    own = OSError("/data/store/shard-00003.npy: No such file or directory")
+    assert distributed.peer_failure(own, 7, "runs/a") is own
+    memory = RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 4 GB")
+    assert distributed.peer_failure(memory, 7, "runs/a") is memory
+
+
 def test_initialize_after_jax_computed_says_to_call_it_first() -> None:
     script = (
         "import jax.numpy as jnp; jnp.ones(2) + 1\n"

@@ -206,6 +206,42 @@ def test_damaged_stores_are_named_errors(built: Any, tmp_path: Path) -> None:
         open_store(pointing)
 
 
+def test_a_strangers_store_cannot_reach_outside_or_past_its_vocabulary(
+    built: Any, tmp_path: Path
+) -> None:
+    _, store = built
+    meta = json.loads((store.path / "store.json").read_text())
+    for entry in ({"file": "../../etc/x.npy", "tokens": 3}, {"file": "/tmp/x.npy"}, "shard"):
+        escaping = _copy_store(store, tmp_path / f"escape{len(str(entry))}")
+        (escaping / "store.json").write_text(json.dumps({**meta, "shards": [entry]}))
+        with pytest.raises(StoreError, match="is not a shard of this store"):
+            open_store(escaping)
+    wide = _copy_store(store, tmp_path / "wide")
+    shard = np.load(wide / "shard-00000.npy")
+    shard[3] = 250  # a byte, but past the note vocabulary
+    np.save(wide / "shard-00000.npy", shard)
+    opened = open_store(wide)
+    with pytest.raises(StoreError, match="token id 250 outside the vocabulary"):
+        opened[0]
+    with pytest.raises(StoreError, match="token id 250 outside the vocabulary"):
+        opened.windows([0], seq_len=4)[np.arange(3)]
+    pickled = _copy_store(store, tmp_path / "pickled")
+    np.save(pickled / "shard-00000.npy", np.array([None, 1], dtype=object), allow_pickle=True)
+    with pytest.raises(StoreError, match="shard-00000.npy: damaged shard"):
+        open_store(pickled)
+
+
+def test_building_leaves_the_callers_tokenizer_and_records_no_reader(tmp_path: Path) -> None:
+    paths = _songs(tmp_path / "midi", 2)
+    tokenizer = get_tokenizer("note")
+    before = tokenizer.to_dict()
+    store = build_store(paths, tmp_path / "s", tokenizer, workers=1,
+                        options=CorpusOptions(reader="mido"))
+    assert tokenizer.to_dict() == before
+    assert store.usage.reading is not None and store.usage.reading.reader == "auto"
+    assert not (tmp_path / "s" / "popgen.lock").exists()  # the build's lock is released
+
+
 def test_no_readable_song_is_an_error(tmp_path: Path) -> None:
     paths = _songs(tmp_path / "midi", 0, bad=2)
     with warnings.catch_warnings():

@@ -91,8 +91,11 @@ def add_sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", help=_SOURCES_HELP)
 
 
-def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of reading a corpus, shared by ``corpus``, ``train`` and ``evaluate``.
+def add_corpus_arguments(parser: argparse.ArgumentParser, *, cache: bool = True) -> None:
+    """The options of reading a corpus, shared by ``corpus``, ``train``, ``evaluate``, ``tokenize``.
+
+    ``cache=False`` leaves out ``--no-cache``, for a command that keeps no song
+    cache (``tokenize``: the store it writes is the cache).
 
     >>> parser = argparse.ArgumentParser()
     >>> add_corpus_arguments(parser)
@@ -139,7 +142,8 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
         help="what parses MIDI files: the same songs, symusic much faster (pip install "
         "'popgen[fast]'); default: auto, symusic when installed",
     )
-    group.add_argument("--no-cache", action="store_true", help="parse every file again")
+    if cache:
+        group.add_argument("--no-cache", action="store_true", help="parse every file again")
     group.add_argument(
         "--workers", type=positive_int, help="reading processes (default: all cores)"
     )

@@ -49,7 +49,7 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         help="files per part, the unit of parallel work and of resuming (default: 256)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_corpus_arguments(parser)
+    add_corpus_arguments(parser, cache=False)  # every file is read once, into the store
     return parser
 
 

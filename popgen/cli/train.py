@@ -109,11 +109,13 @@ def run(args: argparse.Namespace) -> None:
     from popgen.models import build_model
     from popgen.run_lock import RunLock
     from popgen.tokenizers.base import get_tokenizer
-    from popgen.training import train
+    from popgen.training import check_process_count, train
 
     # before JAX computes anything (POPGEN_* may name several processes); one process
     # leaves JAX alone until training, so reading the songs may still fork workers
     main_process = initialize() == 1 or is_main_process()
+    if args.resume:
+        check_process_count(args.out)  # before the corpus is read
     config = TrainConfig(**given_values(args, TrainConfig))
     settings = _model_settings(args)
     base = args.out if args.resume else args.init_from
@@ -131,10 +133,12 @@ def run(args: argparse.Namespace) -> None:
     songs: Corpus | TokenStore
     if store is not None:
         songs = store
-        print(f"token store: {store.describe()}")
+        if main_process:
+            print(f"token store: {store.describe()}")
     else:
         songs = corpus = read_corpus(args, args.sources)
-        print(f"corpus: {corpus.describe()}")
+        if main_process:
+            print(f"corpus: {corpus.describe()}")
     if base is not None:  # the run's own tokenizer and model (and, to resume, config)
         previous = load_run(base)
         tokenizer, model = previous.tokenizer, previous.model

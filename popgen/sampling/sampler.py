@@ -571,20 +571,21 @@ class Sampler:
         skip = 0 if include_primer else len(self.prompt_ids(primer))
         meta: dict[str, Any] = {}
         meter = (TimeSignature(0.0, *self.meter),)
+        track = self.track
         if isinstance(primer, Song):
             timing = primer if include_primer else primer.slice(primer.end, primer.end)
             meta = {"tempos": timing.tempos, "time_signatures": timing.time_signatures}
             meta["key"] = primer.key
             melodic = [t for t in primer.tracks if not t.is_drum]
-            if melodic:
-                meta["tracks"] = (Track(name=melodic[0].name, program=melodic[0].program),)
+            if melodic:  # the name and sound of a one-track song come from the primer
+                track = Track(name=melodic[0].name, program=melodic[0].program)
         songs = []
         for i, row in enumerate(ids):
             song = self.tokenizer.decode(row[skip:])
             if "time_signatures" not in meta and song.time_signatures == _PLAIN_METER:
                 song = song.replace(time_signatures=meter)
-            if "tracks" not in meta and self.track is not None and len(song.tracks) == 1:
-                song = song.replace(tracks=(self.track,))
+            if track is not None and len(song.tracks) == 1:  # several: the encoding's own
+                song = song.replace(tracks=(track,))
             song = song.replace(title=f"popgen sample {i}", source="popgen", **meta)
             songs.append(song.cleaned(self.min_duration))
         return songs

@@ -180,13 +180,19 @@ class Studio:
         ref = (ref or "").strip()
         if not ref:
             raise StudioError("choose a model first")
+        path = Path(os.path.expanduser(ref))
+        key = str(path.resolve()) if path.exists() else ref  # one entry however it is spelled
         with self._lock:
-            if ref not in self._runs:
+            if key not in self._runs:
                 try:
-                    self._runs[ref] = load_run(os.path.expanduser(ref))
+                    run = load_run(path if path.exists() else ref)
                 except (PopgenError, ValueError, OSError) as exc:
                     raise StudioError(f"{ref}: not a model popgen can load ({exc})") from None
-            return self._runs[ref]
+                if len(self._runs) >= _KEEP_SAMPLERS:  # the least recently used goes
+                    self._runs.pop(next(iter(self._runs)))
+                self._runs[key] = run
+            self._runs[key] = self._runs.pop(key)  # now the most recently used
+            return self._runs[key]
 
     def describe(self, ref: str) -> ModelInfo:
         """What the page says about ``ref``; loads it.
@@ -308,6 +314,8 @@ class Studio:
         """
         import shutil
 
+        if tempfile.tempdir and Path(tempfile.tempdir).is_relative_to(self.folder):
+            tempfile.tempdir = None  # launch() pointed it here: back to the system's
         if self._owned:
             shutil.rmtree(self.folder, ignore_errors=True)
 
