@@ -61,6 +61,11 @@ def render_notes(
     ``velocity`` is 1..127; a key is a MIDI pitch (0..127), or 128 plus a
     General MIDI drum pitch. The mix is not normalised; samples past ``n``
     are left out.
+
+    >>> mix = render_notes(np.array([0.0]), np.array([800.0]), np.array([100]),
+    ...                    np.array([69]), 1600, 8000)
+    >>> mix.shape, bool(np.abs(mix[:800]).max() > 0)
+    ((1600,), True)
     """
     blocks = np.zeros((-(-n // _BLOCK) + 1, _BLOCK), np.float32)
     level = (velocity.astype(np.float64) / 127.0) ** 1.6

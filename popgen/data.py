@@ -44,7 +44,11 @@ class WindowSource(Protocol):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """``(windows, seq_len + 1)``."""
+        """``(windows, seq_len + 1)``.
+
+        >>> np.zeros((3, 9), dtype=np.int32).shape
+        (3, 9)
+        """
 
     def __len__(self) -> int:
         """The number of windows."""

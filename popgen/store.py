@@ -122,7 +122,12 @@ class StoreWindows:
 
     @property
     def shape(self) -> tuple[int, int]:
-        """``(windows, seq_len + 1)``."""
+        """``(windows, seq_len + 1)``; see the class for an example.
+
+        ```python
+        store.windows(range(len(store)), seq_len=256).shape  # (windows, 257)
+        ```
+        """
         return len(self.shard), self.width
 
     def __len__(self) -> int:
@@ -161,6 +166,11 @@ class TokenStore(Sequence[NDArray[np.int32]]):
         lengths: ``int64[songs]``, each song's token count.
         skipped: ``(source, reason)`` for each file or song left out.
         shards: the shards (:class:`Shard`), checked against ``store.json``.
+
+    ```python
+    store = popgen.open_store("lmd-store")
+    store[0][:4], store.tokenizer.token_name(int(store[0][1]))  # BOS, then the first token
+    ```
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -259,6 +269,10 @@ class TokenStore(Sequence[NDArray[np.int32]]):
 
         Raises:
             StoreError: an id outside the vocabulary, naming the store.
+
+        ```python
+        ids = store.checked(np.array([1, 70, 2], dtype=np.int32))  # unchanged, or an error
+        ```
         """
         if len(ids) and (ids.max() >= self.tokenizer.vocab_size or ids.min() < 0):
             raise StoreError(
@@ -269,7 +283,12 @@ class TokenStore(Sequence[NDArray[np.int32]]):
 
     @property
     def num_tokens(self) -> int:
-        """Tokens over every song (BOS and EOS included)."""
+        """Tokens over every song (BOS and EOS included).
+
+        ```python
+        store.num_tokens == sum(len(store[i]) for i in range(len(store)))  # True
+        ```
+        """
         return int(self.lengths.sum())
 
     def windows(
@@ -280,7 +299,10 @@ class TokenStore(Sequence[NDArray[np.int32]]):
     ) -> StoreWindows:
         """The training windows of ``songs`` (indices, in that order), as :func:`make_windows` cuts.
 
-        See :class:`StoreWindows` for an example.
+        ```python
+        windows = store.windows([0, 5, 9], seq_len=256)  # songs 0, 5 and 9
+        batch = windows[np.array([3, 0])]  # int32[2, 257], read from the shards
+        ```
         """
         songs = np.asarray(songs, dtype=np.int64)
         which, start, length = window_spans(self.lengths[songs], seq_len, stride)
@@ -361,7 +383,11 @@ class Shard:
 
     @classmethod
     def open(cls, path: Path) -> Shard:
-        """Read and check a shard's header.
+        """Read and check a shard's header (see the class for an example).
+
+        ```python
+        Shard.open(Path("store/shard-00000.npy")).size  # its number of ids
+        ```
 
         Raises:
             FileNotFoundError: no such file.
@@ -388,7 +414,12 @@ class Shard:
         return self.size
 
     def read(self, spans: Iterable[tuple[int, int]]) -> list[NDArray[Any]]:
-        """The ids at each ``(start, count)``, in one opening of the file."""
+        """The ids at each ``(start, count)``, in one opening of the file.
+
+        ```python
+        first, second = shard.read([(0, 5), (100, 3)])  # five ids, then three
+        ```
+        """
         size = self.dtype.itemsize
         out = []
         with open(self.path, "rb", buffering=0) as f:

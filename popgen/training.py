@@ -433,9 +433,18 @@ def check_process_count(out: str | os.PathLike[str]) -> None:
     before it reads the corpus.
 
     Raises:
-        RunError: the run was trained by another number of processes.
+        RunError: the run was trained by another number of processes (a
+            folder that holds no run is left to the resume itself to report).
+
+    ```python
+    check_process_count("runs/lmd")  # before popgen.train(..., out="runs/lmd", resume=True)
+    ```
     """
-    saved = TrainState.from_dict(read_run_meta(out).get("state") or {}).processes
+    try:
+        meta = read_run_meta(out)
+    except RunError:
+        return  # no run there: resuming says so, as without several processes
+    saved = TrainState.from_dict(meta.get("state") or {}).processes
     if saved != process_count():
         raise RunError(
             f"{out}: cannot resume: it was trained by {saved} process(es), this run has "

@@ -56,7 +56,11 @@ def training_windows(
     From a :class:`popgen.TokenStore` the split is the same, by song and seed,
     and the windows are read lazily from its shards
     (:class:`popgen.store.StoreWindows`); ``tokenizer`` must be the store's.
-    See :class:`TrainingWindows` for an example.
+
+    ```python
+    data = training_windows(store.tokenizer, store, None, TrainConfig(seq_len=256))
+    data.train.shape, len(data.valid_songs)  # lazy windows; the held-out songs
+    ```
     """
     if isinstance(songs, TokenStore):
         return _store_windows(tokenizer, songs, valid, config)

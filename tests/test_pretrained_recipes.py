@@ -28,7 +28,7 @@ def test_the_shipped_model_was_built_by_its_recipe(name: str, tmp_path: Path) ->
     args = build_parser().parse_args(recipes.train_command(name, tmp_path / "run")[3:])
     shipped = popgen.load_run(name)
     assert shipped.config == TrainConfig(**given_values(args, TrainConfig))
-    assert shipped.tokenizer.name == args.tokenizer
+    assert shipped.tokenizer.name == (args.tokenizer or "note")
     settings = {"hidden_size": args.hidden_size, "num_layers": args.num_layers}
     for key, value in settings.items():
         if value is not None:
