@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import make_midi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from popgen.errors import VocabularyError
 from popgen.store import StoreError, TokenStore, is_store, open_store
 from popgen.store_build import build_store
 from popgen.tokenizers.base import PAD
-from tests.conftest import make_midi
 
 
 def _old_make_windows(songs: list[np.ndarray], seq_len: int, stride: int) -> np.ndarray:
