@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,33 +28,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _processes import run_popgen  # noqa: E402  (benchmarks/_processes.py, beside this script)
 from test_limits import HOSTILE  # noqa: E402  (the crafted files, built in code)
 
 
 def train(sources: list[str], out: Path, max_steps: int) -> tuple[float, float, str]:
     """Peak RSS (MiB), wall seconds and the corpus line of one ``popgen train`` process."""
-    command = [
-        sys.executable, "-m", "popgen", "train", *sources, "--out", str(out),
-        "--max-steps", str(max_steps), "--no-cache", "--quiet",
-    ]  # fmt: skip
-    runner = (
-        "import resource, subprocess, sys; "
-        "code = subprocess.run(sys.argv[1:]).returncode; "
-        "print('PEAK', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-        "sys.exit(code)"
-    )
-    env = {**os.environ, "POPGEN_COMPILE_CACHE": "off"}
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", runner, *command], capture_output=True, text=True, env=env
-    )
-    wall = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"popgen train failed:\n{done.stderr[-3000:]}")
-    peak_kib = int(re.findall(r"PEAK (\d+)", done.stderr)[-1])
+    done = run_popgen(
+        ["train", *sources, "--out", str(out), "--max-steps", str(max_steps), "--no-cache",
+         "--quiet"]
+    )  # fmt: skip
     lines = (done.stdout + done.stderr).splitlines()
     corpus = next((line for line in lines if "songs," in line), "")
-    return peak_kib / 1024, wall, corpus.split("corpus: ")[-1]
+    return done.peak_mib, done.wall_s, corpus.split("corpus: ")[-1]
 
 
 def crafted_table(folder: Path) -> None:

@@ -29,16 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import mido
 import numpy as np
+from _processes import run_popgen  # benchmarks/_processes.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 LAKH_FILES = 176_581
@@ -87,25 +85,8 @@ def make_corpus(pop909: Path, work: Path, songs: int, seed: int = 0) -> Path:
 
 def measured(command: list[str]) -> tuple[float, float, str]:
     """Peak RSS (MiB), wall seconds and the output of one ``popgen`` process."""
-    runner = (
-        "import resource, subprocess, sys; "
-        "code = subprocess.run(sys.argv[1:]).returncode; "
-        "print('PEAK', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-        "sys.exit(code)"
-    )
-    env = {**os.environ, "POPGEN_COMPILE_CACHE": "off"}
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", runner, sys.executable, "-m", "popgen", *command],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    wall = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"popgen {command[0]} failed:\n{done.stderr[-3000:]}")
-    peak = int(re.findall(r"PEAK (\d+)", done.stderr)[-1]) / 1024
-    return peak, wall, done.stdout
+    done = run_popgen(command)
+    return done.peak_mib, done.wall_s, done.stdout
 
 
 def disk_mib(folder: Path) -> float:

@@ -148,11 +148,10 @@ def batches(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = rng.permutation(len(windows)) if rng is not None else np.arange(len(windows))
-    rows = slice(0, batch_size) if rows is None else rows
+    mine = np.arange(batch_size)[slice(None) if rows is None else rows]
     for i in range(0, len(order), batch_size):
         batch = np.full((batch_size, windows.shape[1]), PAD, dtype=np.int32)
-        chosen = np.arange(batch_size)[rows]
-        chosen = chosen[i + chosen < len(order)]  # the last batch's missing rows stay PAD
+        chosen = mine[i + mine < len(order)]  # the last batch's missing rows stay PAD
         batch[chosen] = windows[order[i + chosen]]
         yield batch
 
