@@ -2,10 +2,10 @@
 
 For every POP909 song of ``../shared/data/pop909`` (``NNN/NNN.mid`` with its
 ``beat_midi.txt`` and ``chord_midi.txt``) it reads the MIDI file with its
-annotations (:func:`popgen.annotations.apply_annotations`: the song moved so
+annotations (:func:`popgen.formats.annotations.apply_annotations`: the song moved so
 the annotated beats are whole beats, its bars the annotated downbeats, its
 chords the annotated segments), clears a copy's chords and runs
-:func:`popgen.chord_inference.infer_chords` on it.
+:func:`popgen.music.chord_inference.infer_chords` on it.
 
 Each annotated beat is then one vote, read at the middle of the beat: the
 inferred chord agrees when it has the annotated chord's root and its triad
@@ -35,11 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from popgen.annotations import annotation_files, apply_annotations, read_beat_file
-from popgen.chord_inference import infer_chords
-from popgen.chords import CHORD_DTYPE, QUALITIES
-from popgen.midi import read_midi
-from popgen.music import Song, seconds_to_beats
+from popgen.formats.annotations import annotation_files, apply_annotations, read_beat_file
+from popgen.formats.midi_reading import read_midi
+from popgen.music.chord_inference import infer_chords
+from popgen.music.chords import CHORD_DTYPE, QUALITIES
+from popgen.music.song import Song
+from popgen.music.time import seconds_to_beats
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
 TUNED = 700  # songs 001..700 were used to tune the method; the rest is held out

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from popgen.midi import read_midi
+from popgen.formats.midi_reading import read_midi
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -46,9 +46,9 @@ import mido
 
 with atheris.instrument_imports(include=["popgen"]):  # popgen imports lazily: name them all
     import popgen
-    import popgen.bars
-    import popgen.chords
-    import popgen.music
+    import popgen.music.bars
+    import popgen.music.chords
+    import popgen.music.song
     import popgen.tokenizers
     import popgen.tokenizers.chord
     import popgen.tokenizers.event
@@ -57,7 +57,8 @@ with atheris.instrument_imports(include=["popgen"]):  # popgen imports lazily: n
     import popgen.tokenizers.pop
     import popgen.tokenizers.remi
     from popgen.errors import PopgenError
-    from popgen.midi import read_midi, write_midi
+    from popgen.formats.midi_reading import read_midi
+    from popgen.formats.midi_writing import write_midi
 
 SCRATCH = Path(
     os.environ.get(

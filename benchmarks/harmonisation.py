@@ -29,7 +29,7 @@ import numpy as np
 
 from popgen import Corpus
 from popgen.metrics.harmony import harmonisation
-from popgen.music import Song
+from popgen.music.song import Song
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
 

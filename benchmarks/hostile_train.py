@@ -47,7 +47,7 @@ def crafted_table(folder: Path) -> None:
     """A markdown row per crafted file: bytes, notes, beats, bars, tokens, what changed."""
     import warnings
 
-    from popgen.corpus import Corpus
+    from popgen.corpus.corpus import Corpus
     from popgen.tokenizers import get_tokenizer
 
     print("| file | bytes | notes | beats | bars | `event` tokens | seconds | what popgen did |")

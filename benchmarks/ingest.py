@@ -37,7 +37,7 @@ import warnings
 from pathlib import Path
 
 import popgen
-from popgen.music import parse_key
+from popgen.music.keys import parse_key
 
 
 def _peak_mb(who: int) -> float:
@@ -169,7 +169,7 @@ def _damaged(files: list[Path], *readers: object, copies: int = 300, seed: int =
             path.write_bytes(data)
             results = [_outcome(read, path) for read in readers]
             same += all(r == results[0] for r in results)
-            from popgen import midi_symusic
+            from popgen.formats import midi_symusic
 
             score_class = midi_symusic._score_class()
             symusic_read += midi_symusic._read(score_class, data, str(path)) is not None
@@ -186,10 +186,10 @@ def _readers(data: Path, rounds: int) -> None:
 
     import numpy as np
 
-    from popgen import midi_symusic
-    from popgen.key_profiles import profile_key
-    from popgen.midi import read_midi
-    from popgen.scores import _music21_key
+    from popgen.formats import midi_symusic
+    from popgen.formats.midi_reading import read_midi
+    from popgen.formats.score_reading import _music21_key
+    from popgen.music.keys import profile_key
 
     sets = {
         "POP909": sorted(data.glob("*/*.mid")),
@@ -210,7 +210,7 @@ def _readers(data: Path, rounds: int) -> None:
         for _ in range(rounds):  # alternating, best of each: the machine is shared
             for label, (reader, music21_keys) in configs.items():
                 # worker processes are forked, so they inherit the patch
-                no_fast_key = mock.patch("popgen.key_profiles.profile_key", lambda _: None)
+                no_fast_key = mock.patch("popgen.music.keys.profile_key", lambda _: None)
                 with no_fast_key if music21_keys else contextlib.nullcontext():
                     t0 = time.perf_counter()
                     corpus = popgen.Corpus.from_paths(files, reader=reader, cache_dir=None)

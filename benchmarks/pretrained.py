@@ -30,10 +30,10 @@ from pathlib import Path
 BREAKDOWN = r"""
 import json, sys, time
 t0 = time.perf_counter()
-import jax, popgen.checkpoint, popgen.sampling
+import jax, popgen.runs.run_dir, popgen.sampling
 from popgen.sampling import Sampler, parse_strategy
 t1 = time.perf_counter()
-run = popgen.checkpoint.load_run(sys.argv[1])
+run = popgen.runs.load.load_run(sys.argv[1])
 t2 = time.perf_counter()
 sampler = Sampler.from_run(run, parse_strategy(run.usage.strategy, run.tokenizer))
 sampler.generate(int(sys.argv[2]), seed=0)
@@ -47,10 +47,10 @@ print(json.dumps({"import": t1 - t0, "load": t2 - t1, "compile": (t3 - t2) - (t4
 
 def precision(args: argparse.Namespace) -> None:
     """Held-out NLL per token: float32 run directory against the float16 model file."""
-    from popgen.checkpoint import load_run
-    from popgen.corpus import Corpus
-    from popgen.evaluate import split_reference
+    from popgen.corpus.corpus import Corpus
+    from popgen.evaluation.compute import split_reference
     from popgen.metrics.likelihood import encode_songs, run_likelihood
+    from popgen.runs.load import load_run
 
     full = load_run(args.run)
     half = load_run(args.model)

@@ -83,8 +83,8 @@ def main() -> None:
             print("+", " ".join(command[2:]), flush=True)
             subprocess.run(command, check=True)
         print(f"{name}: trained and exported in {time.perf_counter() - t0:.0f} s", flush=True)
-        from popgen.model_file import read_model_card
-        from popgen.pretrained import available
+        from popgen.runs.model_file import read_model_card
+        from popgen.runs.pretrained import available
 
         shipped_file = next(model.path for model in available() if model.name == name)
         rebuilt, shipped = read_model_card(file), read_model_card(shipped_file)

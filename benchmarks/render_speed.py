@@ -34,12 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from popgen.audio import choose_synth, to_audio
-from popgen.chords import make_chords
-from popgen.corpus import Corpus
-from popgen.display import song_html
-from popgen.music import Song, TempoChange, Track, make_notes, seconds_to_beats
-from popgen.render import piano_roll
+from popgen.corpus.corpus import Corpus
+from popgen.music.chords import make_chords
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange, seconds_to_beats
+from popgen.outputs.audio import choose_synth, to_audio
+from popgen.outputs.notebook import song_html
+from popgen.outputs.piano_roll import piano_roll
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))

@@ -37,9 +37,9 @@ from typing import Any
 import mido
 
 from popgen.errors import MidiError
-from popgen.midi import read_midi, song_from_midifile
-from popgen.midi_salvage import salvage_midi
-from popgen.music import Song
+from popgen.formats.midi_reading import read_midi, song_from_midifile
+from popgen.formats.midi_salvage import salvage_midi
+from popgen.music.song import Song
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 Note = tuple[int, int, int, int]  # pitch, start tick, end tick, velocity

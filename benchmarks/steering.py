@@ -1,4 +1,4 @@
-"""Steering figures on POP909: ``popgen.steering`` on chosen held-out song folders.
+"""Steering figures on POP909: ``popgen.evaluation.steering`` on chosen held-out song folders.
 
 ``popgen evaluate RUN --reference SONGS --steer`` measures the songs the run
 never trained on; this script holds out a fixed range of POP909's folders
@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from popgen import Corpus, load_run
-from popgen.steering import evaluate_steering
+from popgen.evaluation.steering import evaluate_steering
 
 
 def main() -> None:

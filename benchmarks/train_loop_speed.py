@@ -38,7 +38,7 @@ def main() -> None:
     import jax
 
     import popgen
-    from popgen.music import Song, make_notes
+    from popgen.music.song import Song, make_notes
 
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import popgen
-from popgen.evaluate import EvaluationConfig, evaluate
+from popgen.evaluation.compute import EvaluationConfig, evaluate
 
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
 out.mkdir(parents=True, exist_ok=True)

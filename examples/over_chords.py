@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 import popgen
-from popgen.chords import chord_labels
 from popgen.metrics import chord_tone_share
+from popgen.music.chords import chord_labels
 from popgen.sampling import chain, temperature, top_p
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())

@@ -13,16 +13,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from popgen._lazy import load as _load
+from popgen._moved import install as _install_moved
+
+_install_moved()  # popgen 0.1's module paths (popgen.midi, popgen.checkpoint ...) still import
 
 if TYPE_CHECKING:
-    from popgen import distributed, metrics, pretrained, sampling
-    from popgen.checkpoint import Run, load_run, save_run
-    from popgen.chord_inference import infer_chords
-    from popgen.chords import Chord, make_chords, parse_chord
-    from popgen.controls import Controls, parse_progression
-    from popgen.corpus import Corpus
-    from popgen.corpus_options import CorpusOptions
-    from popgen.display import gallery
+    from popgen import metrics, sampling
+    from popgen.corpus.corpus import Corpus
+    from popgen.corpus.options import CorpusOptions
+    from popgen.data.store import StoreError, TokenStore, open_store
+    from popgen.data.store_build import build_store
+    from popgen.data.usage import RunUsage
     from popgen.errors import (
         CorpusError,
         MidiError,
@@ -31,16 +32,26 @@ if TYPE_CHECKING:
         UnknownNameError,
         VocabularyError,
     )
-    from popgen.limits import Limits
-    from popgen.midi import read_midi, write_midi
-    from popgen.model_file import export_run
+    from popgen.formats.midi_reading import read_midi
+    from popgen.formats.midi_writing import write_midi
     from popgen.models.lstm import LSTMModel
     from popgen.models.lstm_config import LSTMConfig
     from popgen.models.registry import list_models, register_model
-    from popgen.music import ROLES, Song, TempoChange, TimeSignature, Track, make_notes
+    from popgen.music.chord_inference import infer_chords
+    from popgen.music.chords import Chord, make_chords, parse_chord
+    from popgen.music.limits import Limits
+    from popgen.music.progression import parse_progression
+    from popgen.music.song import ROLES, Song, Track, make_notes
+    from popgen.music.time import TempoChange, TimeSignature
+    from popgen.outputs.notebook import gallery
+    from popgen.runs import pretrained
+    from popgen.runs.load import load_run
+    from popgen.runs.model_file import export_run
+    from popgen.runs.run import Run
+    from popgen.runs.run_dir import save_run
+    from popgen.runs.train_config import TrainConfig
     from popgen.sampling import Sampler
-    from popgen.store import StoreError, TokenStore, open_store
-    from popgen.store_build import build_store
+    from popgen.sampling.controls import Controls
     from popgen.tokenizers import (
         Tokenizer,
         get_tokenizer,
@@ -48,62 +59,61 @@ if TYPE_CHECKING:
         load_tokenizer,
         register_tokenizer,
     )
-    from popgen.training import train
-    from popgen.training_config import TrainConfig
-    from popgen.usage import RunUsage
+    from popgen.training import distributed
+    from popgen.training.loop import train
 
 #: Where each public name lives; modules are imported on first use, so that
 #: ``import popgen`` (and worker processes reading MIDI) need not load JAX.
 _LAZY = {
-    "distributed": "popgen.distributed",
+    "distributed": "popgen.training.distributed",
     "metrics": "popgen.metrics",
     "sampling": "popgen.sampling",
-    "pretrained": "popgen.pretrained",
-    "Run": "popgen.checkpoint",
-    "load_run": "popgen.checkpoint",
-    "save_run": "popgen.checkpoint",
-    "infer_chords": "popgen.chord_inference",
-    "Chord": "popgen.chords",
-    "make_chords": "popgen.chords",
-    "parse_chord": "popgen.chords",
-    "Controls": "popgen.controls",
-    "parse_progression": "popgen.controls",
-    "Corpus": "popgen.corpus",
-    "CorpusOptions": "popgen.corpus_options",
-    "gallery": "popgen.display",
+    "pretrained": "popgen.runs.pretrained",
+    "Run": "popgen.runs.run",
+    "load_run": "popgen.runs.load",
+    "save_run": "popgen.runs.run_dir",
+    "infer_chords": "popgen.music.chord_inference",
+    "Chord": "popgen.music.chords",
+    "make_chords": "popgen.music.chords",
+    "parse_chord": "popgen.music.chords",
+    "Controls": "popgen.sampling.controls",
+    "parse_progression": "popgen.music.progression",
+    "Corpus": "popgen.corpus.corpus",
+    "CorpusOptions": "popgen.corpus.options",
+    "gallery": "popgen.outputs.notebook",
     "CorpusError": "popgen.errors",
     "MidiError": "popgen.errors",
     "PopgenError": "popgen.errors",
     "RunError": "popgen.errors",
     "UnknownNameError": "popgen.errors",
     "VocabularyError": "popgen.errors",
-    "Limits": "popgen.limits",
-    "read_midi": "popgen.midi",
-    "write_midi": "popgen.midi",
-    "export_run": "popgen.model_file",
+    "Limits": "popgen.music.limits",
+    "read_midi": "popgen.formats.midi_reading",
+    "write_midi": "popgen.formats.midi_writing",
+    "export_run": "popgen.runs.model_file",
     "LSTMModel": "popgen.models.lstm",
     "LSTMConfig": "popgen.models.lstm_config",
     "list_models": "popgen.models.registry",
     "register_model": "popgen.models.registry",
-    "ROLES": "popgen.music",
-    "Song": "popgen.music",
-    "TempoChange": "popgen.music",
-    "TimeSignature": "popgen.music",
-    "Track": "popgen.music",
-    "make_notes": "popgen.music",
+    "ROLES": "popgen.music.song",
+    "Song": "popgen.music.song",
+    "TempoChange": "popgen.music.time",
+    "TimeSignature": "popgen.music.time",
+    "Track": "popgen.music.song",
+    "make_notes": "popgen.music.song",
     "Sampler": "popgen.sampling",
-    "StoreError": "popgen.store",
-    "TokenStore": "popgen.store",
-    "open_store": "popgen.store",
-    "build_store": "popgen.store_build",
+    "StoreError": "popgen.data.store",
+    "TokenStore": "popgen.data.store",
+    "open_store": "popgen.data.store",
+    "build_store": "popgen.data.store_build",
     "Tokenizer": "popgen.tokenizers",
     "get_tokenizer": "popgen.tokenizers",
     "list_tokenizers": "popgen.tokenizers",
     "load_tokenizer": "popgen.tokenizers",
     "register_tokenizer": "popgen.tokenizers",
-    "train": "popgen.training",
-    "TrainConfig": "popgen.training_config",
-    "RunUsage": "popgen.usage",
+    "train": "popgen.training.loop",
+    "TrainConfig": "popgen.runs.train_config",
+    "RunUsage": "popgen.data.usage",
 }
 
 

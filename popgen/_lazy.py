@@ -10,10 +10,11 @@ from typing import Any
 def load(package: str, table: Mapping[str, str], namespace: dict[str, Any], name: str) -> Any:
     """Import the module ``table[name]``, cache its ``name`` in ``namespace`` and return it.
 
-    A name that is the module itself (``popgen.metrics`` for ``metrics``) returns the module.
+    A name that is the module itself (``popgen.metrics`` for ``metrics``, or
+    ``popgen.runs.pretrained`` for ``pretrained``) returns the module.
 
     >>> namespace: dict[str, Any] = {}
-    >>> load("popgen", {"Song": "popgen.music"}, namespace, "Song").__name__, sorted(namespace)
+    >>> load("popgen", {"Song": "popgen.music.song"}, namespace, "Song").__name__, sorted(namespace)
     ('Song', ['Song'])
     >>> load("popgen", {}, namespace, "nothing")
     Traceback (most recent call last):
@@ -23,6 +24,6 @@ def load(package: str, table: Mapping[str, str], namespace: dict[str, Any], name
     if module is None:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
     imported = importlib.import_module(module)
-    value = imported if module == f"{package}.{name}" else getattr(imported, name)
+    value = imported if module.rsplit(".", 1)[-1] == name else getattr(imported, name)
     namespace[name] = value
     return value

@@ -7,7 +7,7 @@ Essen collection's German children's songs and ballads (``kinder0``,
 whereas the Bach chorales are four-voice harmony and the Ryan's Mammoth and
 O'Neill collections are dense instrumental dance tunes. They carry no
 dynamics, so their velocities come from metric accents
-(:func:`popgen.scores.score_to_song`).
+(:func:`popgen.formats.score_reading.score_to_song`).
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from popgen.checkpoint import Run
-from popgen.corpus import Corpus
+from popgen.corpus.corpus import Corpus
 from popgen.models.lstm import LSTMModel
 from popgen.models.lstm_config import LSTMConfig
-from popgen.music import Song
+from popgen.music.song import Song
+from popgen.runs.run import Run
+from popgen.runs.train_config import TrainConfig
+from popgen.sampling.recipe import run_recipe, strategy_spec
 from popgen.sampling.sampler import Sampler
-from popgen.sampling.strategies import chain, max_same_pitch_run, temperature, top_p
+from popgen.sampling.spec import parse_strategy
 from popgen.tokenizers.base import get_tokenizer
-from popgen.training import train
-from popgen.training_config import TrainConfig
+from popgen.training.loop import train
 
 __all__ = ["DemoConfig", "DemoResult", "longest_pitch_run", "pop_song", "run_demo"]
 
@@ -99,7 +100,9 @@ class DemoResult:
         """Lines for the terminal: files, timings, and the song's vital statistics.
 
         >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel, get_tokenizer, make_notes
+        >>> from popgen import LSTMModel
+        >>> from popgen import get_tokenizer
+        >>> from popgen import make_notes
         >>> tok = get_tokenizer("chord")
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
         >>> params = model.init(jax.random.key(0), jnp.zeros((1, 1), jnp.int32))
@@ -142,7 +145,7 @@ class DemoResult:
 def longest_pitch_run(song: Song) -> int:
     """The most notes of one pitch in a row, in onset order (chord notes count in turn).
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> longest_pitch_run(Song(make_notes([60, 62, 62, 62, 60], range(5), [1] * 5)))
     3
     """
@@ -196,12 +199,13 @@ def run_demo(
     seconds["training"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    strategy = chain(
-        max_same_pitch_run(config.max_repeat, tokenizer.token_pitches()),
-        temperature(config.temperature),
-        top_p(config.top_p),
+    # the constraint first, then the truncations (as popgen generate's --strategy advises)
+    spec = (
+        strategy_spec(strategy=f"max_same_pitch_run={config.max_repeat}", recipe="")
+        + ","
+        + strategy_spec(temperature=config.temperature, top_p=config.top_p)
     )
-    sampler = Sampler.from_run(run, strategy)
+    sampler = Sampler.from_run(run, parse_strategy(spec, tokenizer))
     song = sampler.generate(config.num_tokens, seed=config.seed)[0]
     song = song.replace(title="popgen demo", tempos=((0.0, 100.0),))
     midi_path, png_path = out / "sample.mid", out / "sample.png"
@@ -228,14 +232,13 @@ def pop_song(config: DemoConfig) -> Song:
     >>> [track.role for track in song.tracks], len(song.chords) >= 2
     (['melody', 'accompaniment'], True)
     """
-    from popgen.checkpoint import load_run
-    from popgen.controls import Controls
-    from popgen.sampling import parse_strategy
+    from popgen.runs.load import load_run
+    from popgen.sampling.controls import Controls
 
     if config.pop_model is None:
         raise ValueError("no pop model given (DemoConfig.pop_model is None)")
     run = load_run(config.pop_model)
-    sampler = Sampler.from_run(run, parse_strategy(run.usage.strategy, run.tokenizer))
+    sampler = Sampler.from_run(run, parse_strategy(run_recipe(run), run.tokenizer))
     controls = Controls.over_chords(config.progression, bars=config.pop_bars, tempo=100.0)
     song = sampler.generate(controls=controls, seed=config.seed)[0]
     return song.replace(title=f"popgen demo: {config.progression}")

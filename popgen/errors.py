@@ -34,7 +34,7 @@ class PopgenError(Exception):
 class MidiError(PopgenError, ValueError):
     """A MIDI file that cannot be read: missing, corrupt, or without notes.
 
-    >>> from popgen.midi import read_midi
+    >>> from popgen.formats.midi_reading import read_midi
     >>> read_midi("missing.mid")
     Traceback (most recent call last):
     popgen.errors.MidiError: missing.mid: no such file
@@ -44,7 +44,7 @@ class MidiError(PopgenError, ValueError):
 class CorpusError(PopgenError, ValueError):
     """A corpus source that yields no songs, or a song that cannot be used.
 
-    >>> from popgen.corpus import Corpus
+    >>> from popgen.corpus.corpus import Corpus
     >>> Corpus.from_paths(["no-such-folder"])
     Traceback (most recent call last):
     popgen.errors.CorpusError: no-such-folder: no such file or folder
@@ -64,7 +64,7 @@ class VocabularyError(PopgenError, ValueError):
 class RunError(PopgenError, ValueError):
     """A run directory that is missing, incomplete or from another format version.
 
-    >>> from popgen.checkpoint import load_run
+    >>> from popgen.runs.load import load_run
     >>> load_run("no-such-run")
     Traceback (most recent call last):
     popgen.errors.RunError: no-such-run: no such run directory, model file or ...

@@ -12,14 +12,15 @@ import pytest
 from conftest import make_midi, make_pop909_midi
 
 import popgen
-from popgen.annotations import (
+from popgen.formats.annotations import (
     annotation_files,
     apply_annotations,
     read_beat_file,
     read_chord_file,
 )
-from popgen.chords import chord_labels
-from popgen.music import Song, TempoChange, TimeSignature, make_notes
+from popgen.music.chords import chord_labels
+from popgen.music.song import Song, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 
 BPM = 100.0
 SPB = 60.0 / BPM  # seconds per MIDI beat

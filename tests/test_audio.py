@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from popgen import audio, render
-from popgen.audio import choose_synth, read_wav, synthesize, to_audio, wav_bytes
-from popgen.chords import make_chords
-from popgen.music import Song, TempoChange, Track, make_notes
+from popgen.music.chords import make_chords
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange
+from popgen.outputs import audio
+from popgen.outputs import audio as render
+from popgen.outputs.audio import choose_synth, read_wav, synthesize, to_audio, wav_bytes
 
 RATE = 8000
 HOP = 64  # the envelope's resolution in samples: onsets land within it
@@ -103,7 +105,8 @@ def test_a_hostile_song_is_bounded() -> None:
         samples = synthesize(song, sample_rate=1000)
     said = " ".join(str(w.message) for w in caught)
     assert "silences longer than 256 beats" in said  # 257 beats of 15 s: over the hour
-    assert "3855 s of audio cut at 3600 s (popgen.audio.MAX_SECONDS): 1 notes left out" in said
+    cut = "3855 s of audio cut at 3600 s (popgen.outputs.audio.MAX_SECONDS): 1 notes left out"
+    assert cut in said
     assert len(samples) <= (3600 + 1) * 1000
 
 

@@ -1,4 +1,4 @@
-"""popgen.bars: bar lines from time signatures and from given bars, and back to signatures."""
+"""popgen.music.bars: bar lines from time signatures and from given bars, and back to signatures."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.bars import bar_lines, check_bars, common_meter, signatures_from_bars
-from popgen.music import TimeSignature
+from popgen.music.bars import bar_lines, check_bars, common_meter, signatures_from_bars
+from popgen.music.time import TimeSignature
 
 NONE = np.zeros(0)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import popgen
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 from popgen.sampling import (
     History,
     Sampler,
@@ -129,8 +129,8 @@ def test_strategy_state_follows_its_beam() -> None:
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"num": 0}, "num_tokens must be an integer >= 1"),
-        ({"k": 0}, "beam_size must be an integer >= 1"),
+        ({"num": 0}, "num_tokens must be a whole number >= 1"),
+        ({"k": 0}, "beam_size must be a whole number >= 1"),
         ({"length_penalty": -1.0}, "length_penalty must be >= 0"),
     ],
 )
@@ -152,7 +152,7 @@ def test_sampler_beam_search_gives_grammatical_songs_best_first() -> None:
     assert len(songs) == 3
     assert all(s.num_notes >= 9 for s in songs)  # 30 tokens of PITCH DUR VEL (and AND/REST)
     assert songs[0].key == song.key and songs[0].tempos == song.tempos
-    with pytest.raises(ValueError, match="beam_size must be an integer >= 1"):
+    with pytest.raises(ValueError, match="beam_size must be a whole number >= 1"):
         sampler.beam_search(10, beam_size=0)
 
 

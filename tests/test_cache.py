@@ -3,8 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from popgen.cache import SongCache, decode_songs, encode_songs
-from popgen.music import Song, TempoChange, TimeSignature, Track, make_notes
+from popgen.corpus.cache import SongCache, decode_songs, encode_songs
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 
 
 def song() -> Song:

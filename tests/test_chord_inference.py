@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.chord_inference import infer_chords
-from popgen.chords import CHORD_DTYPE, chord_labels, make_chords, parse_chord
-from popgen.music import Song, TimeSignature, Track, make_notes
+from popgen.music.chord_inference import infer_chords
+from popgen.music.chords import CHORD_DTYPE, chord_labels, make_chords, parse_chord
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TimeSignature
 
 # voicings (MIDI pitches) of the chords used below, root in the bass
 VOICINGS = {

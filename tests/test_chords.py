@@ -1,4 +1,4 @@
-"""popgen.chords: Harte labels and lead-sheet symbols, chord arrays and their helpers."""
+"""popgen.music.chords: Harte labels and lead-sheet symbols, chord arrays and their helpers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.chords import (
+from popgen.music.chords import (
     CHORD_DTYPE,
     NO_CHORD,
     QUALITIES,

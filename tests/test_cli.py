@@ -15,7 +15,7 @@ from conftest import MIDI_DIR_FILES, make_midi
 from popgen.cli import build_parser, main
 from popgen.cli.config_flags import add_config_flags, given_values
 from popgen.models.lstm_config import LSTMConfig
-from popgen.training_config import TrainConfig
+from popgen.runs.train_config import TrainConfig
 
 TINY = [
     "--embed-dim",
@@ -218,7 +218,7 @@ def test_the_cli_names_the_default_strategy_without_loading_jax() -> None:
 import json, os, sys
 os.environ["COLUMNS"] = "1000"
 from popgen.cli import build_parser
-from popgen.recipe import DEFAULT_STRATEGY
+from popgen.sampling.recipe import DEFAULT_STRATEGY
 sub = next(a for a in build_parser()._actions if isinstance(a.choices, dict))
 texts = {n: " ".join(sub.choices[n].format_help().split()) for n in ("generate", "evaluate")}
 print(json.dumps({

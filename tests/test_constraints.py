@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import popgen
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 from popgen.sampling import (
     History,
     chain,
@@ -88,8 +88,8 @@ def test_spec_fills_in_the_pitches() -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: max_gap(0, PITCHES), "max_gap must be an integer >= 1, got 0"),
-        (lambda: max_gap(True, PITCHES), "max_gap must be an integer >= 1, got True"),
+        (lambda: max_gap(0, PITCHES), "max_gap must be a whole number >= 1, got 0"),
+        (lambda: max_gap(True, PITCHES), "max_gap must be a whole number >= 1, got True"),
         (lambda: max_gap(2, jnp.array([0.5])), "max_gap: pitches must be int"),
         (lambda: parse_strategy("max_gap=2"), "needs the tokenizer's pitches"),
     ],

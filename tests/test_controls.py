@@ -12,10 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popgen import LSTMModel
-from popgen.chords import chord_labels, make_chords
-from popgen.controls import Controls, melody_line, parse_progression, read_progression, schedule
-from popgen.music import Song, TimeSignature, Track, make_notes
+from popgen.music.chords import chord_labels, make_chords
+from popgen.music.melody import melody_line
+from popgen.music.progression import parse_progression, read_progression
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TimeSignature
 from popgen.sampling import Sampler, chain, in_key, parse_strategy, temperature, top_p
+from popgen.sampling.controls import Controls
+from popgen.sampling.follow import schedule
 from popgen.tokenizers import get_tokenizer
 
 
@@ -147,7 +151,7 @@ def test_controls_need_no_primer_and_warn_when_tokens_run_out() -> None:
 
 def _on_chord_tones(song: Song) -> float:
     """Share of melody notes whose pitch class is in the chord sounding at their onset."""
-    from popgen.chords import chord_tone_mask
+    from popgen.music.chords import chord_tone_mask
 
     melody = song.notes[song.notes["track"] == 0]
     at = np.searchsorted(song.chords["start"], melody["start"], side="right") - 1

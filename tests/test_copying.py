@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from popgen.metrics import copying
 from popgen.metrics.copying import Copy, CopyIndex, CopyReport, note_line
-from popgen.music import Song, Track, make_notes
+from popgen.music.song import Song, Track, make_notes
 
 Note = tuple[int, float]  # (pitch, duration in beats)
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from popgen.data import batches, make_windows, split_by_song
+from popgen.corpus.split import split_by_song
+from popgen.data.windows import batches, make_windows
 from popgen.tokenizers import PAD
 
 

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 import popgen
-from popgen import render
-from popgen.chords import make_chords
-from popgen.display import Gallery, gallery, song_html
-from popgen.music import Song, TempoChange, Track, make_notes
+from popgen.music.chords import make_chords
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange
+from popgen.outputs import audio as render
+from popgen.outputs.notebook import Gallery, gallery, song_html
+from popgen.outputs.piano_roll import piano_roll
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -66,7 +68,7 @@ def test_song_html_holds_a_png_and_a_wav() -> None:
     width, height = png_size(png)
     assert width > 300 and height > 200
     [(channels, rate, frames)] = sounds(page)
-    assert (channels, rate) == (1, popgen.display.DISPLAY_SAMPLE_RATE)
+    assert (channels, rate) == (1, popgen.outputs.notebook.DISPLAY_SAMPLE_RATE)
     assert len(frames) == int(np.ceil((song.seconds() + 0.1) * rate))
     assert np.abs(frames).max() > 0.8 * 32767  # normalised to 0.9
     assert "Band &lt;1&gt;" in page and "<1>" not in page  # the title is escaped
@@ -101,7 +103,7 @@ def test_chords_are_labelled() -> None:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Axes, "text", spy)
-        render.piano_roll(chords, io.BytesIO())
+        piano_roll(chords, io.BytesIO())
     assert drawn == ["C", "Am"]
 
 
@@ -146,7 +148,7 @@ def test_names_are_text_not_markup() -> None:
 
 
 def test_a_long_song_plays_its_first_minutes_only() -> None:
-    from popgen.display import MAX_DISPLAY_SECONDS
+    from popgen.outputs.notebook import MAX_DISPLAY_SECONDS
 
     beats = MAX_DISPLAY_SECONDS * 2 + 240  # two beats a second: two minutes too long
     starts = list(range(0, beats, 4))  # a note every two seconds, to the end

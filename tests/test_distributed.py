@@ -27,18 +27,18 @@ import pytest
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 import popgen
-from popgen import distributed
 from popgen.cli import main
 from popgen.errors import RunError, TrainingError
-from popgen.midi import write_midi
-from popgen.music import Song, make_notes
+from popgen.formats.midi_writing import write_midi
+from popgen.music.song import Song, make_notes
+from popgen.training import distributed
 
 # ``popgen train`` with two hooks: each step's loss and each save_run call are
 # recorded in the result file, and the process exits at step ``die_at``.
 WORKER = textwrap.dedent(
     """
     import json, os, sys
-    import popgen.training as tr
+    import popgen.training.loop as tr
     from popgen.cli import main
 
     result, die_at, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
@@ -286,7 +286,7 @@ def test_peer_failure_names_a_lost_peer_but_not_this_processs_own_errors(
 def test_initialize_after_jax_computed_says_to_call_it_first() -> None:
     script = (
         "import jax.numpy as jnp; jnp.ones(2) + 1\n"
-        "from popgen.distributed import initialize\n"
+        "from popgen.training.distributed import initialize\n"
         "initialize({'POPGEN_COORDINATOR': 'localhost:1', 'POPGEN_NUM_PROCESSES': '1',"
         " 'POPGEN_PROCESS_ID': '0'})\n"
     )
@@ -299,4 +299,5 @@ def test_initialize_after_jax_computed_says_to_call_it_first() -> None:
         check=False,
     )
     assert proc.returncode == 1
-    assert "call popgen.distributed.initialize() before anything else uses JAX" in proc.stderr
+    hint = "call popgen.training.distributed.initialize() before anything else uses JAX"
+    assert hint in proc.stderr

@@ -6,8 +6,8 @@ import mido
 import numpy as np
 
 import popgen
-from popgen.chords import chord_labels
 from popgen.demo import DemoConfig, longest_pitch_run, run_demo
+from popgen.music.chords import chord_labels
 
 
 def test_api_script(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`popgen evaluate` and `popgen.evaluate`: metrics, likelihood against an n-gram, copying."""
+"""`popgen evaluate` and `popgen.evaluation.compute`: metrics, likelihood against an n-gram,
+copying."""
 
 import dataclasses
 import json
@@ -11,7 +12,7 @@ from conftest import make_midi
 
 import popgen
 from popgen.cli import main
-from popgen.evaluate import EvaluationConfig, evaluate, split_reference
+from popgen.evaluation.compute import EvaluationConfig, evaluate, split_reference
 
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
 
@@ -139,7 +140,7 @@ def test_bad_settings_are_errors() -> None:
 def test_write_png_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:
     import matplotlib
 
-    from popgen.evaluate import Evaluation
+    from popgen.evaluation.report import Evaluation
 
     values = {"pitch_range": np.array([3.0, 5.0, 8.0]), "polyphony": np.array([1.0, math.nan])}
     report = Evaluation(
@@ -168,11 +169,11 @@ def test_a_pop_run_is_scored_on_every_part_and_measured_on_the_chosen_one() -> N
     import jax
     import jax.numpy as jnp
 
-    from popgen.checkpoint import Run
     from popgen.metrics.likelihood import encode_songs
     from popgen.metrics.music import choose_track
     from popgen.metrics.sets import metric_table
-    from popgen.music import Song, Track, make_notes
+    from popgen.music.song import Song, Track, make_notes
+    from popgen.runs.run import Run
 
     rng = np.random.default_rng(1)
     tracks = (Track("MELODY", role="melody"), Track("PIANO", role="accompaniment"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from popgen.midi import read_midi
+from popgen.formats.midi_reading import read_midi
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = (sorted(DATA.glob("pop909/*/*.mid")) + sorted(DATA.glob("ff-piano/*.mid")))[::8]

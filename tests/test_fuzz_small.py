@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import popgen
 from popgen.errors import PopgenError
-from popgen.midi import read_midi, write_midi
+from popgen.formats.midi_reading import read_midi
+from popgen.formats.midi_writing import write_midi
 
 
 def seed_bytes() -> bytes:

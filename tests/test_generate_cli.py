@@ -9,7 +9,7 @@ import pytest
 from conftest import MIDI_DIR_FILES, make_midi
 
 import popgen
-import popgen.render
+import popgen.outputs.audio
 from popgen.cli import main
 
 
@@ -88,7 +88,8 @@ def test_wav_through_fluidsynth_or_the_built_in_synth(setup, tmp_path: Path, mon
     fake.write_text('#!/bin/sh\nprintf RIFF > "$3"\n')  # fluidsynth -ni -F OUT ...
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setattr(popgen.render, "SOUNDFONT_PATHS", ())  # a system soundfont must not count
+    # a system soundfont must not count
+    monkeypatch.setattr(popgen.outputs.audio, "SOUNDFONT_PATHS", ())
     (tmp_path / "gm.sf2").write_bytes(b"sfbk")
     monkeypatch.setenv("POPGEN_SOUNDFONT", str(tmp_path / "gm.sf2"))
     assert generate(run, tmp_path / "b.mid", "--wav") == 0
@@ -101,12 +102,12 @@ def test_wav_through_fluidsynth_or_the_built_in_synth(setup, tmp_path: Path, mon
         (["--strategy", "nosuch=1"], "unknown strategy 'nosuch'; known: chord_tones, greedy"),
         (["--strategy", "top_p=1.5"], "top_p must be in (0, 1], got 1.5"),
         (["--strategy", "pitch_range(50)"], "missing a required argument: 'high'"),
-        (["--top-k", "0"], "top_k must be an integer >= 1, got 0"),
+        (["--top-k", "0"], "top_k must be a whole number >= 1, got 0"),
         (["--temperature", "-1"], "temperature must be > 0"),
         (["--program", "128"], "--program must be a General MIDI program in 0..127, got 128"),
         (["--beam-size", "2", "--batch-size", "2"], "--beam-size writes one song"),
-        (["--beam-size", "0"], "beam_size must be an integer >= 1, got 0"),
-        (["--best-of", "0"], "best_of must be an integer >= 1, got 0"),
+        (["--beam-size", "0"], "beam_size must be a whole number >= 1, got 0"),
+        (["--best-of", "0"], "best_of must be a whole number >= 1, got 0"),
         (["--primer", "BAND"], "band.mid: the primer has"),
     ],
 )

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import popgen
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 from popgen.sampling import Sampler, chain, temperature, top_k, top_p
 
 

@@ -4,7 +4,7 @@ The files are built in code (``make_raw_midi``) and are valid MIDI: long
 delta times, a note held for 2**32 ticks, absurd tempi and resolutions, time
 signatures with no bar, ten thousand tracks. Each goes through reading,
 every encoding, decoding, MIDI, metrics and the piano roll; the caps of
-:mod:`popgen.limits` are checked on their own with hypothesis, and on a
+:mod:`popgen.music.limits` are checked on their own with hypothesis, and on a
 million notes for linearity (tracemalloc peaks, loose bounds).
 """
 
@@ -25,10 +25,12 @@ from conftest import make_midi, make_raw_midi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.corpus import Corpus
-from popgen.corpus_options import CorpusOptions
+from popgen.corpus.corpus import Corpus
+from popgen.corpus.options import CorpusOptions
+from popgen.corpus.reading import read_file
 from popgen.errors import CorpusError
-from popgen.limits import (
+from popgen.metrics import song_metrics
+from popgen.music.limits import (
     DEFAULT_LIMITS,
     Limits,
     bound_song,
@@ -38,9 +40,8 @@ from popgen.limits import (
     drop_short_bars,
     shorten_silences,
 )
-from popgen.metrics import song_metrics
-from popgen.music import NOTE_DTYPE, Song, TempoChange, TimeSignature, Track, make_notes
-from popgen.reading import read_file
+from popgen.music.song import NOTE_DTYPE, Song, Track, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 from popgen.tokenizers import get_tokenizer, list_tokenizers
 
 GAP = 0x0FFFFFFF  # the longest delta time a MIDI file can hold
@@ -195,7 +196,7 @@ def test_the_corpus_command_names_each_shortened_and_cut_file(
     code = main(["corpus", str(path), "--no-cache", "--limit", "max_notes=5"])
     out, err = capsys.readouterr()
     assert code == 0 and f"popgen: warning: {path}: 20 silences longer than 256" in err
-    assert f"shortened {path}: 20 silences (popgen.limits.Limits.max_silence)" in out
+    assert f"shortened {path}: 20 silences (popgen.music.limits.Limits.max_silence)" in out
     assert f"cut {path}: 16 notes left out" in out
     with pytest.raises(SystemExit):
         main(["corpus", str(path), "--limit", "max_silences=5"])
@@ -369,7 +370,8 @@ def test_wav_is_rendered_from_the_bounded_song(
         written.append(song)
         raise OSError("no synthesis in tests")
 
-    monkeypatch.setattr("popgen.render.find_fluidsynth", lambda font=None: ("fs", Path("x.sf2")))
+    fake = lambda font=None: ("fs", Path("x.sf2"))  # noqa: E731
+    monkeypatch.setattr("popgen.outputs.audio.find_fluidsynth", fake)
     monkeypatch.setattr(Song, "write_midi", fake_midi)
     with pytest.raises(OSError, match="no synthesis"), pytest.warns(UserWarning):
         hand_made.write_wav(tmp_path / "a.wav")
@@ -441,7 +443,7 @@ def test_cut_song_keeps_a_bounded_start(song: Song, max_notes: int, max_beats: f
 
 
 def test_chords_bars_tempi_and_meters_move_with_the_notes() -> None:
-    from popgen.chords import make_chords
+    from popgen.music.chords import make_chords
 
     notes = make_notes([60, 62], [0, 1000], [1, 1])
     song = Song(
@@ -477,7 +479,7 @@ def test_limits_check_their_values_and_round_trip_through_options() -> None:
     with pytest.raises(ValueError, match="max_file_bytes must be a whole number >= 1, got 1.5"):
         Limits(max_file_bytes=1.5)  # type: ignore[arg-type]
     options = CorpusOptions(limits=Limits(max_silence=64))
-    from popgen.usage import RunUsage
+    from popgen.data.usage import RunUsage
 
     again = RunUsage.from_dict(RunUsage(reading=options).to_dict()).reading
     assert again == options and again is not None and again.limits.max_silence == 64

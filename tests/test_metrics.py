@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 import popgen.metrics.music as music_metrics
 import popgen.metrics.sets as set_metrics
-from popgen.chords import make_chords
 from popgen.metrics import (
     DURATION_BINS,
     DURATION_EDGES,
@@ -49,7 +48,9 @@ from popgen.metrics import (
     song_metrics,
     velocity_spread,
 )
-from popgen.music import Song, TimeSignature, Track, make_notes
+from popgen.music.chords import make_chords
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TimeSignature
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71]
 

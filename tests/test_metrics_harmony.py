@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import popgen.metrics
-from popgen.chords import NO_CHORD, chord_tone_mask, make_chords
 from popgen.metrics import (
     METRICS,
     chord_tone_share,
@@ -23,7 +22,9 @@ from popgen.metrics import (
     song_metrics,
 )
 from popgen.metrics.harmony import TRIADS
-from popgen.music import Song, TimeSignature, Track, make_notes
+from popgen.music.chords import NO_CHORD, chord_tone_mask, make_chords
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TimeSignature
 
 
 def song_with(rows: list[tuple[int, float, float]], chords: list[tuple[str, float, float]]) -> Song:

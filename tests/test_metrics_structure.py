@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import popgen.metrics
 from popgen.metrics import METRICS, bar_features, bar_repetition, self_similarity
-from popgen.music import Song, TimeSignature, make_notes
+from popgen.music.song import Song, make_notes
+from popgen.music.time import TimeSignature
 
 C_MAJOR = np.array([60, 62, 64, 65, 67, 69, 71])
 

@@ -13,15 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popgen.errors import MidiError
-from popgen.midi import read_midi, song_from_midifile, song_to_midifile, write_midi
-from popgen.music import (
-    PITCH_CLASSES,
-    Song,
-    TempoChange,
-    TimeSignature,
-    Track,
-    make_notes,
-)
+from popgen.formats.midi_reading import read_midi, song_from_midifile
+from popgen.formats.midi_writing import song_to_midifile, write_midi
+from popgen.music.keys import PITCH_CLASSES
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 
 
 def columns(song: Song) -> list[tuple[int, float, float, int, int]]:

@@ -12,11 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.chords import NO_CHORD, QUALITIES, Chord, chord_labels, make_chords
-from popgen.corpus_options import CorpusOptions
-from popgen.midi import read_midi, song_from_midifile, song_to_midifile, write_midi
-from popgen.music import Song, TempoChange, make_notes
-from popgen.reading import read_file
+from popgen.corpus.options import CorpusOptions
+from popgen.corpus.reading import read_file
+from popgen.formats.midi_reading import read_midi, song_from_midifile
+from popgen.formats.midi_writing import song_to_midifile, write_midi
+from popgen.music.chords import NO_CHORD, QUALITIES, Chord, chord_labels, make_chords
+from popgen.music.song import Song, make_notes
+from popgen.music.time import TempoChange
 
 PROGRESSION = ["C:maj", "N", "A:min7/b7", "F:maj/3", "G:7"]
 

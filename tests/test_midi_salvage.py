@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from popgen.errors import MidiError
-from popgen.midi import read_midi, song_from_midifile
-from popgen.midi_salvage import salvage_midi
-from popgen.music import Song
+from popgen.formats.midi_reading import read_midi, song_from_midifile
+from popgen.formats.midi_salvage import salvage_midi
+from popgen.music.song import Song
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HEADER = 14  # MThd chunk

@@ -14,16 +14,16 @@ from conftest import make_midi, make_raw_midi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from popgen import midi_symusic
 from popgen.cli.options import add_corpus_arguments, corpus_options
-from popgen.corpus import Corpus
-from popgen.corpus_options import READERS, CorpusOptions
-from popgen.key_profiles import music21_duration, profile_key
-from popgen.midi import read_midi
-from popgen.midi_symusic import read_midi_symusic, symusic_available
-from popgen.music import Song
-from popgen.reading import _midi_reader, read_file
-from popgen.scores import _music21_key
+from popgen.corpus.corpus import Corpus
+from popgen.corpus.options import READERS, CorpusOptions
+from popgen.corpus.reading import _midi_reader, read_file
+from popgen.formats import midi_symusic
+from popgen.formats.midi_reading import read_midi
+from popgen.formats.midi_symusic import read_midi_symusic, symusic_available
+from popgen.formats.score_reading import _music21_key
+from popgen.music.keys import music21_duration, profile_key
+from popgen.music.song import Song
 
 #: Tests that read with symusic; CI installs it (the dev extra), and the rest run without it.
 needs_symusic = pytest.mark.skipif(not symusic_available(), reason="symusic not installed")

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from safetensors.numpy import load_file, save_file
 
 import popgen
-from popgen.checkpoint import describe_run
 from popgen.cli import main
 from popgen.errors import RunError, VocabularyError
-from popgen.model_file import MODEL_FILE_VERSION, export_run, load_model_file, read_model_card
-from popgen.training_config import TrainConfig
-from popgen.training_state import TrainState
+from popgen.runs.model_file import MODEL_FILE_VERSION, export_run, load_model_file, read_model_card
+from popgen.runs.run import describe_run
+from popgen.runs.train_config import TrainConfig
+from popgen.runs.train_state import TrainState
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 import popgen
 from popgen.errors import RunError
 from popgen.models import MODELS, SequenceModel, model_from_dict, model_to_dict, register_model
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "custom_model.py"
 

@@ -3,16 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from popgen.music import (
-    NOTE_DTYPE,
-    Song,
-    TempoChange,
-    TimeSignature,
-    Track,
-    key_tonic,
-    make_notes,
-    parse_key,
-)
+from popgen.music.keys import key_tonic, parse_key
+from popgen.music.song import NOTE_DTYPE, Song, Track, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 
 
 def rows(song: Song) -> list[tuple[int, float, float, int, int]]:
@@ -204,7 +197,7 @@ def test_key_tonic_uses_sharps() -> None:
 
 
 def test_without_leading_silence_keeps_the_bar_phase() -> None:
-    from popgen.music import TimeSignature
+    from popgen.music.time import TimeSignature
 
     song = Song(make_notes([60, 62], [37.5, 38], [0.5, 1]), tempos=((0.0, 90.0),))
     trimmed = song.without_leading_silence()

@@ -32,7 +32,7 @@ one convention into the other (see each test):
 * ``groove_consistency``: muspy measures onsets at the music's own tick
   resolution in bars of ``measure_resolution`` ticks, and has
   ``length // measure_resolution + 1`` bars (closed end again); popgen rounds
-  onsets to a 1/4-beat grid and follows :meth:`popgen.music.Song.bar_lines`,
+  onsets to a 1/4-beat grid and follows :meth:`popgen.music.song.Song.bar_lines`,
   skipping pairs of bars of different lengths. Compared on songs whose bars
   all have one length.
 
@@ -60,6 +60,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from popgen.formats.midi_reading import read_midi
+from popgen.formats.score_reading import load_music21_corpus
 from popgen.metrics import (
     empty_beat_rate,
     groove_consistency,
@@ -69,9 +71,7 @@ from popgen.metrics import (
     polyphony,
     scale_consistency,
 )
-from popgen.midi import read_midi
-from popgen.music import Song, make_notes
-from popgen.scores import load_music21_corpus
+from popgen.music.song import Song, make_notes
 
 muspy = pytest.importorskip("muspy")
 

@@ -11,11 +11,11 @@ import pytest
 from conftest import write_distribution
 
 import popgen
-from popgen.chords import chord_labels
 from popgen.cli import main
 from popgen.errors import RunError
-from popgen.model_file import export_run
-from popgen.pretrained import available, builtin_folder, load
+from popgen.music.chords import chord_labels
+from popgen.runs.model_file import export_run
+from popgen.runs.pretrained import available, builtin_folder, load
 
 SHIPPED = ("pop909-melody", "pop909-songs")
 

@@ -12,7 +12,7 @@ import pytest
 import popgen
 from popgen.cli import build_parser, main
 from popgen.cli.config_flags import given_values
-from popgen.training_config import TrainConfig
+from popgen.runs.train_config import TrainConfig
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "pretrained_recipes.py"
 _spec = importlib.util.spec_from_file_location("pretrained_recipes", SCRIPT)

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import popgen.reading as reading
-from popgen.cache import SongCache
-from popgen.corpus_options import CorpusOptions
+import popgen.corpus.reading as reading
+from popgen.corpus.cache import SongCache
+from popgen.corpus.options import CorpusOptions
+from popgen.corpus.reading import expand_paths, read_files
 from popgen.errors import MidiError
-from popgen.midi import read_midi
-from popgen.reading import expand_paths, read_files
+from popgen.formats.midi_reading import read_midi
 
 
 def many_songs(folder: Path, make_midi: Any, n: int = 20) -> list[Path]:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from popgen.midi import read_midi
-from popgen.music import Song, Track, make_notes
-from popgen.render import piano_roll
+from popgen.formats.midi_reading import read_midi
+from popgen.music.song import Song, Track, make_notes
+from popgen.outputs.piano_roll import piano_roll
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -13,7 +13,7 @@ import pytest
 import popgen
 from popgen.cli import main
 from popgen.errors import RunError
-from popgen.training_config import TrainConfig
+from popgen.runs.train_config import TrainConfig
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_a_checkpoint_linked_outside_the_run_is_refused(run_dir: Path, tmp_path:
 def test_saving_does_not_keep_a_hostile_pointer(run_dir: Path) -> None:
     edit(run_dir, lambda meta: meta["checkpoints"].update(best="../../x"))
     run = popgen.load_run(run_dir, which="last")
-    run.state = popgen.training_state.TrainState(step=5)
+    run.state = popgen.runs.train_state.TrainState(step=5)
     popgen.save_run(run, run_dir, best=False)
     assert json.loads((run_dir / "popgen.json").read_text())["checkpoints"]["best"] == (
         "step_00000005"

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 import popgen
-from popgen.checkpoint import save_run
 from popgen.cli import main
 from popgen.errors import RunError
-from popgen.run_lock import LOCK_NAME, RunLock
-from popgen.training_config import TrainConfig
-from popgen.training_state import TrainState
+from popgen.locks import LOCK_NAME, RunLock
+from popgen.runs.run_dir import save_run
+from popgen.runs.train_config import TrainConfig
+from popgen.runs.train_state import TrainState
 
 SONGS = [popgen.Song(popgen.make_notes([60, 62, 64, 65] * 6, range(24), [1] * 24))] * 3
 CONFIG = TrainConfig(seq_len=8, batch_size=2, epochs=2, valid_fraction=0.34, patience=None)
@@ -151,7 +151,7 @@ def test_a_failed_write_keeps_the_previous_checkpoint(
 def test_training_stops_with_one_line_when_the_disk_fills(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import popgen.checkpoint as checkpoint
+    import popgen.runs.run_dir as checkpoint
 
     out = tmp_path / "run"
     real = checkpoint.save_run
@@ -166,7 +166,7 @@ def test_training_stops_with_one_line_when_the_disk_fills(
         finally:
             monkeypatch.setattr(Path, "write_text", ORIGINAL_WRITE_TEXT)
 
-    monkeypatch.setattr("popgen.training.save_run", second_fails)
+    monkeypatch.setattr("popgen.training.loop.save_run", second_fails)
     with pytest.raises(RunError, match="cannot write"):
         train(out)
     kept = popgen.load_run(out, which="last")

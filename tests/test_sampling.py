@@ -56,7 +56,7 @@ def test_greedy_keeps_the_argmax() -> None:
         (top_k, 0, "top_k"),
         (top_p, 1.5, "top_p"),
         (top_p, 0.0, "top_p"),
-        (max_same_pitch_run, 0, "max_same_pitch_run: k must be an integer >= 1"),
+        (max_same_pitch_run, 0, "max_same_pitch_run: k must be a whole number >= 1"),
     ],
 )
 def test_impossible_settings_are_refused(factory, arg, message) -> None:  # type: ignore[no-untyped-def]
@@ -190,7 +190,7 @@ def test_scores_are_mean_log_probabilities_up_to_the_stop_token() -> None:
 @pytest.fixture(scope="module")
 def tiny():  # type: ignore[no-untyped-def]
     import popgen
-    from popgen.music import Song, make_notes
+    from popgen.music.song import Song, make_notes
 
     primer = Song(
         make_notes(
@@ -228,12 +228,12 @@ def test_best_of_keeps_the_most_likely_candidate(tiny) -> None:  # type: ignore[
     best = sampler.generate(40, seed=3, best_of=4)[0]
     expected = sampler.tokenizer.decode(ids[int(np.argmax(mean))]).cleaned(0.25)
     assert best.notes.tolist() == expected.notes.tolist()
-    with pytest.raises(ValueError, match="best_of must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="best_of must be a whole number >= 1, got 0"):
         sampler.generate(10, best_of=0)
 
 
 def test_generated_midi_is_clean(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from popgen.midi import read_midi
+    from popgen.formats.midi_reading import read_midi
 
     sampler, _ = tiny
     for i, song in enumerate(sampler.generate(300, batch_size=4, seed=1)):
@@ -249,7 +249,7 @@ def test_generated_midi_is_clean(tiny, tmp_path) -> None:  # type: ignore[no-unt
 
 
 def test_song_cleaned_cuts_overlaps_and_lengthens_short_notes() -> None:
-    from popgen.music import Song, make_notes
+    from popgen.music.song import Song, make_notes
 
     song = Song(
         make_notes([60, 60, 60, 62, 64, 64], [0, 0, 0.5, 0, 1, 1.05], [2, 1, 1, 0.01, 1, 1])
@@ -279,7 +279,7 @@ def test_a_song_primer_keeps_tempo_key_and_instrument(tiny) -> None:  # type: ig
 
 def test_primers_the_vocabulary_lacks_are_refused(tiny) -> None:  # type: ignore[no-untyped-def]
     from popgen.errors import VocabularyError
-    from popgen.music import Song, make_notes
+    from popgen.music.song import Song, make_notes
 
     sampler, _ = tiny
     odd = Song(make_notes([60], [0], [0.75]), source="odd.mid")  # DUR_3/4 was never seen

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from popgen.errors import CorpusError
-from popgen.music import Song, TempoChange, TimeSignature, Track, make_notes
-from popgen.scores import (
+from popgen.formats.score_reading import (
     analyze_key,
     corpus_paths,
     load_music21_corpus,
     read_score,
     score_to_song,
-    song_to_score,
-    write_musicxml,
 )
+from popgen.formats.score_writing import song_to_score, write_musicxml
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 
 # ------------------------------------------------------------------ corpus
 

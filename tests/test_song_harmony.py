@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.cache import SongCache, decode_songs, encode_songs
-from popgen.chords import CHORD_DTYPE, QUALITIES, chord_labels, make_chords
-from popgen.music import PITCH_CLASSES, ROLES, Song, TimeSignature, Track, make_notes
+from popgen.corpus.cache import SongCache, decode_songs, encode_songs
+from popgen.music.chords import CHORD_DTYPE, QUALITIES, chord_labels, make_chords
+from popgen.music.keys import PITCH_CLASSES
+from popgen.music.song import ROLES, Song, Track, make_notes
+from popgen.music.time import TimeSignature
 
 
 def band() -> Song:
@@ -227,7 +229,7 @@ def test_encode_decode_is_exact(
 def test_music21_chord_symbols_become_chords_not_notes() -> None:
     from music21 import harmony, note, stream
 
-    from popgen.scores import score_to_song
+    from popgen.formats.score_reading import score_to_song
 
     score = stream.Score()
     lead, bass = stream.Part(), stream.Part()
@@ -266,7 +268,7 @@ def test_music21_chord_symbols_become_chords_not_notes() -> None:
 def test_music21_chord_symbol_lasts_until_the_next_or_the_end() -> None:
     from music21 import harmony, note, stream
 
-    from popgen.scores import score_to_song
+    from popgen.formats.score_reading import score_to_song
 
     part = stream.Part()
     part.insert(0.0, harmony.ChordSymbol("Am7"))

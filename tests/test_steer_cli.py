@@ -7,8 +7,8 @@ import pytest
 from conftest import make_midi
 
 import popgen
-from popgen.chords import chord_labels
 from popgen.cli import main
+from popgen.music.chords import chord_labels
 
 LOOP = [(60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60)]  # C G Am F
 
@@ -140,9 +140,9 @@ def test_a_melody_with_bars_a_hair_off_4_beats_is_arranged_in_4_4() -> None:
     """POP909's 418 and 519: beats annotated a few millionths off; the vocabulary had no 1/1 bar."""
     import numpy as np
 
-    from popgen.controls import schedule
-    from popgen.music import Song, Track, make_notes
-    from popgen.steering import melody_controls
+    from popgen.evaluation.steering import melody_controls
+    from popgen.music.song import Song, Track, make_notes
+    from popgen.sampling.follow import schedule
 
     notes = _song_notes(4)
     tracks = (Track("Melody", role="melody"), Track("Piano", role="accompaniment"))

@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popgen import Corpus, CorpusOptions, get_tokenizer
-from popgen import store_build as store_build_module
 from popgen.cli import main
-from popgen.data import make_windows, window_spans
+from popgen.data import store_build as store_build_module
+from popgen.data.store import StoreError, TokenStore, is_store, open_store
+from popgen.data.store_build import build_store
+from popgen.data.windows import make_windows, window_spans
 from popgen.errors import VocabularyError
-from popgen.store import StoreError, TokenStore, is_store, open_store
-from popgen.store_build import build_store
 from popgen.tokenizers.base import PAD
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import popgen
 from popgen.errors import UnknownNameError
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 from popgen.sampling import (
     STRATEGIES,
     History,
@@ -262,8 +262,8 @@ def test_chain_of_stateful_strategies_equals_applying_them_by_hand() -> None:
         (lambda: min_p("x"), "min_p must be a number, got 'x'"),
         (lambda: typical(0.0), r"typical mass must be in \(0, 1\], got 0.0"),
         (lambda: repetition_penalty(0.0), "repetition_penalty must be > 0"),
-        (lambda: repetition_penalty(1.2, window=0), "window must be an integer >= 1, got 0"),
-        (lambda: no_repeat_ngram(0), "no_repeat_ngram must be an integer >= 1, got 0"),
+        (lambda: repetition_penalty(1.2, window=0), "window must be a whole number >= 1, got 0"),
+        (lambda: no_repeat_ngram(0), "no_repeat_ngram must be a whole number >= 1, got 0"),
         (lambda: no_repeat_ngram(2.5), "got 2.5"),
         (lambda: pitch_range(70, 60, PITCHES), "low <= high <= 127, got low=70, high=60"),
         (lambda: pitch_range(0, 128, PITCHES), "got low=0, high=128"),
@@ -275,11 +275,11 @@ def test_chain_of_stateful_strategies_equals_applying_them_by_hand() -> None:
         (lambda: in_key(5, PITCHES), "in_key needs a key name"),
         (lambda: in_key("C", PITCHES, extra=["x"]), "extra must be semitones"),
         (lambda: temperature(-1), "temperature must be > 0"),
-        (lambda: repeat_motifs(1), "repeat_motifs must be an integer >= 2, got 1"),
+        (lambda: repeat_motifs(1), "repeat_motifs must be a whole number >= 2, got 1"),
         (lambda: repeat_motifs(3, -1.0), "repeat_motifs boost must be >= 0"),
-        (lambda: repeat_melody(1, 1.0, PITCHES), "repeat_melody must be an integer >= 2"),
+        (lambda: repeat_melody(1, 1.0, PITCHES), "repeat_melody must be a whole number >= 2"),
         (lambda: repeat_melody(3, float("nan"), PITCHES), "repeat_melody boost must be >= 0"),
-        (lambda: top_k(True), "top_k must be an integer >= 1"),
+        (lambda: top_k(True), "top_k must be a whole number >= 1"),
         (lambda: top_p(float("nan")), r"top_p must be in \(0, 1\]"),
     ],
 )

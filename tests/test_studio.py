@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from popgen import read_midi
-from popgen.audio import read_wav
-from popgen.chords import chord_labels
+from popgen.music.chords import chord_labels
+from popgen.outputs.audio import read_wav
 from popgen.studio import Settings, Studio, StudioError
 from popgen.studio.settings import check_strategy, settings_from_page, strategy_spec
 from popgen.tokenizers import get_tokenizer

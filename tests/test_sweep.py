@@ -8,10 +8,10 @@ import pytest
 from conftest import make_midi
 from test_evaluate import tune
 
-import popgen.sweep
+import popgen.sweep.grid
 from popgen.cli import main
-from popgen.sweep import SweepConfig, plan
-from popgen.sweep_report import markers
+from popgen.sweep.grid import SweepConfig, plan
+from popgen.sweep.report import markers
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +83,13 @@ def test_sweep_trains_evaluates_resumes_and_reports(
     # an interrupted sweep: one result lost, its run folder left behind
     (out / "results.json").write_text(json.dumps({"runs": results[:3]}))
     trained: list[str] = []
-    original = popgen.sweep._train_one
+    original = popgen.sweep.grid._train_one
 
     def spy(settings, train, valid, folder, progress):  # type: ignore[no-untyped-def]
         trained.append(folder.name)
         return original(settings, train, valid, folder, progress)
 
-    monkeypatch.setattr(popgen.sweep, "_train_one", spy)
+    monkeypatch.setattr(popgen.sweep.grid, "_train_one", spy)
     assert main(args) == 0
     assert trained == ["tokenizer=chord"]  # resumed from its checkpoint, the others skipped
     again = json.loads((out / "results.json").read_text())["runs"]
@@ -139,8 +139,8 @@ def test_cli_reports_a_bad_sweep_file(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_report_plots_leave_the_matplotlib_backend_alone(tmp_path: Path) -> None:
     import matplotlib
 
-    from popgen.evaluate import GOAL_METRICS
-    from popgen.sweep_report import write_report
+    from popgen.evaluation.config import GOAL_METRICS
+    from popgen.sweep.report import write_report
 
     figures = {"generated_median": 1.0, "held_out_median": 1.0, "reference_range": [0.5, 2.0]}
     likelihood = {"lstm": {"per_token": 1.1, "per_note": 3.2}, "ngram": {"per_note": 3.5}}

@@ -9,14 +9,16 @@ import pytest
 from conftest import write_distribution
 
 import popgen
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 from popgen.tokenizers.base import TOKENIZERS
 
 PLUGIN = '''
 """A third-party encoding: each note as its pitch, one beat apart."""
 from dataclasses import dataclass
 
-from popgen import Song, Tokenizer, make_notes
+from popgen import Song
+from popgen import Tokenizer
+from popgen import make_notes
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import popgen
 from popgen.errors import UnknownNameError, VocabularyError
-from popgen.music import Song, Track, make_notes
+from popgen.music.song import Song, Track, make_notes
 from popgen.tokenizers import (
     BOS,
     EOS,

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import popgen
-from popgen.music import Song, TempoChange, TimeSignature, Track, make_notes
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 from popgen.sampling import Sampler, temperature
 from popgen.tokenizers import UNK, ChordTokenizer, EventTokenizer, RemiTokenizer, Tokenizer
 from popgen.tokenizers.bins import bin_velocities

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popgen.chords import chord_labels, make_chords
-from popgen.music import Song, TimeSignature, Track, make_notes
+from popgen.music.chords import chord_labels, make_chords
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TimeSignature
 from popgen.tokenizers import LeadTokenizer, PopTokenizer, get_tokenizer
 from popgen.tokenizers.base import BOS
 
@@ -177,7 +178,7 @@ def test_pop909_songs_round_trip() -> None:
 
 def _bar_chords_by_beat(chords: Any, edges: Any, spb: int) -> list[list[tuple[int, Any]]]:
     """The bar chords as first written, one beat at a time (quadratic): the reference."""
-    from popgen.chords import NO_CHORD, Chord
+    from popgen.music.chords import NO_CHORD, Chord
 
     start = np.asarray(chords["start"], dtype=np.float64)
     stop = start + chords["duration"]

@@ -6,8 +6,8 @@ import pytest
 
 import popgen
 from popgen.errors import RunError
-from popgen.music import Song, make_notes
-from popgen.training import make_optimizer
+from popgen.music.song import Song, make_notes
+from popgen.training.step import make_optimizer
 
 
 def scale_songs(n: int = 6) -> list[Song]:

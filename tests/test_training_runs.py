@@ -15,14 +15,14 @@ import pytest
 
 import popgen
 from popgen.errors import RunError, TrainingError
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 
 SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, warnings
     warnings.simplefilter("ignore")
-    import popgen, popgen.checkpoint as ck, popgen.training as tr
-    from popgen.music import Song, make_notes
+    import popgen, popgen.runs.run_dir as ck, popgen.training.loop as tr
+    from popgen.music.song import Song, make_notes
 
     mode, out, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     songs = [Song(make_notes([60 + (i * 7 + b * 3) % 12 for b in range(24)],
@@ -197,7 +197,7 @@ TWO_DEVICES = textwrap.dedent(
     import json, sys, warnings
     warnings.simplefilter("ignore")
     import jax, popgen
-    from popgen.music import Song, make_notes
+    from popgen.music.song import Song, make_notes
     songs = [Song(make_notes([60 + (i + b) % 7 for b in range(32)], [b * 0.5 for b in range(32)],
                              [0.5] * 32, 80)) for i in range(6)]
     tok = popgen.get_tokenizer("note").fit(songs)

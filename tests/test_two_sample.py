@@ -11,7 +11,7 @@ import pytest
 import popgen.metrics
 from popgen.metrics import TwoSampleTest, metric_table, two_sample_test
 from popgen.metrics.two_sample import _logistic_regression, _wilson
-from popgen.music import Song, make_notes
+from popgen.music.song import Song, make_notes
 
 
 def table(rng: np.random.Generator, n: int, shift: float = 0.0) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""popgen.usage: what a run records about its songs, and who reads it back.
+"""popgen.data.usage: what a run records about its songs, and who reads it back.
 
 A tiny run is trained once per module on four POP909-like three-track songs
 read with ``tracks=["MELODY"], transpose_to="C"``; the tests check what it
@@ -19,14 +19,16 @@ import pytest
 from conftest import make_pop909_midi
 
 import popgen
-from popgen.chords import chord_labels
 from popgen.cli import main
-from popgen.corpus_options import CorpusOptions
-from popgen.music import PITCH_CLASSES, Song, TimeSignature, make_notes
-from popgen.recipe import DEFAULT_STRATEGY
+from popgen.corpus.options import CorpusOptions
+from popgen.data.usage import RunUsage, usage_for
+from popgen.music.chords import chord_labels
+from popgen.music.keys import PITCH_CLASSES
+from popgen.music.song import Song, make_notes
+from popgen.music.time import TimeSignature
 from popgen.sampling import Sampler
+from popgen.sampling.recipe import DEFAULT_STRATEGY
 from popgen.sampling.strategies import History
-from popgen.usage import RunUsage, usage_for
 
 BPM = 120.0
 SPB = 60.0 / BPM
@@ -57,7 +59,7 @@ def test_defaults_for_old_runs() -> None:
     assert RunUsage.from_dict(None) == RunUsage() == RunUsage.from_dict({})
     default = RunUsage()
     assert default.reading is None and default.meter == (4, 4)
-    assert default.strategy == DEFAULT_STRATEGY
+    assert default.strategy is None  # the recipe of the run's encoding, chosen when sampling
     assert RunUsage.from_dict({"meter": [6, 8]}).meter == (6, 8)
 
 

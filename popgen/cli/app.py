@@ -77,7 +77,7 @@ def _use_compile_cache() -> None:
     """Point JAX's persistent compilation cache at popgen's folder, unless set or turned off."""
     import jax
 
-    from popgen.cache import compile_cache_dir
+    from popgen.corpus.cache import compile_cache_dir
 
     folder = compile_cache_dir()
     if folder is None or getattr(jax.config, "jax_compilation_cache_dir", None):

@@ -64,11 +64,13 @@ def run(args: argparse.Namespace) -> None:
     $ popgen arrange runs/pop tune.musicxml --out songs/tune.mid --batch-size 3 --png
     ```
     """
-    from popgen.checkpoint import load_run
-    from popgen.chords import transpose_chords
-    from popgen.controls import Controls, melody_line, parse_progression, read_progression
-    from popgen.corpus import Corpus
+    from popgen.corpus.corpus import Corpus
+    from popgen.music.chords import transpose_chords
+    from popgen.music.melody import melody_line
+    from popgen.music.progression import parse_progression, read_progression
+    from popgen.runs.load import load_run
     from popgen.sampling import Sampler
+    from popgen.sampling.controls import Controls
 
     if args.chords is not None and args.chords_file is not None:
         raise ValueError("give the chords once: --chords or --chords-file")

@@ -8,7 +8,7 @@ returns only what the user typed and ``Config(**given)`` lets every other field
 take the dataclass default: the command line cannot disagree with the Python API.
 
 >>> import argparse
->>> from popgen.training_config import TrainConfig
+>>> from popgen.runs.train_config import TrainConfig
 >>> parser = argparse.ArgumentParser()
 >>> add_config_flags(parser, TrainConfig, aliases={"learning_rate": ["--lr"]})
 >>> args = parser.parse_args(["--seq-len", "64", "--lr", "1e-3"])
@@ -75,6 +75,7 @@ def add_config_flags(
     skip: Collection[str] = (),
     aliases: Mapping[str, Sequence[str]] | None = None,
     choices: Mapping[str, Sequence[Any]] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> None:
     """Add one flag per field of the dataclass ``config`` to ``parser`` (or an argument group).
 
@@ -84,6 +85,8 @@ def add_config_flags(
         skip: fields that get no flag (set by the command itself).
         aliases: more option strings of a field, e.g. ``{"learning_rate": ["--lr"]}``.
         choices: the values a field may take, e.g. ``{"optimizer": OPTIMIZERS}``.
+        notes: more help text for a field, after its comment (a value the
+            command knows, such as the default recipe).
 
     Supported annotations: ``int``, ``float``, ``str``, ``bool`` (``--x``/``--no-x``),
     ``Literal[...]``, ``tuple[T, ...]`` (one or more values), each optionally ``| None``.
@@ -106,7 +109,7 @@ def add_config_flags(
         kwargs = _argument_kwargs(field.name, hints[field.name])
         if choices and field.name in choices:
             kwargs["choices"] = list(choices[field.name])
-        parts = [comments.get(field.name, "")]
+        parts = [comments.get(field.name, ""), (notes or {}).get(field.name, "")]
         if field.default is not dataclasses.MISSING:
             parts.append(f"(default: {_show(field.default)})")
         elif field.default_factory is not dataclasses.MISSING:

@@ -6,13 +6,15 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from popgen.cli.config_flags import add_config_flags, given_values
 from popgen.cli.options import RUN_HELP, add_corpus_arguments, positive_int, read_corpus
-from popgen.recipe import DEFAULT_STRATEGY
+from popgen.evaluation.config import EvaluationConfig
+from popgen.sampling.recipe import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
-    from popgen.checkpoint import Run
     from popgen.cli.options import Subcommands
-    from popgen.music import Song
+    from popgen.music.song import Song
+    from popgen.runs.run import Run
 
 __all__ = ["add_parser", "run"]
 
@@ -23,7 +25,7 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     >>> from popgen.cli import build_parser
     >>> args = build_parser().parse_args(["evaluate", "run/", "--reference", "songs/"])
     >>> args.command, args.reference, args.samples, args.strategy
-    ('evaluate', ['songs/'], 32, None)
+    ('evaluate', ['songs/'], None, None)
     """
     parser = sub.add_parser("evaluate", help="measure a run's songs against real songs")
     parser.add_argument("run", type=Path, help=RUN_HELP)
@@ -36,27 +38,22 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         "songs were unless the reading flags below say otherwise",
     )
     add_corpus_arguments(parser)
-    parser.add_argument("--samples", type=positive_int, default=32, help="songs to generate")
-    parser.add_argument(
-        "--tokens",
-        type=positive_int,
-        help="tokens per song (default: the held-out songs' median length)",
+    # --samples, --tokens, --seed, --strategy, --ngram-order, --copy-n: EvaluationConfig's fields
+    add_config_flags(
+        parser,
+        EvaluationConfig,
+        skip=("track",),
+        notes={"strategy": f"(popgen's recipe: '{DEFAULT_STRATEGY}')"},
     )
-    parser.add_argument(
-        "--strategy",
-        help="sampling strategy, as for 'generate' (default: the run's recipe, "
-        f"popgen's being '{DEFAULT_STRATEGY}'; '' samples plainly)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--track", help="multitrack reference songs: a track index, a track name or 'merge'"
     )
-    parser.add_argument("--ngram-order", type=positive_int, default=4, help="n-gram baseline order")
     parser.add_argument(
         "--steer",
         action="store_true",
         help="measure steering instead (pop runs): songs over the held-out songs' chords and "
-        "accompaniments for their melodies, against excerpts of the reference (popgen.steering)",
+        "accompaniments for their melodies, against excerpts of the reference "
+        "(popgen.evaluation.steering)",
     )
     parser.add_argument(
         "--bars", type=positive_int, default=16, help="--steer: bars per excerpt (default: 16)"
@@ -73,20 +70,13 @@ def run(args: argparse.Namespace) -> None:
     $ popgen evaluate runs/folk --reference music21:essenFolksong/kinder0 --json eval.json
     ```
     """
-    from popgen.checkpoint import load_run
-    from popgen.evaluate import EvaluationConfig, evaluate
+    from popgen.evaluation.compute import evaluate
+    from popgen.runs.load import load_run
 
     track: int | str | None = args.track
     if isinstance(track, str) and track.isdigit():
         track = int(track)
-    config = EvaluationConfig(
-        samples=args.samples,
-        tokens=args.tokens,
-        seed=args.seed,
-        strategy=args.strategy,
-        ngram_order=args.ngram_order,
-        track=track,
-    )
+    config = EvaluationConfig(**given_values(args, EvaluationConfig, skip=("track",)), track=track)
     run = load_run(args.run)  # a bad run fails before reading the reference
     # the reference is read as the training songs were, unless a flag says otherwise
     reference = read_corpus(args, args.reference, base=run.usage.reading)
@@ -104,13 +94,13 @@ def run(args: argparse.Namespace) -> None:
 
 
 def _steer(run: Run, reference: list[Song], args: argparse.Namespace) -> None:
-    """``--steer``: :func:`popgen.steering.evaluate_steering` on the held-out songs."""
-    from popgen.evaluate import split_reference
-    from popgen.steering import evaluate_steering
+    """``--steer``: :func:`popgen.evaluation.steering.evaluate_steering` on the held-out songs."""
+    from popgen.evaluation.compute import split_reference
+    from popgen.evaluation.steering import evaluate_steering
 
     _, held_out = split_reference(run, reference)
     report = evaluate_steering(
-        run, reference, held_out, bars=args.bars, strategy=args.strategy, seed=args.seed
+        run, reference, held_out, bars=args.bars, strategy=args.strategy, seed=args.seed or 0
     )
     print(report.table())
     if args.json:

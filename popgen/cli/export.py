@@ -30,7 +30,8 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="model file to write")
     parser.add_argument(
         "--dtype",
-        choices=("float16", "float32"),  # popgen.model_file.STORAGE_DTYPES, without importing JAX
+        # popgen.runs.model_file.STORAGE_DTYPES, without importing JAX
+        choices=("float16", "float32"),
         default="float16",
         help="how to store the parameters: float16 halves the size (default), float32 is exact",
     )
@@ -50,8 +51,8 @@ def run(args: argparse.Namespace) -> None:
     $ popgen export runs/pop --out pop.safetensors --description "pop melodies"
     ```
     """
-    from popgen.checkpoint import load_run
-    from popgen.model_file import export_run
+    from popgen.runs.load import load_run
+    from popgen.runs.model_file import export_run
 
     given = {
         "name": args.name,

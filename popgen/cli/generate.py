@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from popgen.cli.options import RUN_HELP, positive_int
-from popgen.recipe import DEFAULT_STRATEGY
+from popgen.sampling.recipe import DEFAULT_STRATEGY, run_recipe, strategy_spec
 
 if TYPE_CHECKING:
-    from popgen.checkpoint import Run
     from popgen.cli.options import Subcommands
-    from popgen.controls import Controls
-    from popgen.music import Song
+    from popgen.music.song import Song
+    from popgen.runs.run import Run
     from popgen.sampling import Strategy
+    from popgen.sampling.controls import Controls
 
 __all__ = [
     "add_output_flags",
@@ -145,17 +145,16 @@ def strategy_from(args: argparse.Namespace, run: Run) -> Strategy:
     strategy = strategy_from(args, load_run("runs/pop"))  # top_p(0.9), then nothing more
     ```
     """
-    from popgen.sampling import chain, parse_strategy, temperature, top_k, top_p
+    from popgen.sampling import parse_strategy
 
-    parts: list[Strategy] = []
-    if args.temperature is not None:
-        parts.append(temperature(args.temperature))
-    if args.top_k is not None:
-        parts.append(top_k(args.top_k))
-    if args.top_p is not None:
-        parts.append(top_p(args.top_p))
-    spec = args.strategy if args.strategy is not None else ("" if parts else run.usage.strategy)
-    return chain(*parts, parse_strategy(spec, run.tokenizer))
+    spec = strategy_spec(
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        strategy=args.strategy,
+        recipe=run_recipe(run),
+    )
+    return parse_strategy(spec, run.tokenizer)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -167,8 +166,8 @@ def run(args: argparse.Namespace) -> None:
     """
     import dataclasses
 
-    from popgen.checkpoint import load_run
-    from popgen.midi import read_midi
+    from popgen.formats.midi_reading import read_midi
+    from popgen.runs.load import load_run
     from popgen.sampling import Sampler, chain, max_gap
 
     if args.program is not None and not 0 <= args.program <= 127:
@@ -230,7 +229,8 @@ def _check_controls(args: argparse.Namespace) -> None:
 
 def _controls(args: argparse.Namespace, run: Run) -> Controls:
     """The controls of ``--chords``/``--chords-file`` and ``--bars``, in the run's meter."""
-    from popgen.controls import Controls, parse_progression, read_progression
+    from popgen.music.progression import parse_progression, read_progression
+    from popgen.sampling.controls import Controls
 
     meter = run.usage.meter
     if args.chords_file is not None:
@@ -256,8 +256,8 @@ def write_song(song: Song, path: Path, args: argparse.Namespace) -> None:
     write_song(song, Path("songs/a.mid"), args)  # also songs/a.png with --png
     ```
     """
-    from popgen.render import write_wav
-    from popgen.scores import write_musicxml
+    from popgen.formats.score_writing import write_musicxml
+    from popgen.outputs.audio import write_wav
 
     song.write_midi(path)
     written = [path]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from popgen.cli.options import Subcommands
-    from popgen.pretrained import PretrainedModel
+    from popgen.runs.pretrained import PretrainedModel
 
 __all__ = ["add_parser", "format_models", "run"]
 
@@ -28,7 +28,7 @@ def format_models(models: list[PretrainedModel]) -> str:
     """One line per model: name, what it generates, encoding, size, licence; its description below.
 
     >>> from pathlib import Path
-    >>> from popgen.pretrained import PretrainedModel
+    >>> from popgen.runs.pretrained import PretrainedModel
     >>> print(format_models([PretrainedModel("tiny", Path("t.safetensors"), "popgen", "melody",
     ...                                      "note", 12_345, 4096, "MIT", "a test model")]))
     name  generates  encoding  parameters  size    licence  from
@@ -64,12 +64,12 @@ def format_models(models: list[PretrainedModel]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Print :func:`popgen.pretrained.available` as a table.
+    """Print :func:`popgen.runs.pretrained.available` as a table.
 
     ```text
     $ popgen models
     ```
     """
-    from popgen.pretrained import available
+    from popgen.runs.pretrained import available
 
     print(format_models(available()))

@@ -16,12 +16,12 @@ import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from popgen.corpus_options import CHORD_RULES, KEY_RULES, READERS
-from popgen.music import ROLES
+from popgen.corpus.options import CHORD_RULES, KEY_RULES, READERS
+from popgen.music.song import ROLES
 
 if TYPE_CHECKING:
-    from popgen.corpus import Corpus
-    from popgen.corpus_options import CorpusOptions
+    from popgen.corpus.corpus import Corpus
+    from popgen.corpus.options import CorpusOptions
 
     #: What ``build_parser`` hands each command's ``add_parser``.
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -133,7 +133,7 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, *, cache: bool = True)
         action="append",
         type=_limit,
         metavar="NAME=VALUE",
-        help="change a cap on what one song may cost (popgen.limits.Limits), e.g. "
+        help="change a cap on what one song may cost (popgen.music.limits.Limits), e.g. "
         "max_silence=64 or max_beats=inf; repeatable",
     )
     group.add_argument(
@@ -162,7 +162,7 @@ def _name_role(text: str) -> tuple[str, str]:
 
 
 def _limit(text: str) -> tuple[str, float]:
-    """An argparse type: ``NAME=VALUE``, one cap of :class:`popgen.limits.Limits`.
+    """An argparse type: ``NAME=VALUE``, one cap of :class:`popgen.music.limits.Limits`.
 
     >>> _limit("max_silence=64"), _limit("max_notes=1000")
     (('max_silence', 64.0), ('max_notes', 1000))
@@ -172,7 +172,7 @@ def _limit(text: str) -> tuple[str, float]:
     """
     import dataclasses
 
-    from popgen.limits import Limits
+    from popgen.music.limits import Limits
 
     name, sep, value = (part.strip() for part in text.partition("="))
     if not sep:
@@ -196,7 +196,7 @@ def corpus_options(args: argparse.Namespace, base: CorpusOptions | None = None) 
     A flag left out keeps ``base``'s value (a run's recorded options, for
     ``evaluate``), else the default.
 
-    >>> from popgen.corpus_options import CorpusOptions
+    >>> from popgen.corpus.options import CorpusOptions
     >>> parser = argparse.ArgumentParser()
     >>> add_corpus_arguments(parser)
     >>> base = CorpusOptions(tracks=["MELODY"], transpose_to="C")
@@ -204,7 +204,7 @@ def corpus_options(args: argparse.Namespace, base: CorpusOptions | None = None) 
     >>> options.tracks, options.transpose_to, options.keys
     (('MELODY',), 'C', 'file')
     """
-    from popgen.corpus_options import CorpusOptions
+    from popgen.corpus.options import CorpusOptions
 
     given = {
         "tracks": args.tracks,
@@ -233,7 +233,7 @@ def read_corpus(
     corpus = read_corpus(args, args.sources)  # in a command's run(args)
     ```
     """
-    from popgen.corpus import DEFAULT_CACHE, Corpus
+    from popgen.corpus.corpus import DEFAULT_CACHE, Corpus
 
     options = corpus_options(args, base)
     return Corpus.from_sources(

@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> None:
     $ popgen sweep examples/sweep-pop909.toml --out sweeps/pop909 --report docs/experiments.md
     ```
     """
-    from popgen.sweep import SweepConfig, run_sweep
-    from popgen.sweep_report import write_report
+    from popgen.sweep.grid import SweepConfig, run_sweep
+    from popgen.sweep.report import write_report
 
     config = SweepConfig.from_toml(args.config)
     results = run_sweep(config, args.out, progress=not args.quiet, reevaluate=args.reevaluate)

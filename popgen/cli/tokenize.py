@@ -1,4 +1,4 @@
-"""``popgen tokenize``: encode a corpus once into a token store (see :mod:`popgen.store`)."""
+"""``popgen tokenize``: encode a corpus once into a token store (see :mod:`popgen.data.store`)."""
 
 from __future__ import annotations
 
@@ -60,14 +60,14 @@ def run(args: argparse.Namespace) -> None:
     $ popgen tokenize 'lmd_full/**/*.mid' --out lmd-store --tokenizer pop --transpose-to C
     ```
     """
-    from popgen.store_build import build_store
+    from popgen.data.store_build import build_store
     from popgen.tokenizers.base import get_tokenizer
 
     options = dict(args.tokenizer_option or ())
     if args.vocab_from is not None:
         if options:
             raise ValueError("--tokenizer-option: with --vocab-from the encoding is the run's")
-        from popgen.checkpoint import load_run
+        from popgen.runs.load import load_run
 
         tokenizer = load_run(args.vocab_from).tokenizer
     else:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from popgen.cli.config_flags import add_config_flags, given_values
 from popgen.cli.options import add_corpus_arguments, add_sources, key_value, read_corpus
 from popgen.models.lstm_config import LSTMConfig
-from popgen.training_config import OPTIMIZERS, SCHEDULES, TrainConfig
+from popgen.runs.train_config import OPTIMIZERS, SCHEDULES, TrainConfig
 
 if TYPE_CHECKING:
     from popgen.cli.options import Subcommands
-    from popgen.corpus import Corpus
-    from popgen.store import TokenStore
+    from popgen.corpus.corpus import Corpus
+    from popgen.data.store import TokenStore
 
 __all__ = ["add_parser", "run"]
 
@@ -104,12 +104,12 @@ def run(args: argparse.Namespace) -> None:
     $ popgen train music21:essenFolksong/kinder0 --out runs/folk --epochs 5 --hidden-size 256
     ```
     """
-    from popgen.checkpoint import load_run
-    from popgen.distributed import initialize, is_main_process
+    from popgen.locks import RunLock
     from popgen.models import build_model
-    from popgen.run_lock import RunLock
+    from popgen.runs.load import load_run
     from popgen.tokenizers.base import get_tokenizer
-    from popgen.training import check_process_count, train
+    from popgen.training.distributed import initialize, is_main_process
+    from popgen.training.loop import check_process_count, train
 
     # before JAX computes anything (POPGEN_* may name several processes); one process
     # leaves JAX alone until training, so reading the songs may still fork workers
@@ -174,8 +174,8 @@ def run(args: argparse.Namespace) -> None:
 def _store(args: argparse.Namespace) -> TokenStore | None:
     """The token store when the one source is a store's folder; its settings are its own."""
     from popgen.cli.options import corpus_options
-    from popgen.corpus_options import CorpusOptions
-    from popgen.store import is_store, open_store
+    from popgen.corpus.options import CorpusOptions
+    from popgen.data.store import is_store, open_store
 
     if not any(is_store(s) for s in args.sources):
         return None

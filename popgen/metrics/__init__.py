@@ -22,10 +22,10 @@
 * :mod:`popgen.metrics.copying`: generated n-grams and passages found in the
   training songs (:class:`CopyIndex`).
 
-:func:`popgen.evaluate.evaluate` puts them together. Importing this package
+:func:`popgen.evaluation.compute.evaluate` puts them together. Importing this package
 needs only numpy (JAX is loaded when a run is scored).
 
->>> from popgen.music import Song, make_notes
+>>> from popgen.music.song import Song, make_notes
 >>> song = Song(make_notes([60, 64, 67, 72], [0, 1, 2, 3], [1, 1, 1, 1]))
 >>> song_metrics(song)["pitch_range"]
 12.0
@@ -33,6 +33,10 @@ needs only numpy (JAX is loaded when a run is scored).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from popgen.metrics._notes import ONSET_TOLERANCE
 from popgen.metrics.copying import Copy, CopyIndex, CopyReport, note_line
 from popgen.metrics.harmony import harmonisation
 from popgen.metrics.likelihood import (
@@ -42,42 +46,10 @@ from popgen.metrics.likelihood import (
     ngram_likelihood,
     run_likelihood,
 )
-from popgen.metrics.music import (
-    DURATION_BINS,
-    DURATION_EDGES,
-    HISTOGRAMS,
-    METRICS,
-    ONSET_TOLERANCE,
-    Selection,
-    bar_features,
-    bar_repetition,
-    choose_track,
-    chord_tone_share,
-    distinct_4gram_ratio,
-    distinct_ngram_ratio,
-    empty_beat_rate,
-    groove_consistency,
-    inter_onset_histogram,
-    longest_pitch_run,
-    mean_interval,
-    note_length_histogram,
-    notes_per_bar,
-    notes_per_bar_by_role,
-    pitch_class_entropy,
-    pitch_class_entropy_1bar,
-    pitch_class_entropy_4bar,
-    pitch_class_histogram,
-    pitch_range,
-    pitches_used,
-    polyphony,
-    polyphony_rate,
-    repeated_note_ratio,
-    scale_consistency,
-    self_similarity,
-    song_metrics,
-    velocity_spread,
-)
+from popgen.metrics.music import HISTOGRAMS, METRICS, Selection, choose_track, song_metrics
 from popgen.metrics.ngram import KneserNey
+from popgen.metrics.pitch import distinct_ngram_ratio
+from popgen.metrics.rhythm import DURATION_BINS, DURATION_EDGES, notes_per_bar_by_role
 from popgen.metrics.sets import (
     SetComparison,
     compare_sets,
@@ -85,58 +57,52 @@ from popgen.metrics.sets import (
     metric_table,
     reference_ranges,
 )
+from popgen.metrics.structure import bar_features
 from popgen.metrics.two_sample import TwoSampleTest, two_sample_test
+
+
+def __getattr__(name: str) -> Callable[[Any], Any]:
+    """Each metric and histogram by name (``popgen.metrics.pitch_range``), from the registry."""
+    found = METRICS.get(name) or HISTOGRAMS.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return found
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Copy",
     "CopyIndex",
     "CopyReport",
-    "EncodedSongs",
-    "KneserNey",
-    "Likelihood",
-    "encode_songs",
-    "ngram_likelihood",
-    "note_line",
-    "run_likelihood",
     "DURATION_BINS",
     "DURATION_EDGES",
+    "EncodedSongs",
     "HISTOGRAMS",
+    "KneserNey",
+    "Likelihood",
     "METRICS",
     "ONSET_TOLERANCE",
     "Selection",
     "SetComparison",
     "TwoSampleTest",
     "bar_features",
-    "bar_repetition",
     "choose_track",
-    "chord_tone_share",
     "compare_sets",
-    "distinct_4gram_ratio",
     "distinct_ngram_ratio",
-    "empty_beat_rate",
-    "groove_consistency",
+    "encode_songs",
     "harmonisation",
     "inside_share",
-    "inter_onset_histogram",
-    "longest_pitch_run",
-    "mean_interval",
     "metric_table",
-    "note_length_histogram",
-    "notes_per_bar",
+    "ngram_likelihood",
+    "note_line",
     "notes_per_bar_by_role",
-    "pitch_class_entropy",
-    "pitch_class_entropy_1bar",
-    "pitch_class_entropy_4bar",
-    "pitch_class_histogram",
-    "pitch_range",
-    "pitches_used",
-    "polyphony",
-    "polyphony_rate",
     "reference_ranges",
-    "repeated_note_ratio",
-    "scale_consistency",
-    "self_similarity",
+    "run_likelihood",
     "song_metrics",
     "two_sample_test",
-    "velocity_spread",
 ]
+# and every registered metric and histogram (popgen.metrics.registry)
+__all__ += [*METRICS, *HISTOGRAMS]

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.limits import DEFAULT_LIMITS, shorten_silences
-from popgen.music import Song
+from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
+from popgen.music.song import Song
 
 #: Onsets closer than this many beats count as one onset (a chord).
 ONSET_TOLERANCE = 1 / 32
@@ -24,9 +24,9 @@ STEPS_PER_BEAT = 4  # the grid of onset positions in a bar (groove, bar patterns
 def shortened(song: Song) -> Song:
     """``song`` as the bar metrics measure it: silences past the cap shortened.
 
-    Stretches longer than :data:`popgen.limits.DEFAULT_LIMITS`' ``max_silence``
+    Stretches longer than :data:`popgen.music.limits.DEFAULT_LIMITS`' ``max_silence``
     in which no note starts or ends lose whole bars
-    (:func:`popgen.limits.shorten_silences`), so that a metric counting bars
+    (:func:`popgen.music.limits.shorten_silences`), so that a metric counting bars
     costs what the notes and bars cost, never what a silence does; a song
     without such a stretch is returned as it is.
     """

@@ -34,7 +34,7 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from popgen.music import Song
+    from popgen.music.song import Song
 
 __all__ = ["Copy", "CopyIndex", "CopyReport", "note_line"]
 
@@ -58,7 +58,7 @@ def note_line(song: Song, steps_per_beat: int = 12) -> NDArray[np.int64]:
     Returns:
         ``int64[num_notes]``.
 
-    >>> from popgen.music import Song, make_notes
+    >>> from popgen.music.song import Song, make_notes
     >>> line = note_line(Song(make_notes([64, 60], [0.0, 0.0], [0.5, 1.0])))
     >>> [(int(s) >> 32, int(s) & 0xFFFFFFFF) for s in line]
     [(60, 12), (64, 6)]
@@ -129,7 +129,7 @@ class CopyIndex:
         n: length in notes of the n-grams :meth:`copied_share` counts.
         steps_per_beat: the duration grid of :func:`note_line`.
 
-    >>> from popgen.music import Song, make_notes
+    >>> from popgen.music.song import Song, make_notes
     >>> train = Song(make_notes(range(60, 72), range(12), [1] * 12), title="scale")
     >>> index = CopyIndex([train], n=4)
     >>> index.longest_copy(Song(make_notes([50, 62, 63, 64], range(4), [1] * 4)))
@@ -198,7 +198,7 @@ class CopyIndex:
         Returns:
             A share in ``[0, 1]``; ``nan`` when the song has fewer than ``n`` notes.
 
-        >>> from popgen.music import Song, make_notes
+        >>> from popgen.music.song import Song, make_notes
         >>> index = CopyIndex([Song(make_notes([60, 62, 64, 65], range(4), [1] * 4))], n=2)
         >>> index.copied_share(Song(make_notes([60, 62, 64, 67], range(4), [1] * 4)))
         0.6666666666666666
@@ -219,7 +219,7 @@ class CopyIndex:
             The passage, or ``None`` when not even one note of the song (same
             pitch and duration) occurs in the index, e.g. for an empty song.
 
-        >>> from popgen.music import Song, make_notes
+        >>> from popgen.music.song import Song, make_notes
         >>> index = CopyIndex([Song(make_notes([60, 62, 64], range(3), [1] * 3), title="a")])
         >>> index.longest_copy(Song(make_notes([62, 64, 60], range(3), [1] * 3)))
         Copy(length=2, song='a', position=1, start=0)
@@ -299,7 +299,7 @@ class CopyIndex:
     def report(self, songs: Sequence[Song]) -> CopyReport:
         """Copying figures of a set of songs (generated ones, or held-out real ones).
 
-        >>> from popgen.music import Song, make_notes
+        >>> from popgen.music.song import Song, make_notes
         >>> index = CopyIndex([Song(make_notes([60, 62, 64], range(3), [1] * 3))], n=2)
         >>> rep = index.report([Song(make_notes([60, 62, 67], range(3), [1] * 3))])
         >>> rep.copied_share, rep.longest

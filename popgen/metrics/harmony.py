@@ -1,15 +1,15 @@
 """Harmony metrics of one song: how its notes sit on its chords.
 
 :func:`chord_tone_share` reads the song's chord segments
-(:attr:`popgen.music.Song.chords`, see :mod:`popgen.chords`); it follows the
+(:attr:`popgen.music.song.Song.chords`, see :mod:`popgen.music.chords`); it follows the
 conventions stated in :mod:`popgen.metrics.music`, which lists it in its
 ``METRICS`` and re-exports it. :func:`harmonisation` reads no chord labels:
 it matches a triad to the accompaniment of each half bar and measures the
-melody against it, so it needs the track roles (:attr:`popgen.music.Track.role`)
+melody against it, so it needs the track roles (:attr:`popgen.music.song.Track.role`)
 and is computed on the whole song, before any track is chosen.
 
-The examples assume ``from popgen.music import Song, Track, make_notes`` and
-``from popgen.chords import make_chords``.
+The examples assume ``from popgen.music.song import Song, Track, make_notes`` and
+``from popgen.music.chords import make_chords``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from popgen.chords import chord_tone_mask, make_chords  # noqa: F401  (make_chords: examples)
 from popgen.metrics._notes import bar_edges, overlaps, shortened
-from popgen.music import Song, Track, make_notes  # noqa: F401  (Track, make_notes: examples)
+from popgen.metrics.registry import metric
+from popgen.music.chords import chord_tone_mask, make_chords  # noqa: F401  (make_chords: examples)
+from popgen.music.song import Song, Track, make_notes  # noqa: F401  (Track, make_notes: examples)
 
 __all__ = ["TRIADS", "chord_tone_share", "harmonisation"]
 
@@ -37,12 +38,13 @@ _TRIAD_TONES = np.array(
 _TIE = 1e-9  # triads scoring within this share of the best tie (floating point slack)
 
 
+@metric
 def chord_tone_share(song: Song) -> float:
     """Share of note-time sounding a tone of the chord that sounds with it (over chord time).
 
     Each note is split by the chord segments it overlaps, and each piece
     weighs its length in beats: the share is the length of the pieces whose
-    pitch class belongs to their chord (:func:`popgen.chords.chord_tone_mask`:
+    pitch class belongs to their chord (:func:`popgen.music.chords.chord_tone_mask`:
     the chord's tones and its bass) over the length of all pieces. Time
     without a chord, or under "no chord", counts for nothing. ``nan`` when
     the song has no chords or none of its notes sounds with one.
@@ -77,7 +79,7 @@ def harmonisation(
 ) -> float:
     """Share of the melody's note-time on the tones of the triad its accompaniment plays.
 
-    Each bar of :meth:`~popgen.music.Song.bar_lines` is cut in two halves of
+    Each bar of :meth:`~popgen.music.song.Song.bar_lines` is cut in two halves of
     equal length. In each half bar, the accompaniment's pitch classes are
     weighed by the beats they sound there, and of the 24 major and minor
     triads (:data:`TRIADS`) the one with the most weight on its three tones
@@ -90,8 +92,8 @@ def harmonisation(
     never changes the value. ``nan`` when the song has no melody or no
     accompaniment notes, or when no melody sounds with accompaniment.
 
-    Notes are told apart by their track's role (:attr:`popgen.music.Track.role`);
-    drum tracks never count. Chord labels (:attr:`~popgen.music.Song.chords`)
+    Notes are told apart by their track's role (:attr:`popgen.music.song.Track.role`);
+    drum tracks never count. Chord labels (:attr:`~popgen.music.song.Song.chords`)
     are not read. The 800 POP909 songs score 0.55 / 0.71 / 0.84 (5th / 50th /
     95th percentile); with each song's melody pitches shuffled, 0.34 / 0.46 /
     0.55 (``benchmarks/harmonisation.py``).

@@ -24,8 +24,8 @@ from popgen.tokenizers.base import PAD, UNK
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from popgen.checkpoint import Run
-    from popgen.music import Song
+    from popgen.music.song import Song
+    from popgen.runs.run import Run
     from popgen.tokenizers.base import Tokenizer
 
 __all__ = ["EncodedSongs", "Likelihood", "encode_songs", "ngram_likelihood", "run_likelihood"]
@@ -96,7 +96,9 @@ class Likelihood:
 class EncodedSongs:
     """Songs as token ids (with ``BOS``/``EOS``) and the notes each one describes.
 
-    >>> from popgen import Song, get_tokenizer, make_notes
+    >>> from popgen import Song
+    >>> from popgen import get_tokenizer
+    >>> from popgen import make_notes
     >>> song = Song(make_notes([60, 64], [0, 1], [1, 1]))
     >>> tok = get_tokenizer("chord").fit([song])
     >>> enc = encode_songs(tok, [song])
@@ -126,7 +128,9 @@ def encode_songs(tokenizer: Tokenizer, songs: Iterable[Song]) -> EncodedSongs:
     A warning reports songs with tokens outside the vocabulary (they become
     ``UNK`` and are scored as such).
 
-    >>> from popgen import Song, get_tokenizer, make_notes
+    >>> from popgen import Song
+    >>> from popgen import get_tokenizer
+    >>> from popgen import make_notes
     >>> song = Song(make_notes([60, 64, 67], [0, 0, 1], [1, 1, 1]))
     >>> encode_songs(get_tokenizer("chord").fit([song]), [song]).notes
     (3,)
@@ -167,7 +171,11 @@ def run_likelihood(
         max_tokens: at most this many padded tokens per batch (bounds memory).
 
     >>> import jax, jax.numpy as jnp
-    >>> from popgen import LSTMModel, Run, Song, get_tokenizer, make_notes
+    >>> from popgen import LSTMModel
+    >>> from popgen import Run
+    >>> from popgen import Song
+    >>> from popgen import get_tokenizer
+    >>> from popgen import make_notes
     >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 1]))
     >>> tok = get_tokenizer("chord").fit([song])
     >>> model = LSTMModel(vocab_size=tok.vocab_size, embed_dim=4, hidden_size=8, num_layers=1)
@@ -180,7 +188,7 @@ def run_likelihood(
     import jax
     import jax.numpy as jnp
 
-    from popgen.training_step import next_token_loss
+    from popgen.models.loss import next_token_loss
 
     encoded = songs if isinstance(songs, EncodedSongs) else encode_songs(run.tokenizer, songs)
     model = run.model

@@ -12,7 +12,7 @@ histograms, notes per bar of each part), :mod:`popgen.metrics.harmony`
 
 Conventions shared by every metric:
 
-* Times are in beats. Bars are those of :meth:`popgen.music.Song.bar_lines`,
+* Times are in beats. Bars are those of :meth:`popgen.music.song.Song.bar_lines`,
   from beat 0 until the song's end (at least one): the song's annotated bar
   lines when it has them (a first line after 0 makes a pickup bar), else its
   time signatures (4/4 when there is none). Bars may differ in length; a
@@ -20,7 +20,7 @@ Conventions shared by every metric:
   start. Metrics that compare bars with one another skip or separate bars
   of different lengths (each docstring says how). Metrics that count bars
   measure the song with stretches longer than 256 beats in which no note
-  starts or ends shortened by whole bars (:func:`popgen.limits.shorten_silences`),
+  starts or ends shortened by whole bars (:func:`popgen.music.limits.shorten_silences`),
   so a hand-made song with a billion-beat rest costs what its notes cost.
 * Entropies are in bits (log base 2).
 * Onsets less than :data:`ONSET_TOLERANCE` beats apart are one onset (a
@@ -31,83 +31,27 @@ Conventions shared by every metric:
 * Nothing raises on an empty or one-note song: a mean, share, spread or
   extent of nothing is ``nan``; a count is 0. Each docstring says which.
 
-The examples assume ``from popgen.music import Song, make_notes``.
+The examples assume ``from popgen.music.song import Song, make_notes``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+# the metric modules register their metrics on import, in this order (pitch, rhythm and
+# texture, harmony, structure): the order of METRICS and of every table of them
+# isort: off
+import popgen.metrics.pitch
+import popgen.metrics.rhythm
+import popgen.metrics.harmony
+import popgen.metrics.structure  # noqa: F401
 
-from popgen.metrics._notes import ONSET_TOLERANCE
-from popgen.metrics.harmony import chord_tone_share
-from popgen.metrics.pitch import (
-    distinct_4gram_ratio,
-    distinct_ngram_ratio,
-    longest_pitch_run,
-    mean_interval,
-    pitch_class_entropy,
-    pitch_class_entropy_1bar,
-    pitch_class_entropy_4bar,
-    pitch_class_histogram,
-    pitch_range,
-    pitches_used,
-    repeated_note_ratio,
-    scale_consistency,
-)
-from popgen.metrics.rhythm import (
-    DURATION_BINS,
-    DURATION_EDGES,
-    empty_beat_rate,
-    groove_consistency,
-    inter_onset_histogram,
-    note_length_histogram,
-    notes_per_bar,
-    notes_per_bar_by_role,
-    polyphony,
-    polyphony_rate,
-    velocity_spread,
-)
-from popgen.metrics.structure import bar_features, bar_repetition, self_similarity
-from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
+# isort: on
+from popgen.metrics.registry import HISTOGRAMS, METRICS
+from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
-__all__ = [
-    "DURATION_BINS",
-    "DURATION_EDGES",
-    "HISTOGRAMS",
-    "METRICS",
-    "ONSET_TOLERANCE",
-    "Selection",
-    "bar_features",
-    "bar_repetition",
-    "choose_track",
-    "chord_tone_share",
-    "distinct_4gram_ratio",
-    "distinct_ngram_ratio",
-    "empty_beat_rate",
-    "groove_consistency",
-    "inter_onset_histogram",
-    "longest_pitch_run",
-    "mean_interval",
-    "note_length_histogram",
-    "notes_per_bar",
-    "notes_per_bar_by_role",
-    "pitch_class_entropy",
-    "pitch_class_entropy_1bar",
-    "pitch_class_entropy_4bar",
-    "pitch_class_histogram",
-    "pitch_range",
-    "pitches_used",
-    "polyphony",
-    "polyphony_rate",
-    "repeated_note_ratio",
-    "scale_consistency",
-    "self_similarity",
-    "song_metrics",
-    "velocity_spread",
-]
+__all__ = ["HISTOGRAMS", "METRICS", "Selection", "choose_track", "song_metrics"]
 
 #: Which track to measure: ``None`` (the song must have one track), a track
 #: index, a track name (case-insensitive) or ``"merge"`` (all tracks as one).
@@ -133,7 +77,7 @@ def choose_track(song: Song, track: Selection = None) -> Song:
             the index or name matches no track (or a name several); the
             message names the song's source and lists its tracks.
 
-    >>> from popgen.music import Track
+    >>> from popgen.music.song import Track
     >>> notes = make_notes([60, 36], [0, 0], [1, 1], track=[0, 1])
     >>> song = Song(notes, tracks=(Track("melody"), Track("bass")))
     >>> choose_track(song, "Bass").notes["pitch"].tolist()
@@ -175,37 +119,6 @@ def _listing(song: Song) -> str:
     return ", ".join(f"{i}: {t.name or '(unnamed)'}" for i, t in enumerate(song.tracks))
 
 
-#: Scalar metrics by name, in a stable order (pitch, rhythm, texture, harmony, structure).
-METRICS: dict[str, Callable[[Song], float]] = {
-    "pitch_class_entropy": pitch_class_entropy,
-    "pitch_class_entropy_1bar": pitch_class_entropy_1bar,
-    "pitch_class_entropy_4bar": pitch_class_entropy_4bar,
-    "pitch_range": pitch_range,
-    "pitches_used": pitches_used,
-    "mean_interval": mean_interval,
-    "longest_pitch_run": longest_pitch_run,
-    "repeated_note_ratio": repeated_note_ratio,
-    "distinct_4gram_ratio": distinct_4gram_ratio,
-    "scale_consistency": scale_consistency,
-    "notes_per_bar": notes_per_bar,
-    "empty_beat_rate": empty_beat_rate,
-    "groove_consistency": groove_consistency,
-    "polyphony": polyphony,
-    "polyphony_rate": polyphony_rate,
-    "velocity_spread": velocity_spread,
-    "chord_tone_share": chord_tone_share,
-    "bar_repetition": bar_repetition,
-    "self_similarity": self_similarity,
-}
-
-#: Histogram features by name; each returns a probability vector (or zeros).
-HISTOGRAMS: dict[str, Callable[[Song], NDArray[np.float64]]] = {
-    "pitch_class_histogram": pitch_class_histogram,
-    "inter_onset_histogram": inter_onset_histogram,
-    "note_length_histogram": note_length_histogram,
-}
-
-
 def song_metrics(song: Song, track: Selection = None) -> dict[str, float]:
     """Every metric of :data:`METRICS` on ``choose_track(song, track)``.
 
@@ -222,3 +135,11 @@ def song_metrics(song: Song, track: Selection = None) -> dict[str, float]:
     """
     chosen = choose_track(song, track)
     return {name: metric(chosen) for name, metric in METRICS.items()}
+
+
+def __getattr__(name: str) -> Callable[[Song], Any]:
+    """A metric or histogram by name (``popgen.metrics.music.pitch_range``), as before 0.2."""
+    found = METRICS.get(name) or HISTOGRAMS.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return found

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
+from popgen.checks import whole_number
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -69,8 +71,7 @@ class KneserNey:
     def __init__(
         self, order: int = 4, discount: float = 0.75, vocab_size: int | None = None
     ) -> None:
-        if not isinstance(order, int | np.integer) or order < 1:
-            raise ValueError(f"order must be an integer >= 1, got {order!r}")
+        whole_number(order, "order")
         if not 0.0 < discount <= 1.0:
             raise ValueError(f"discount must be in (0, 1], got {discount}")
         if vocab_size is not None and vocab_size < 1:

@@ -4,10 +4,10 @@ Pitch-class entropies, range, intervals and runs of the top line, n-gram
 variety and fit to a major or minor scale: each a function ``(song) ->
 float`` whose docstring starts with its one-line definition; and
 :func:`pitch_class_histogram`, a probability vector. They follow the
-conventions stated in :mod:`popgen.metrics.music`, which lists them in its
-``METRICS`` and ``HISTOGRAMS`` and re-exports them.
+conventions stated in :mod:`popgen.metrics.music`, and each registers
+itself in :data:`popgen.metrics.registry.METRICS` (or ``HISTOGRAMS``).
 
-The examples assume ``from popgen.music import Song, make_notes``.
+The examples assume ``from popgen.music.song import Song, make_notes``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.metrics._notes import bar_edges, bar_of, shortened, top_line
-from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
+from popgen.metrics.registry import histogram, metric
+from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
     "distinct_4gram_ratio",
@@ -66,6 +67,7 @@ def _windowed_entropy(song: Song, bars: int) -> float:
 
 
 # ---------------------------------------------------------------------- pitch
+@metric
 def pitch_class_entropy(song: Song) -> float:
     """Entropy (bits) of the song's pitch-class histogram, counting notes.
 
@@ -79,6 +81,7 @@ def pitch_class_entropy(song: Song) -> float:
     return float(_entropy(counts)) if counts.sum() else math.nan
 
 
+@metric
 def pitch_class_entropy_1bar(song: Song) -> float:
     """H1: mean over bars of the entropy (bits) of each bar's pitch-class histogram.
 
@@ -94,6 +97,7 @@ def pitch_class_entropy_1bar(song: Song) -> float:
     return _windowed_entropy(song, 1)
 
 
+@metric
 def pitch_class_entropy_4bar(song: Song) -> float:
     """H4: mean over 4-bar windows of the entropy (bits) of each window's pitch-class histogram.
 
@@ -109,6 +113,7 @@ def pitch_class_entropy_4bar(song: Song) -> float:
     return _windowed_entropy(song, 4)
 
 
+@metric
 def pitch_range(song: Song) -> float:
     """Highest minus lowest pitch, in semitones (``nan`` for an empty song).
 
@@ -119,6 +124,7 @@ def pitch_range(song: Song) -> float:
     return float(pitch.max() - pitch.min()) if len(pitch) else math.nan
 
 
+@metric
 def pitches_used(song: Song) -> float:
     """Number of distinct pitches (0 for an empty song).
 
@@ -128,6 +134,7 @@ def pitches_used(song: Song) -> float:
     return float(len(np.unique(song.notes["pitch"])))
 
 
+@metric
 def mean_interval(song: Song) -> float:
     """Mean absolute interval (semitones) between consecutive notes of the top line.
 
@@ -141,6 +148,7 @@ def mean_interval(song: Song) -> float:
     return float(np.abs(np.diff(line)).mean()) if len(line) > 1 else math.nan
 
 
+@metric
 def longest_pitch_run(song: Song) -> float:
     """Length of the longest run of consecutive top-line notes with the same pitch.
 
@@ -156,6 +164,7 @@ def longest_pitch_run(song: Song) -> float:
     return float(np.diff(bounds).max())
 
 
+@metric
 def repeated_note_ratio(song: Song) -> float:
     """Share of consecutive top-line note pairs that repeat the same pitch.
 
@@ -190,6 +199,7 @@ def distinct_ngram_ratio(song: Song, n: int) -> float:
     return len(np.unique(grams, axis=0)) / len(grams)
 
 
+@metric
 def distinct_4gram_ratio(song: Song) -> float:
     """Distinct pitch 4-grams of the top line divided by all of its 4-grams.
 
@@ -201,6 +211,7 @@ def distinct_4gram_ratio(song: Song) -> float:
     return distinct_ngram_ratio(song, 4)
 
 
+@metric
 def scale_consistency(song: Song) -> float:
     """Largest share of notes whose pitch classes lie in one of the 24 major/minor scales.
 
@@ -217,6 +228,7 @@ def scale_consistency(song: Song) -> float:
 
 
 # ------------------------------------------------------------------ histogram
+@histogram
 def pitch_class_histogram(song: Song) -> NDArray[np.float64]:
     """float64[12]: share of notes in each pitch class, C first (zeros for an empty song).
 

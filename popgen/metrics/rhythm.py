@@ -5,10 +5,10 @@ spread: each a function ``(song) -> float`` whose docstring starts with its
 one-line definition; notes per bar of each part
 (:func:`notes_per_bar_by_role`); and the inter-onset and note-length
 histograms over :data:`DURATION_BINS`, probability vectors. They follow the
-conventions stated in :mod:`popgen.metrics.music`, which lists them in its
-``METRICS`` and ``HISTOGRAMS`` and re-exports them.
+conventions stated in :mod:`popgen.metrics.music`, and each registers
+itself in :data:`popgen.metrics.registry.METRICS` (or ``HISTOGRAMS``).
 
-The examples assume ``from popgen.music import Song, make_notes``.
+The examples assume ``from popgen.music.song import Song, make_notes``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from popgen.metrics._notes import (
     onsets,
     shortened,
 )
-from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
+from popgen.metrics.registry import histogram, metric
+from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
     "DURATION_BINS",
@@ -83,6 +84,7 @@ def _binned(values: NDArray[Any]) -> NDArray[np.float64]:
 
 
 # --------------------------------------------------------------------- rhythm
+@metric
 def notes_per_bar(song: Song) -> float:
     """Number of notes divided by the number of bars (0 for an empty song).
 
@@ -99,12 +101,12 @@ def notes_per_bar(song: Song) -> float:
 def notes_per_bar_by_role(song: Song) -> dict[str, float]:
     """Notes of each part divided by the song's number of bars (see :func:`notes_per_bar`).
 
-    A part is named by its tracks' role (:data:`popgen.music.ROLES`), or by
+    A part is named by its tracks' role (:data:`popgen.music.song.ROLES`), or by
     the track's name when the role is unknown (``"track <i>"`` when that is
     empty too); tracks of one name count together. Every track is listed, in
     track order, notes or not.
 
-    >>> from popgen.music import Track
+    >>> from popgen.music.song import Track
     >>> tracks = (Track("MELODY", role="melody"), Track("PIANO", role="accompaniment"))
     >>> notes = make_notes([72, 74, 48, 52, 55, 48], [0, 4, 0, 0, 0, 4], [4] * 6, [80] * 6,
     ...                    track=[0, 0, 1, 1, 1, 1])
@@ -121,6 +123,7 @@ def notes_per_bar_by_role(song: Song) -> dict[str, float]:
     return out
 
 
+@metric
 def empty_beat_rate(song: Song) -> float:
     """Share of the beats in ``[0, ceil(song.end))`` during which no note sounds.
 
@@ -140,6 +143,7 @@ def empty_beat_rate(song: Song) -> float:
     return float(1.0 - lengths[count > 0].sum() / beats)
 
 
+@metric
 def groove_consistency(song: Song) -> float:
     """1 - mean over neighbouring bars of their onset vectors' Hamming distance ÷ bar positions.
 
@@ -175,6 +179,7 @@ def groove_consistency(song: Song) -> float:
 
 
 # ------------------------------------------------------- texture and dynamics
+@metric
 def polyphony(song: Song) -> float:
     """Mean number of notes sounding at once, over the time when at least one sounds.
 
@@ -191,6 +196,7 @@ def polyphony(song: Song) -> float:
     return float((lengths * count).sum() / lengths[count > 0].sum())
 
 
+@metric
 def polyphony_rate(song: Song) -> float:
     """Share of sounding 1/4-beat steps in which at least two notes sound.
 
@@ -209,6 +215,7 @@ def polyphony_rate(song: Song) -> float:
     return float(lengths[count > 1].sum() / lengths[count > 0].sum())
 
 
+@metric
 def velocity_spread(song: Song) -> float:
     """Standard deviation of the notes' velocities (population, ``nan`` for an empty song).
 
@@ -220,6 +227,7 @@ def velocity_spread(song: Song) -> float:
 
 
 # ----------------------------------------------------------------- histograms
+@histogram
 def inter_onset_histogram(song: Song) -> NDArray[np.float64]:
     """float64[12]: share of the times between consecutive onsets in each :data:`DURATION_BINS` bin.
 
@@ -233,6 +241,7 @@ def inter_onset_histogram(song: Song) -> NDArray[np.float64]:
     return _binned(np.diff(starts[onsets(starts)]))
 
 
+@histogram
 def note_length_histogram(song: Song) -> NDArray[np.float64]:
     """float64[12]: share of the note durations in each :data:`DURATION_BINS` bin.
 

@@ -11,7 +11,7 @@
   the distances *between* generated and reference songs, summarised by
   overlap area and KL divergence (:class:`SetComparison`).
 
-The examples assume ``from popgen.music import Song, make_notes``.
+The examples assume ``from popgen.music.song import Song, make_notes``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.metrics.music import HISTOGRAMS, METRICS, Selection, choose_track, song_metrics
-from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
+from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
     "SetComparison",

@@ -1,7 +1,7 @@
 """Bar-level structure of one song: repeated bars and self-similarity.
 
 Pop songs repeat: a phrase comes back, a chorus returns. Two metrics read
-that off the song's bars (:meth:`popgen.music.Song.bar_lines`):
+that off the song's bars (:meth:`popgen.music.song.Song.bar_lines`):
 
 * :func:`bar_repetition`: the share of bars that repeat an earlier bar
   exactly (the same onsets with the same pitches);
@@ -17,7 +17,7 @@ lists them in its ``METRICS`` and re-exports them. Onset positions are on a
 grid of 1/4 beat counted from the start of each bar; an onset a hair before
 a bar line opens the next bar.
 
-The examples assume ``from popgen.music import Song, make_notes``.
+The examples assume ``from popgen.music.song import Song, make_notes``.
 """
 
 from __future__ import annotations
@@ -29,13 +29,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.metrics._notes import bar_edges, onset_cells, overlaps, shortened
-from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
+from popgen.metrics.registry import metric
+from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = ["bar_features", "bar_repetition", "self_similarity"]
 
 _PITCHES = 128
 
 
+@metric
 def bar_repetition(song: Song) -> float:
     """Share of bars with notes whose onsets and pitches repeat an earlier bar's exactly.
 
@@ -105,6 +107,7 @@ def _unit(rows: NDArray[Any]) -> NDArray[np.float64]:
     return np.asarray(rows / np.where(norm > 0, norm, 1.0), dtype=np.float64)
 
 
+@metric
 def self_similarity(song: Song) -> float:
     """Largest mean cosine similarity of bars ``k`` bars apart, over lags ``k`` up to half the song.
 

@@ -82,7 +82,8 @@ class SequenceModel(Protocol):
         """The model with these settings: ``cls.from_config(model.config()) == model``.
 
         ```python
-        from popgen import LSTMConfig, LSTMModel
+        from popgen import LSTMConfig
+        from popgen import LSTMModel
         LSTMModel.from_config(LSTMConfig(vocab_size=10)) == LSTMModel(vocab_size=10)
         # True
         ```
@@ -202,7 +203,8 @@ class AbstractFlaxModel(nn.Module):
         """The module with the fields of ``config``.
 
         ```python
-        from popgen import LSTMConfig, LSTMModel
+        from popgen import LSTMConfig
+        from popgen import LSTMModel
         LSTMModel.from_config(LSTMConfig(vocab_size=10, hidden_size=8)).hidden_size
         # 8
         ```

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from popgen.checks import whole_number
 from popgen.sampling.strategies import History, Strategy, identity
 from popgen.tokenizers.base import PAD
 
@@ -93,10 +94,8 @@ def beam_search(
     batch, prompt_len = prompt.shape
     if prompt_len < 1:
         raise ValueError("the prompt needs at least one token (e.g. BOS)")
-    if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
-        raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
-    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-        raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")
+    whole_number(num_tokens, "num_tokens")
+    whole_number(beam_size, "beam_size")
     if isinstance(length_penalty, int | float) and length_penalty < 0:
         raise ValueError(f"length_penalty must be >= 0, got {length_penalty}")
     strategy = strategy or identity()

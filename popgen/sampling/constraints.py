@@ -33,7 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from popgen.music import parse_key
+from popgen.checks import is_whole
+from popgen.music.keys import parse_key
 from popgen.sampling.strategies import (
     History,
     Strategy,
@@ -288,7 +289,7 @@ def in_key(key: str, pitches: Any, *, extra: Iterable[int] = ()) -> Strategy:
     """Ban pitch tokens whose pitch class is outside the key's scale.
 
     Args:
-        key: a key name :func:`popgen.music.parse_key` reads: ``"C"``, ``"A minor"``,
+        key: a key name :func:`popgen.music.keys.parse_key` reads: ``"C"``, ``"A minor"``,
             ``"F#m"``, ``"Bb:maj"``. Major keys use the major scale, minor keys
             the natural minor (:data:`SCALES`).
         pitches: ``int[vocab]`` pitch of each token, -1 for non-pitch tokens.
@@ -306,7 +307,7 @@ def in_key(key: str, pitches: Any, *, extra: Iterable[int] = ()) -> Strategy:
         raise ValueError(f"in_key needs a key name such as 'C major' or 'A minor', got {key!r}")
     tonic, mode = parse_key(key)
     steps = list(extra)
-    if any(isinstance(e, bool) or not isinstance(e, int) for e in steps):
+    if not all(is_whole(e) for e in steps):
         raise ValueError(f"in_key extra must be semitones as integers, got {steps!r}")
     allowed = np.zeros(12, bool)
     allowed[[(tonic + s) % 12 for s in (*SCALES[mode], *steps)]] = True

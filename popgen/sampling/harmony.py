@@ -17,10 +17,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from popgen.chords import parse_chord
+from popgen.music.chords import parse_chord
 from popgen.sampling.strategies import History, Strategy
 from popgen.tokenizers.base import Tokenizer
-from popgen.tokenizers.pop import ROLE_TOKENS
+from popgen.tokenizers.steering import SteerableEncoding
 
 __all__ = ["ChordToneState", "chord_tones"]
 
@@ -68,7 +68,8 @@ def chord_tones(weight: float, tokenizer: Tokenizer) -> Strategy:
         raise ValueError(f"chord_tones weight must be >= 0, got {weight}")
     vocab = tokenizer.vocab
     spb = int(getattr(tokenizer.config, "steps_per_beat", 0))
-    if spb < 1 or not any(n.startswith("CHORD_") for n in vocab):
+    steerable = isinstance(tokenizer, SteerableEncoding)
+    if not steerable or spb < 1 or not any(n.startswith("CHORD_") for n in vocab):
         raise ValueError(
             f"chord_tones needs an encoding with chord tokens and positions (pop, lead), "
             f"not {tokenizer.name!r}"
@@ -87,8 +88,10 @@ def chord_tones(weight: float, tokenizer: Tokenizer) -> Strategy:
             beat[i] = int(value)
         elif family == "POSITION" and value.isdigit():
             position[i] = int(value)
-    bar = tokenizer.token_id("BAR")
-    sections = np.isin(vocab, list(ROLE_TOKENS.values()))  # the tokens that open a part
+    assert isinstance(tokenizer, SteerableEncoding)
+    bar = tokenizer.token_id(tokenizer.bar_token)
+    parts = [tokenizer.part_token(role) for role in tokenizer.part_roles]
+    sections = np.isin(vocab, parts)  # the tokens that open a part
     pitches = tokenizer.token_pitches()
     pitch_class = np.where(pitches >= 0, pitches % 12, 0)
     tables = [jnp.asarray(a) for a in (chord, is_chord, beat, position, sections, pitch_class)]

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from popgen.music import Song, Track
+from popgen.checks import whole_number
+from popgen.music.song import Song, Track
 from popgen.tokenizers.base import Tokenizer
 
 __all__ = ["primer_from_corpus"]
@@ -33,7 +34,8 @@ def primer_from_corpus(
         length: tokens in the window, ``>= 1``.
         seed: picks the song and the window.
 
-    >>> from popgen.music import TempoChange, make_notes
+    >>> from popgen.music.time import TempoChange
+    >>> from popgen.music.song import make_notes
     >>> from popgen.tokenizers import get_tokenizer
     >>> tempo = [TempoChange(0, 90)]
     >>> song = Song(make_notes(range(60, 66), range(6), [1] * 6), tempos=tempo, title="scale")
@@ -43,8 +45,7 @@ def primer_from_corpus(
     ([64, 65], 90.0, 'primer from scale')
 
     """
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise ValueError(f"length must be an integer >= 1, got {length!r}")
+    whole_number(length, "length")
     if not len(corpus):
         raise ValueError("primer_from_corpus needs at least one song, got an empty corpus")
     rng = np.random.default_rng(seed)

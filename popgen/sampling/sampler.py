@@ -26,16 +26,20 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.checkpoint import Run, load_run
+from popgen.checks import whole_number
 from popgen.errors import VocabularyError
 from popgen.models.base import SequenceModel, StepFn
-from popgen.music import Song, TimeSignature, Track
+from popgen.music.song import Song, Track
+from popgen.music.time import TimeSignature
+from popgen.runs.load import load_run
+from popgen.runs.run import Run
 from popgen.sampling.beam import beam_search
+from popgen.sampling.recipe import run_recipe
 from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
 from popgen.tokenizers.base import BOS, EOS, PAD, UNK, Tokenizer
 
 if TYPE_CHECKING:
-    from popgen.controls import Controls
+    from popgen.sampling.controls import Controls
 
 __all__ = ["Sampler", "StepFn", "generate_ids", "generate_scored"]
 
@@ -191,7 +195,8 @@ class Sampler:
             a primer song's wins.
 
     >>> import jax, jax.numpy as jnp
-    >>> from popgen import LSTMModel, get_tokenizer
+    >>> from popgen import LSTMModel
+    >>> from popgen import get_tokenizer
     >>> from popgen.sampling import chain, temperature, top_k
     >>> tok = get_tokenizer("chord")  # one note per token
     >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
@@ -262,7 +267,8 @@ class Sampler:
         as a :class:`Strategy` or a spec string, wins; ``""`` samples plainly.
 
         >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel, get_tokenizer
+        >>> from popgen import LSTMModel
+        >>> from popgen import get_tokenizer
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
         >>> params = model.init_params(key=jax.random.key(0))  # untrained
@@ -275,7 +281,7 @@ class Sampler:
         if not isinstance(run, Run):
             run = load_run(run)
         if strategy is None:
-            strategy = run.usage.strategy
+            strategy = run_recipe(run)
         if isinstance(strategy, str):
             strategy = parse_strategy(strategy, run.tokenizer)
         options.setdefault("meter", run.usage.meter)
@@ -302,7 +308,7 @@ class Sampler:
         max_bar_tokens: int,
         tokens: tuple[int, tuple[int, ...]],
     ) -> tuple[jax.Array, jax.Array]:
-        from popgen.controls import follow_controls
+        from popgen.sampling.follow import follow_controls
 
         assert self._grammar is not None  # checked by schedule()
         controls = follow_controls(
@@ -346,7 +352,10 @@ class Sampler:
                 are named), or ids outside the vocabulary.
 
         >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel, Song, get_tokenizer, make_notes
+        >>> from popgen import LSTMModel
+        >>> from popgen import Song
+        >>> from popgen import get_tokenizer
+        >>> from popgen import make_notes
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
         >>> params = model.init_params(key=jax.random.key(0))  # untrained
@@ -383,8 +392,7 @@ class Sampler:
     def _draw(
         self, num_tokens: int, rows: int, seed: int, primer: _Primer
     ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-        if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
-            raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
+        whole_number(num_tokens, "num_tokens")
         if rows < 1:
             raise ValueError(f"batch_size must be >= 1, got {rows}")
         prompt = jnp.asarray(np.tile(self.prompt_ids(primer), (rows, 1)))
@@ -397,7 +405,8 @@ class Sampler:
         """``int32[batch_size, prompt_len + num_tokens]``: prompt (with BOS) and new tokens.
 
         >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel, get_tokenizer
+        >>> from popgen import LSTMModel
+        >>> from popgen import get_tokenizer
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
         >>> params = model.init_params(key=jax.random.key(0))  # untrained
@@ -441,7 +450,10 @@ class Sampler:
             One :class:`popgen.Song` per batch member, cleaned for playback.
 
         >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel, Song, get_tokenizer, make_notes
+        >>> from popgen import LSTMModel
+        >>> from popgen import Song
+        >>> from popgen import get_tokenizer
+        >>> from popgen import make_notes
         >>> from popgen.sampling import chain, temperature, top_k
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
@@ -453,8 +465,7 @@ class Sampler:
         [(10, 'C major'), (10, 'C major')]
 
         """
-        if isinstance(best_of, bool) or not isinstance(best_of, int) or best_of < 1:
-            raise ValueError(f"best_of must be an integer >= 1, got {best_of!r}")
+        whole_number(best_of, "best_of")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if controls is not None:
@@ -475,7 +486,8 @@ class Sampler:
         seed: int,
         best_of: int,
     ) -> list[Song]:
-        from popgen.controls import Controls, schedule
+        from popgen.sampling.controls import Controls
+        from popgen.sampling.follow import schedule
 
         if isinstance(controls, Controls):
             each = [controls] * batch_size
@@ -497,8 +509,7 @@ class Sampler:
                 for p, c in zip(plans, given, strict=True)
             )
             num_tokens = -(-num_tokens // 256) * 256  # few lengths, few compilations
-        if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
-            raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
+        whole_number(num_tokens, "num_tokens")
         bars = max(len(p.lengths) for p in plans)
         width = -(-max(p.prefixes.shape[1] for p in plans) // 32) * 32
         prefixes = np.zeros((len(plans), bars, width), np.int32)
@@ -547,7 +558,8 @@ class Sampler:
         Deterministic: there is no seed.
 
         >>> import jax, jax.numpy as jnp
-        >>> from popgen import LSTMModel, get_tokenizer
+        >>> from popgen import LSTMModel
+        >>> from popgen import get_tokenizer
         >>> tok = get_tokenizer("chord")  # one note per token
         >>> model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
         >>> params = model.init_params(key=jax.random.key(0))  # untrained
@@ -555,10 +567,8 @@ class Sampler:
         >>> [song.num_notes for song in songs]  # three beams, best first
         [6, 6, 6]
         """
-        if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-            raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")
-        if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1:
-            raise ValueError(f"num_tokens must be an integer >= 1, got {num_tokens!r}")
+        whole_number(beam_size, "beam_size")
+        whole_number(num_tokens, "num_tokens")
         if not length_penalty >= 0:
             raise ValueError(f"length_penalty must be >= 0, got {length_penalty}")
         prompt = jnp.asarray(self.prompt_ids(primer)[None, :])

@@ -28,7 +28,6 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from popgen.recipe import DEFAULT_STRATEGY
 from popgen.registry import Registry
 from popgen.sampling.constraints import (
     in_key,
@@ -40,6 +39,7 @@ from popgen.sampling.constraints import (
     repetition_penalty,
 )
 from popgen.sampling.harmony import chord_tones
+from popgen.sampling.recipe import DEFAULT_STRATEGY
 from popgen.sampling.strategies import (
     Strategy,
     chain,

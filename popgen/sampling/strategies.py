@@ -24,13 +24,14 @@ likely token. The sampler adds a last guard of its own for user strategies.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from popgen.checks import is_real, whole_number
 
 __all__ = [
     "History",
@@ -139,16 +140,14 @@ def ban_tokens(logits: jax.Array, banned: jax.Array) -> jax.Array:
 
 def _number(value: Any, what: str) -> float:
     """``value`` as a float, or a ValueError naming ``what`` (bools and strings refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise ValueError(f"{what} must be a number, got {value!r}")
     return float(value)
 
 
 def _integer(value: Any, what: str, minimum: int) -> int:
     """``value`` as an int ``>= minimum``, or a ValueError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return whole_number(value, what, minimum=minimum)
 
 
 def _pitch_table(pitches: Any, what: str) -> np.ndarray[Any, np.dtype[np.int32]]:

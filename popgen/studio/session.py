@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from popgen.sampling.recipe import run_recipe
 from popgen.studio.settings import Settings, StudioError, check_strategy, strategy_spec
 
 if TYPE_CHECKING:
-    from popgen.checkpoint import Run
-    from popgen.controls import Controls
-    from popgen.music import Song
+    from popgen.music.song import Song
+    from popgen.runs.run import Run
     from popgen.sampling import Sampler
+    from popgen.sampling.controls import Controls
 
 __all__ = ["Candidate", "ModelInfo", "Studio"]
 
@@ -157,7 +158,7 @@ class Studio:
         Studio(["runs/pop"]).choices()  # ['runs/pop', 'pop909-melody', 'pop909-songs']
         ```
         """
-        from popgen.pretrained import available
+        from popgen.runs.pretrained import available
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a broken plugin is left out; the CLI says why
@@ -174,8 +175,8 @@ class Studio:
         studio.run("pop909-songs").tokenizer.name  # 'pop'
         ```
         """
-        from popgen.checkpoint import load_run
         from popgen.errors import PopgenError
+        from popgen.runs.load import load_run
 
         ref = (ref or "").strip()
         if not ref:
@@ -204,7 +205,8 @@ class Studio:
         studio.describe("pop909-songs").takes_chords  # True
         ```
         """
-        from popgen.controls import Controls, schedule
+        from popgen.sampling.controls import Controls
+        from popgen.sampling.follow import schedule
 
         run = self.run(ref)
         meter = run.usage.meter
@@ -213,7 +215,7 @@ class Studio:
             takes_chords = True
         except ValueError:
             takes_chords = False
-        return ModelInfo(ref.strip(), run.tokenizer.name, takes_chords, meter, run.usage.strategy)
+        return ModelInfo(ref.strip(), run.tokenizer.name, takes_chords, meter, run_recipe(run))
 
     def read_primer(self, path: str | os.PathLike[str]) -> Song:
         """The MIDI file ``path`` as a primer; refused with a message when it is not MIDI.
@@ -226,7 +228,7 @@ class Studio:
         ```
         """
         from popgen.errors import PopgenError
-        from popgen.midi import read_midi
+        from popgen.formats.midi_reading import read_midi
 
         file = Path(path)
         try:
@@ -278,7 +280,7 @@ class Studio:
                 "or remove the primer to follow chords"
             )
         sampler, lock = self._sampler(
-            ref.strip(), run, strategy_spec(settings, recipe=run.usage.strategy)
+            ref.strip(), run, strategy_spec(settings, recipe=run_recipe(run))
         )
         tokens = settings.tokens
         if tokens is None and controls is None:
@@ -320,7 +322,9 @@ class Studio:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def _controls(self, run: Run, settings: Settings) -> Controls:
-        from popgen.controls import Controls, parse_progression, schedule
+        from popgen.music.progression import parse_progression
+        from popgen.sampling.controls import Controls
+        from popgen.sampling.follow import schedule
 
         meter = run.usage.meter
         try:
@@ -364,7 +368,7 @@ class Studio:
     @staticmethod
     def _write(song: Song, stem: Path, note: str) -> Candidate:
         """Write MIDI, piano roll and WAV of ``song``; the audio may fail (the note says why)."""
-        from popgen.audio import to_audio, wav_bytes
+        from popgen.outputs.audio import to_audio, wav_bytes
 
         notes = [note] if note else []
         midi, png = stem.with_suffix(".mid"), stem.with_suffix(".png")
@@ -394,7 +398,7 @@ class Studio:
         kept.musicxml  # .../candidate-0.musicxml
         ```
         """
-        from popgen.scores import write_musicxml
+        from popgen.formats.score_writing import write_musicxml
 
         if not candidate.midi.resolve().is_relative_to(self.folder.resolve()):
             raise StudioError(f"{candidate.midi.name}: not a file of this studio")

@@ -18,6 +18,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from popgen.checks import whole_number
+from popgen.sampling.recipe import strategy_spec as _spec
+
 if TYPE_CHECKING:
     from popgen.sampling import Strategy
     from popgen.tokenizers.base import Tokenizer
@@ -55,7 +58,7 @@ class Settings:
 
     Attributes:
         chords: a progression as ``popgen generate --chords`` takes it
-            (:func:`popgen.controls.parse_progression`); ``""`` for none.
+            (:func:`popgen.music.progression.parse_progression`); ``""`` for none.
         bars: bars to write over the chords; ``None``: the progression's.
         tokens: tokens per candidate; ``None``: 400, or enough for every bar.
         temperature: divide the logits by this (> 0); ``None``: not applied.
@@ -103,12 +106,11 @@ class Settings:
 
 def _whole(value: object, name: str, low: int, high: int) -> None:
     """Refuse a value that is not a whole number in ``low..high``, naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise StudioError(f"{name} must be a whole number in {low}..{high}, got {value!r}")
+    whole_number(value, name, minimum=low, maximum=high, error=StudioError)
 
 
 def strategy_spec(settings: Settings, *, recipe: str) -> str:
-    """One strategy spec for the sampling controls, as ``popgen generate`` builds its chain.
+    """One strategy spec for the sampling controls (:func:`popgen.sampling.recipe.strategy_spec`).
 
     Temperature, top-k and top-p come first, then ``settings.strategy``;
     with none of them set, the run's ``recipe``.
@@ -118,17 +120,13 @@ def strategy_spec(settings: Settings, *, recipe: str) -> str:
     >>> strategy_spec(Settings(top_k=20, strategy="repetition_penalty=1.2"), recipe="x")
     'top_k=20,repetition_penalty=1.2'
     """
-    parts = []
-    if settings.temperature is not None:
-        parts.append(f"temperature={settings.temperature:g}")
-    if settings.top_k is not None:
-        parts.append(f"top_k={settings.top_k}")
-    if settings.top_p is not None:
-        parts.append(f"top_p={settings.top_p:g}")
-    extra = settings.strategy
-    if extra is None:
-        extra = "" if parts else recipe
-    return ",".join(p for p in (*parts, extra.strip()) if p)
+    return _spec(
+        temperature=settings.temperature,
+        top_k=settings.top_k,
+        top_p=settings.top_p,
+        strategy=settings.strategy,
+        recipe=recipe,
+    )
 
 
 def check_strategy(spec: str, tokenizer: Tokenizer) -> Strategy:

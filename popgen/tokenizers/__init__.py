@@ -17,8 +17,10 @@ from popgen.tokenizers.event import EventConfig, EventTokenizer
 from popgen.tokenizers.note import NoteConfig, NoteTokenizer
 from popgen.tokenizers.pop import LeadConfig, LeadTokenizer, PopConfig, PopTokenizer
 from popgen.tokenizers.remi import RemiConfig, RemiTokenizer
+from popgen.tokenizers.steering import SteerableEncoding
 
 __all__ = [
+    "SteerableEncoding",
     "BOS",
     "EOS",
     "PAD",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from popgen.limits import DEFAULT_LIMITS, shorten_silences
-from popgen.music import Song, Track
+from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
+from popgen.music.song import Song, Track
 from popgen.tokenizers.bins import bin_velocities
 
 __all__ = ["merge_for_encoding"]
@@ -14,15 +14,15 @@ def merge_for_encoding(song: Song, steps_per_beat: int, velocity_bins: int) -> S
 
     Drum tracks are dropped; the other tracks are merged into one, named
     after the first named one; stretches longer than
-    :data:`~popgen.limits.DEFAULT_LIMITS`' ``max_silence`` (256 beats) in which
-    no note starts or ends are shortened (:func:`~popgen.limits.shorten_silences`),
+    :data:`~popgen.music.limits.DEFAULT_LIMITS`' ``max_silence`` (256 beats) in which
+    no note starts or ends are shortened (:func:`~popgen.music.limits.shorten_silences`),
     so that no song costs more tokens than its notes and bars; onsets and
     durations are quantized to ``1/steps_per_beat`` beat
     (:meth:`Song.quantize`); velocities become the centre of their bin
     (:func:`~popgen.tokenizers.bins.bin_velocities`). The song's other fields
     are kept: each encoding's ``prepare`` says what more it loses.
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> tracks = (Track("Drums", is_drum=True), Track(""), Track("Lead"))
     >>> notes = make_notes([36, 48, 72], [0, 0.1, 0.3], [1, 1, 1], [90, 100, 20], track=[0, 1, 2])
     >>> song = merge_for_encoding(Song(notes, tracks), steps_per_beat=4, velocity_bins=8)

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.errors import VocabularyError
-from popgen.music import Song
+from popgen.music.song import Song
 from popgen.registry import Registry
 from popgen.tokenizers.grammar import Grammar, GrammarRules, build_grammar
 
@@ -69,7 +69,7 @@ class Tokenizer(abc.ABC):
             :meth:`fit` is called.
         **options: fields of ``config_class``, when ``config`` is omitted.
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> song = Song(make_notes([60, 64], [0, 1], [1, 1], velocity=88))
     >>> tok = get_tokenizer("note", steps_per_beat=4).fit([song])
     >>> ids = tok.encode(song)
@@ -107,7 +107,7 @@ class Tokenizer(abc.ABC):
     def song_to_names(self, song: Song) -> list[str]:
         """Turn a song into token names (the encoding's documented loss applies).
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> get_tokenizer("note").song_to_names(Song(make_notes([60, 64], [0, 0], [1, 1], 88)))
         ['PITCH_60', 'DUR_1', 'VEL_88', 'AND', 'PITCH_64', 'DUR_1', 'VEL_88']
         """
@@ -129,7 +129,7 @@ class Tokenizer(abc.ABC):
         that loses nothing, is the song unchanged; an encoding that drops,
         merges or rounds anything overrides it to compute the result directly.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 64], [0.1, 1], [0.3, 1], 100))
         >>> tok = get_tokenizer("note", steps_per_beat=4, velocity_bins=8).fit([song])
         >>> tok.prepare(song).notes[["start", "duration", "velocity"]].tolist()
@@ -173,7 +173,7 @@ class Tokenizer(abc.ABC):
     def grammar(self) -> Grammar | None:
         """The grammar as a transition table over this vocabulary, or ``None``.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> tok = get_tokenizer("note").fit([Song(make_notes([60], [0], [1], velocity=88))])
         >>> grammar = tok.grammar()
         >>> grammar.accepts([tok.token_id(n) for n in ["PITCH_60", "DUR_1", "VEL_88"]])
@@ -205,7 +205,7 @@ class Tokenizer(abc.ABC):
     def vocab_size(self) -> int:
         """Number of tokens, special tokens included.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> tok = get_tokenizer("note")
         >>> before = tok.vocab_size
         >>> tok.fit([Song(make_notes([60], [0], [1]))]).vocab_size - before  # DUR_1 was added
@@ -251,7 +251,7 @@ class Tokenizer(abc.ABC):
         Names are sorted by family and value (``DUR_1/4`` before ``DUR_1/2``),
         so the same corpus always gives the same ids. Returns ``self``.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> tok = get_tokenizer("note", steps_per_beat=4)
         >>> before = set(tok.vocab)
         >>> tok.fit([Song(make_notes([60, 62], [0, 0.5], [0.5, 1.5]))])
@@ -271,7 +271,7 @@ class Tokenizer(abc.ABC):
     def fit_names(self, names: Iterable[str]) -> Self:
         """Set the vocabulary to the base vocabulary plus ``names``, sorted as :meth:`fit` does.
 
-        For vocabularies gathered piecewise (:func:`popgen.store.build_store`
+        For vocabularies gathered piecewise (:func:`popgen.data.store.build_store`
         collects the names of each part of a corpus in its own process): fitting
         on the union of the parts' names gives the ids :meth:`fit` gives on the
         whole corpus. Returns ``self``.
@@ -291,7 +291,7 @@ class Tokenizer(abc.ABC):
 
         Names missing from the vocabulary become ``UNK`` with one warning.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60], [0], [1], velocity=88))
         >>> tok = get_tokenizer("note").fit([song])
         >>> ids = tok.encode(song)
@@ -315,7 +315,7 @@ class Tokenizer(abc.ABC):
     def decode(self, tokens: Iterable[int] | NDArray[np.integer[Any]]) -> Song:
         """Turn ids into a song. Stops at the first ``EOS``; skips PAD/BOS/UNK.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> tok = get_tokenizer("note").fit([Song(make_notes([60], [0], [1], velocity=88))])
         >>> ids = [BOS, *(tok.token_id(n) for n in ["PITCH_60", "DUR_1", "VEL_88"]), EOS, 66]
         >>> tok.decode(ids).notes[["pitch", "start", "duration", "velocity"]].tolist()
@@ -333,7 +333,7 @@ class Tokenizer(abc.ABC):
     def encode_batch(self, songs: Iterable[Song]) -> list[NDArray[np.int32]]:
         """:meth:`encode` for each song.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> songs = [Song(make_notes([60], [0], [1])), Song(make_notes([60, 64], [0, 1], [1, 1]))]
         >>> [len(ids) for ids in get_tokenizer("note").fit(songs).encode_batch(songs)]
         [5, 8]
@@ -343,7 +343,7 @@ class Tokenizer(abc.ABC):
     def decode_batch(self, tokens: Iterable[Iterable[int]]) -> list[Song]:
         """:meth:`decode` for each row of ids (e.g. ``int32[batch, steps]``).
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> songs = [Song(make_notes([60], [0], [1])), Song(make_notes([60, 64], [0, 1], [1, 1]))]
         >>> tok = get_tokenizer("note").fit(songs)
         >>> [song.notes["pitch"].tolist() for song in tok.decode_batch(tok.encode_batch(songs))]
@@ -451,7 +451,7 @@ def register_tokenizer(name: str, *, replace: bool = False) -> Any:
     """Class decorator that registers an encoding under ``name``.
 
     >>> import dataclasses
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> @register_tokenizer("pitch-list")
     ... class PitchList(Tokenizer):  # one token per note: its pitch, one beat each
     ...     config_class = dataclasses.make_dataclass("PitchListConfig", [], frozen=True)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.music import Song, Track, make_notes
+from popgen.music.song import Song, Track, make_notes
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 
 __all__ = ["ChordConfig", "ChordTokenizer"]
@@ -50,7 +50,7 @@ _NAMINGS = ("pitches", "music21")
 class ChordConfig:
     """Options of the ``chord`` encoding.
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> song = Song(make_notes([64, 67, 71, 62], [0, 0, 0, 1], [1, 1, 1, 1]))
     >>> ChordTokenizer(ChordConfig(names="music21")).song_to_names(song)  # the 2017 tokens
     ['4.7.11', 'D4']
@@ -73,7 +73,7 @@ class ChordConfig:
 class ChordTokenizer(Tokenizer):
     """One token per pitch or chord on a fixed step (the 2017 baseline's encoding).
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> tok = ChordTokenizer()
     >>> tok.song_to_names(Song(make_notes([60, 64, 67, 72], [0, 0, 0, 1], [1, 1, 1, 1])))
     ['CHORD_60.64.67', 'NOTE_72']
@@ -118,7 +118,7 @@ class ChordTokenizer(Tokenizer):
     def song_to_names(self, song: Song) -> list[str]:
         """Encode onset groups in time order.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 64, 67, 72], [0, 0, 0.1, 3], [1, 1, 1, 1]))
         >>> ChordTokenizer(step=0.5).song_to_names(song)  # onsets 0 and 0.1 share a step
         ['CHORD_60.64.67', 'NOTE_72']
@@ -141,7 +141,7 @@ class ChordTokenizer(Tokenizer):
     def prepare(self, song: Song) -> Song:
         """The song ``decode(encode(song))`` gives, computed directly (the documented loss).
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 64, 72], [0, 0, 3], [2, 2, 1]))
         >>> ChordTokenizer(step=0.5).prepare(song).notes[["pitch", "start", "duration"]].tolist()
         [(60, 0.0, 0.5), (64, 0.0, 0.5), (72, 0.5, 0.5)]

@@ -25,7 +25,7 @@ one step); velocities become the centre of their bin out of
 ``velocity_bins``; tempo, time signatures and key are not encoded (a decoded
 song has 120 bpm and 4/4). Note lengths are not limited, but a stretch
 longer than 256 beats in which no note starts or ends (a silence, or notes
-held alone) is shortened by whole bars (:func:`popgen.limits.shorten_silences`),
+held alone) is shortened by whole bars (:func:`popgen.music.limits.shorten_silences`),
 so a song costs TIME-SHIFTs in proportion to its notes, not its silences.
 
 Decoding is tolerant, so any token order gives a song: a NOTE-OFF for a
@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.music import Song, Track, make_notes
+from popgen.music.song import Song, Track, make_notes
 from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
@@ -64,7 +64,7 @@ _DEFAULT_VELOCITY = 64  # of a NOTE-ON that no VELOCITY token precedes (sampled 
 class EventConfig:
     """Options of the ``event`` encoding.
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> tok = EventTokenizer(EventConfig(steps_per_beat=4, max_shift=0.5, velocity_bins=1))
     >>> tok.song_to_names(Song(make_notes([60], [0], [1])))  # a beat is two shifts of 1/2
     ['VELOCITY_64', 'NOTE-ON_60', 'TIME-SHIFT_1/2', 'TIME-SHIFT_1/2', 'NOTE-OFF_60']
@@ -87,7 +87,7 @@ class EventConfig:
 class EventTokenizer(Tokenizer):
     """NOTE-ON, NOTE-OFF, TIME-SHIFT and VELOCITY events (Performance RNN's encoding).
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> tok = EventTokenizer(steps_per_beat=4, velocity_bins=8)
     >>> tok.song_to_names(Song(make_notes([60], [0.5], [1.5], 88)))
     ['TIME-SHIFT_1/2', 'VELOCITY_88', 'NOTE-ON_60', 'TIME-SHIFT_1', 'TIME-SHIFT_1/2', 'NOTE-OFF_60']
@@ -160,7 +160,7 @@ class EventTokenizer(Tokenizer):
 
         ``decode(encode(song))`` has exactly these notes.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> tok = EventTokenizer(steps_per_beat=4, velocity_bins=8)
         >>> tok.prepare(Song(make_notes([60], [0.1], [0.3], 100))).notes.tolist()
         [(60, 0.0, 0.25, 104, 0)]
@@ -171,7 +171,7 @@ class EventTokenizer(Tokenizer):
     def song_to_names(self, song: Song) -> list[str]:
         """Encode a song: one event per note start and end, time shifts between (vectorised).
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 64], [0, 0.5], [1, 0.5], [88, 40]))
         >>> EventTokenizer(steps_per_beat=4, velocity_bins=8).song_to_names(song)
         ['VELOCITY_88', 'NOTE-ON_60', 'TIME-SHIFT_1/2', 'VELOCITY_40', 'NOTE-ON_64',

@@ -20,7 +20,7 @@ durations are snapped to the ``1/steps_per_beat`` grid (see
 velocities become the centre of their bin out of ``velocity_bins``; tempo,
 time signatures and key are not encoded (a decoded song has 120 bpm and 4/4);
 silences longer than 256 beats are shortened by whole bars
-(:func:`popgen.limits.shorten_silences`), so no song needs more than a few
+(:func:`popgen.music.limits.shorten_silences`), so no song needs more than a few
 dozen REST tokens in a row.
 """
 
@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from popgen.music import Song, Track, make_notes
+from popgen.music.song import Song, Track, make_notes
 from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import velocity_values
@@ -45,7 +45,7 @@ __all__ = ["NoteConfig", "NoteTokenizer", "beats_name", "name_beats"]
 class NoteConfig:
     """Options of the ``note`` encoding.
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> song = Song(make_notes([60, 62], [0, 1], [1, 1], velocity=[40, 120]))
     >>> NoteTokenizer(NoteConfig(velocity_bins=1)).song_to_names(song)  # no dynamics
     ['PITCH_60', 'DUR_1', 'VEL_64', 'PITCH_62', 'DUR_1', 'VEL_64']
@@ -88,7 +88,7 @@ def name_beats(value: str) -> float:
 class NoteTokenizer(Tokenizer):
     """Pitch + duration + velocity per note, rests as tokens (the pop project's encoding).
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> tok = NoteTokenizer(steps_per_beat=4)
     >>> tok.song_to_names(Song(make_notes([60, 62], [0, 1.5], [1, 1], 88)))
     ['PITCH_60', 'DUR_1', 'VEL_88', 'REST_1/2', 'PITCH_62', 'DUR_1', 'VEL_88']
@@ -142,7 +142,7 @@ class NoteTokenizer(Tokenizer):
 
         ``decode(encode(song))`` has exactly these notes.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> tok = NoteTokenizer(steps_per_beat=4, velocity_bins=8)
         >>> tok.prepare(Song(make_notes([60], [0.1], [0.3], 100))).notes.tolist()
         [(60, 0.0, 0.25, 104, 0)]
@@ -156,7 +156,7 @@ class NoteTokenizer(Tokenizer):
     def song_to_names(self, song: Song) -> list[str]:
         """Encode a song; see the module docstring for the grammar.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 64, 67], [0, 0, 1.5], [1, 2, 1], 88))  # a chord, a rest
         >>> NoteTokenizer(steps_per_beat=4).song_to_names(song)
         ['PITCH_60', 'DUR_1', 'VEL_88', 'AND', 'PITCH_64', 'DUR_2', 'VEL_88',

@@ -13,11 +13,11 @@ One bar of the ``pop`` encoding (roles melody and accompaniment)::
 Every bar names every role of :attr:`PopConfig.roles`, in that order, even
 when the role is silent; so a bar's chords come before all of its notes, and
 its melody before its accompaniment. That order is what lets generation
-follow controls (:mod:`popgen.controls`): the sampler *forces* a bar's chords
+follow controls (:mod:`popgen.sampling.controls`): the sampler *forces* a bar's chords
 (and, to arrange a melody, the bar's melody) and the model writes the rest.
 The ``lead`` encoding is the same with only the melody: a lead sheet.
 
-Which notes go where: a track's :attr:`~popgen.music.Track.role` names its
+Which notes go where: a track's :attr:`~popgen.music.song.Track.role` names its
 section; tracks whose role is not among ``roles`` are dropped, drums always.
 A song with no track in any of the roles (a plain MIDI file without names) is
 read as one part, the first role. Chords come from :attr:`popgen.Song.chords`
@@ -36,7 +36,7 @@ changes snap to whole beats from the bar line (of two in one beat the later
 wins), gaps between chords become "no chord", and the last chord lasts until
 the end of the last bar; tempo (120 bpm), key and title are not encoded;
 stretches longer than 256 beats in which no encoded note starts or ends are
-shortened (:func:`popgen.limits.shorten_silences`, by whole bars).
+shortened (:func:`popgen.music.limits.shorten_silences`, by whole bars).
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.bars import has_bar
-from popgen.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
-from popgen.limits import DEFAULT_LIMITS, shorten_silences
-from popgen.music import Song, TimeSignature, Track, make_notes, resolve_overlaps
+from popgen.music.bars import has_bar
+from popgen.music.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
+from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
+from popgen.music.song import Song, Track, make_notes, resolve_overlaps
+from popgen.music.time import TimeSignature
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
 from popgen.tokenizers.grammar import GrammarRules
@@ -134,8 +135,8 @@ class _Layout(NamedTuple):
 class PopTokenizer(Tokenizer):
     """Bars of chords and per-role notes (see the module docstring).
 
-    >>> from popgen.chords import make_chords
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.chords import make_chords
+    >>> from popgen.music.song import make_notes
     >>> song = Song(make_notes([72, 48], [1, 0], [1, 4], 88, track=[0, 1]),
     ...             tracks=(Track("Vocal", role="melody"), Track("Piano", role="accompaniment")),
     ...             chords=make_chords(["C"], [0], [4]))
@@ -199,6 +200,42 @@ class PopTokenizer(Tokenizer):
             if name == token and role in self.config.roles:
                 return role
         return None
+
+    # ------------------------------------------------ steering (SteerableEncoding)
+    @property
+    def bar_token(self) -> str:
+        """The token that opens every bar.
+
+        >>> PopTokenizer().bar_token
+        'BAR'
+        """
+        return "BAR"
+
+    @property
+    def steers_chords(self) -> bool:
+        """Whether bars name their chords (the ``chords`` option).
+
+        >>> PopTokenizer().steers_chords
+        True
+        """
+        return self.config.chords
+
+    @property
+    def part_roles(self) -> tuple[str, ...]:
+        """The roles of each bar's parts, in order (the ``roles`` option).
+
+        >>> PopTokenizer().part_roles
+        ('melody', 'accompaniment')
+        """
+        return tuple(self.config.roles)
+
+    def part_token(self, role: str) -> str:
+        """The token that opens the part of ``role``.
+
+        >>> PopTokenizer().part_token("accompaniment")
+        'ACCOMPANIMENT'
+        """
+        return ROLE_TOKENS[role]
 
     def chord_token(self, chord: Chord) -> str:
         """The token that names ``chord`` (its bass is dropped).
@@ -311,7 +348,7 @@ class PopTokenizer(Tokenizer):
         ``decode(encode(song))`` has exactly these notes, tracks, time
         signatures and chords.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 62], [0.1, 4.9], [12, 1], 100))  # no roles: melody
         >>> prepared = PopTokenizer().prepare(song)
         >>> prepared.notes.tolist(), [t.name for t in prepared.tracks]
@@ -336,7 +373,7 @@ class PopTokenizer(Tokenizer):
     def song_to_names(self, song: Song) -> list[str]:
         """Encode a song (see the module docstring).
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 64], [0, 3.5], [1, 0.5], 88))  # no roles: melody
         >>> LeadTokenizer().song_to_names(song)
         ['BAR', 'MELODY', 'POSITION_0', 'PITCH_60', 'VELOCITY_88', 'DURATION_1',
@@ -352,11 +389,11 @@ class PopTokenizer(Tokenizer):
         The head is BAR, the time signature where it changes and the chords;
         then come the sections of the first ``given`` roles with the skeleton's
         notes, and the token that opens the first role left to the model.
-        :mod:`popgen.controls` forces these tokens, so the model writes only
+        :mod:`popgen.sampling.controls` forces these tokens, so the model writes only
         the rest of each bar.
 
-        >>> from popgen.chords import make_chords
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.chords import make_chords
+        >>> from popgen.music.song import make_notes
         >>> chords = make_chords(["C", "G"], [0, 4], [4, 4])
         >>> PopTokenizer().bar_prefixes(Song(make_notes([], [], []), chords=chords), bars=2)
         [['BAR', 'CHORD_C:maj', 'MELODY'], ['BAR', 'CHORD_G:maj', 'MELODY']]
@@ -490,8 +527,8 @@ class PopTokenizer(Tokenizer):
 class LeadTokenizer(PopTokenizer):
     """A lead sheet: bars, chords and the melody (``pop`` with ``roles=("melody",)``).
 
-    >>> from popgen.chords import make_chords
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.chords import make_chords
+    >>> from popgen.music.song import make_notes
     >>> song = Song(make_notes([72], [0], [2], 88), chords=make_chords(["C", "G"], [0, 2], [2, 2]))
     >>> " ".join(LeadTokenizer().song_to_names(song))
     'BAR CHORD_C:maj BEAT_2 CHORD_G:maj MELODY POSITION_0 PITCH_72 VELOCITY_88 DURATION_2'

@@ -27,7 +27,7 @@ either way); tempo is not encoded (120 bpm) unless ``tempos`` is on, then each
 change is snapped to the grid and to the nearest of ``tempo_bins`` tempos
 spaced evenly in log-tempo, and changes after the last onset are dropped;
 key is not encoded; a stretch longer than 256 beats in which no note starts
-or ends is shortened by whole bars (:func:`popgen.limits.shorten_silences`),
+or ends is shortened by whole bars (:func:`popgen.music.limits.shorten_silences`),
 so a silence costs at most 256 beats of empty bars (64 BAR tokens in 4/4).
 Chord tokens add information and lose none.
 
@@ -47,8 +47,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from popgen.bars import has_bar
-from popgen.music import PITCH_CLASSES, Song, TempoChange, TimeSignature, Track, make_notes
+from popgen.music.bars import has_bar
+from popgen.music.keys import PITCH_CLASSES
+from popgen.music.song import Song, Track, make_notes
+from popgen.music.time import TempoChange, TimeSignature
 from popgen.tokenizers._prepare import merge_for_encoding
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import velocity_values
@@ -61,7 +63,7 @@ __all__ = ["RemiConfig", "RemiTokenizer"]
 class RemiConfig:
     """Options of the ``remi`` encoding.
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> tok = RemiTokenizer(RemiConfig(steps_per_beat=4, velocity_bins=8, chords=True))
     >>> tok.song_to_names(Song(make_notes([60, 64, 67], [0, 0, 0], [1, 1, 1])))[:4]
     ['BAR', 'POSITION_0', 'CHORD_C:maj', 'PITCH_60']
@@ -133,7 +135,7 @@ class _Layout(NamedTuple):
 class RemiTokenizer(Tokenizer):
     """BAR, POSITION, PITCH, VELOCITY, DURATION (and optional TEMPO, CHORD) tokens.
 
-    >>> from popgen.music import make_notes
+    >>> from popgen.music.song import make_notes
     >>> tok = RemiTokenizer(steps_per_beat=4, velocity_bins=8)
     >>> " ".join(tok.song_to_names(Song(make_notes([60], [4.5], [0.5], 88))))
     'BAR BAR POSITION_2 PITCH_60 VELOCITY_88 DURATION_1/2'
@@ -244,7 +246,7 @@ class RemiTokenizer(Tokenizer):
             tempo_at, tempo = tempo_at[keep], tempo[keep]  # the changes that change the bin
         segments = [(0, 4, 4, _bar_steps(4, 4, spb))]
         for sig in song.time_signatures if cfg.time_signatures else ():
-            if not has_bar(sig):  # 0/1, 1/2**40: no bar to count (popgen.bars.has_bar)
+            if not has_bar(sig):  # 0/1, 1/2**40: no bar to count (popgen.music.bars.has_bar)
                 continue
             start, _, _, length = segments[-1]
             at = max(round(sig.beat * spb), start)
@@ -264,7 +266,7 @@ class RemiTokenizer(Tokenizer):
         ``decode(encode(song))`` has exactly these notes, time signatures and
         (with ``tempos`` on) tempo changes.
 
-        >>> from popgen.music import make_notes
+        >>> from popgen.music.song import make_notes
         >>> tok = RemiTokenizer(steps_per_beat=4, velocity_bins=8, max_duration=8)
         >>> tok.prepare(Song(make_notes([60], [4.1], [12], 100))).notes.tolist()  # clipped
         [(60, 4.0, 8.0, 104, 0)]
@@ -284,7 +286,8 @@ class RemiTokenizer(Tokenizer):
     def song_to_names(self, song: Song) -> list[str]:
         """Encode a song; one array operation per token kind, no loop over notes.
 
-        >>> from popgen.music import TimeSignature, make_notes
+        >>> from popgen.music.time import TimeSignature
+        >>> from popgen.music.song import make_notes
         >>> waltz = [TimeSignature(0, 3, 4)]
         >>> song = Song(make_notes([60, 64, 72], [0, 0, 5], [1, 1, 1], 88), time_signatures=waltz)
         >>> RemiTokenizer(steps_per_beat=4, velocity_bins=8).song_to_names(song)

@@ -1,0 +1,232 @@
+"""A safe on-disk cache of parsed songs: one ``.npz`` per source file, no pickle.
+
+Entries are keyed on the file's bytes plus the reader and its settings, so a
+changed file or setting is a miss, and two copies of one file share an entry.
+Each entry holds the songs' note arrays (a plain structured dtype) and one
+JSON string of metadata; it is loaded with ``allow_pickle=False`` and checked,
+and anything unexpected — truncation, a foreign file, another format version
+— is a miss, never trusted. Writes are atomic (temporary file, then rename).
+
+The same encoding carries songs from reader processes to the main process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from popgen.music.chords import CHORD_DTYPE
+from popgen.music.song import NOTE_DTYPE, Song, Track
+from popgen.music.time import TempoChange, TimeSignature
+
+__all__ = [
+    "CACHE_FORMAT_VERSION",
+    "SongCache",
+    "compile_cache_dir",
+    "decode_songs",
+    "default_cache_dir",
+    "encode_songs",
+]
+
+#: Bumped whenever the entry layout or a reader's output changes.
+CACHE_FORMAT_VERSION = 3
+
+
+def default_cache_dir() -> Path:
+    """``$POPGEN_CACHE_DIR``, else the user cache folder (``~/.cache/popgen/songs`` on Linux).
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"POPGEN_CACHE_DIR": "/data/popgen-cache"}):
+    ...     default_cache_dir().as_posix()
+    '/data/popgen-cache'
+    """
+    env = os.environ.get("POPGEN_CACHE_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("popgen")) / "songs"
+
+
+def compile_cache_dir() -> Path | None:
+    """Where the ``popgen`` command keeps JAX's compiled programs; ``None`` when turned off.
+
+    ``$POPGEN_COMPILE_CACHE`` names the folder, or turns the cache off with
+    ``off``; else it is the user cache folder's ``jax`` (``~/.cache/popgen/jax``
+    on Linux). A second ``popgen generate`` with the same model and settings
+    then skips most of the compilation (docs/benchmarks.md).
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"POPGEN_COMPILE_CACHE": "off"}):
+    ...     compile_cache_dir() is None
+    True
+    """
+    env = os.environ.get("POPGEN_COMPILE_CACHE", "")
+    if env.lower() in ("off", "0", "no", "false"):
+        return None
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("popgen")) / "jax"
+
+
+def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
+    """Songs as named arrays: ``notes_<i>``, ``chords_<i>``, ``bars_<i>`` and ``meta`` (JSON).
+
+    >>> from popgen.music.song import make_notes
+    >>> arrays = encode_songs([Song(make_notes([60], [0.0], [1.0]), title="a")])
+    >>> [s.title for s in decode_songs(arrays)]
+    ['a']
+    """
+    meta = {
+        "format": "popgen.songs",
+        "version": CACHE_FORMAT_VERSION,
+        "songs": [
+            {
+                "tracks": [[t.name, t.program, t.is_drum, t.role] for t in s.tracks],
+                "tempos": [list(t) for t in s.tempos],
+                "time_signatures": [list(t) for t in s.time_signatures],
+                "key": s.key,
+                "title": s.title,
+                "source": s.source,
+                "merged_notes": s.merged_notes,
+                "shortened_silences": s.shortened_silences,
+                "cut_notes": s.cut_notes,
+            }
+            for s in songs
+        ],
+    }
+    arrays: dict[str, NDArray[Any]] = {"meta": np.array(json.dumps(meta))}
+    for i, song in enumerate(songs):
+        arrays[f"notes_{i}"] = np.ascontiguousarray(song.notes)
+        arrays[f"chords_{i}"] = np.ascontiguousarray(song.chords)
+        arrays[f"bars_{i}"] = np.ascontiguousarray(song.bars)
+    return arrays
+
+
+def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
+    """Inverse of :func:`encode_songs`; raises ``ValueError`` on anything unexpected.
+
+    >>> from popgen.music.song import make_notes
+    >>> song = Song(make_notes([60, 64], [0, 1], [1, 1]), key="E minor", title="a")
+    >>> [(s.title, s.key, s.notes["pitch"].tolist()) for s in decode_songs(encode_songs([song]))]
+    [('a', 'E minor', [60, 64])]
+    """
+    meta = json.loads(str(arrays["meta"][()]))
+    if meta.get("format") != "popgen.songs" or meta.get("version") != CACHE_FORMAT_VERSION:
+        raise ValueError("not a popgen song entry of this version")
+    songs = []
+    for i, m in enumerate(meta["songs"]):
+        notes = arrays[f"notes_{i}"]
+        chords, bars = arrays[f"chords_{i}"], arrays[f"bars_{i}"]
+        for name, array, dtype in (
+            (f"notes_{i}", notes, NOTE_DTYPE),
+            (f"chords_{i}", chords, CHORD_DTYPE),
+            (f"bars_{i}", bars, np.dtype(np.float64)),
+        ):
+            if array.dtype != dtype or array.ndim != 1:
+                raise ValueError(f"{name} has dtype {array.dtype}, expected {dtype}")
+        songs.append(
+            Song(
+                notes.copy(),
+                tracks=tuple(Track(str(n), int(p), bool(d), str(r)) for n, p, d, r in m["tracks"]),
+                tempos=tuple(TempoChange(*t) for t in m["tempos"]),
+                time_signatures=tuple(TimeSignature(*t) for t in m["time_signatures"]),
+                key=m["key"],
+                title=str(m["title"]),
+                source=str(m["source"]),
+                chords=chords.copy(),
+                bars=bars.copy(),
+                merged_notes=int(m["merged_notes"]),
+                shortened_silences=int(m["shortened_silences"]),
+                cut_notes=int(m["cut_notes"]),
+            )
+        )
+    return songs
+
+
+class SongCache:
+    """Parsed songs on disk under ``root``, keyed on file content and reader settings.
+
+    Args:
+        root: the cache folder (created on first write).
+
+    >>> import tempfile
+    >>> from popgen.music.song import make_notes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     cache = SongCache(tmp)
+    ...     key = cache.key(b"the file's bytes", {"reader": "midi"})
+    ...     cache.put(key, [Song(make_notes([60], [0], [1]), title="a")])
+    ...     [s.title for s in cache.get(key)]
+    ['a']
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._warned = False
+
+    def key(self, data: bytes, settings: Mapping[str, Any]) -> str:
+        """The entry name for a file's bytes read with ``settings``.
+
+        Any change to the bytes or the settings gives another name:
+
+        >>> cache = SongCache("unused")
+        >>> cache.key(b"MThd", {"keys": "auto"}) == cache.key(b"MThd", {"keys": "file"})
+        False
+        """
+        h = hashlib.sha256()
+        h.update(json.dumps([CACHE_FORMAT_VERSION, dict(settings)], sort_keys=True).encode())
+        h.update(data)
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> list[Song] | None:
+        """The songs stored under ``key``, or ``None`` when missing or damaged.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     print(SongCache(tmp).get("0" * 64))
+        None
+        """
+        path = self._path(key)
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return decode_songs({name: npz[name] for name in npz.files})
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
+            return None  # damaged or foreign: re-read from the source
+
+    def put(self, key: str, songs: Sequence[Song]) -> None:
+        """Store songs under ``key`` atomically; a cache that cannot be written is skipped.
+
+        >>> import tempfile
+        >>> from popgen.music.song import make_notes
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     SongCache(tmp).put("ab12", [Song(make_notes([60], [0], [1]))])
+        ...     sorted(p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*.npz"))
+        ['ab/ab12.npz']
+        """
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+            save: Any = np.savez  # numpy's stubs mistake ** entries for allow_pickle
+            save(tmp, **encode_songs(songs))
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only or full cache folder must not stop reading
+            if not self._warned:
+                warnings.warn(f"cannot write the song cache in {self.root}: {exc}", stacklevel=2)
+                self._warned = True
