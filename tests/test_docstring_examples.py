@@ -15,10 +15,11 @@
   FluidSynth are marked ``# doctest: +SKIP``. They run in a fresh process on
   the CPU, with XLA's backend optimisations off (examples compile many tiny
   programs once each: this halves the run), a temporary working directory
-  and song cache; registries are restored after each docstring.
+  and song cache; registries are restored after each docstring. One test per
+  group of packages (:data:`DOCTEST_GROUPS`), so that the workers share them.
 
 Run this file as a script to run the doctests alone: ``python
-tests/test_docstring_examples.py``.
+tests/test_docstring_examples.py [GROUP]``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 import popgen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +51,17 @@ OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 #: (before and after issue 14's changes alike) on a 2-core AMD EPYC of December
 #: 2026, where 60 s failed the unchanged tree. A model example that trains for real
 #: costs minutes, so this still catches one.
-DOCTEST_BUDGET = 150.0
+DOCTEST_BUDGET = 150.0  # for each group (below); all of them took 45 s in one process
+#: The doctests in groups of about equal time, each run by one test in a process of its
+#: own; a module belongs to the first group one of whose prefixes its name starts with.
+DOCTEST_GROUPS = {
+    "music-formats": ("popgen.music", "popgen.formats", "popgen.corpus"),
+    "tokenizers-data": ("popgen.tokenizers", "popgen.data"),
+    "models-runs": ("popgen.models", "popgen.runs"),
+    "sampling": ("popgen.sampling",),
+    "training-metrics": ("popgen.training", "popgen.metrics", "popgen.evaluation"),
+    "apps-and-rest": ("popgen",),
+}
 
 
 def popgen_modules() -> list[ModuleType]:
@@ -205,11 +218,25 @@ def _registries() -> list[Any]:
     return [TOKENIZERS, STRATEGIES, MODELS]
 
 
-def run_doctests(out: Any = sys.stdout.write) -> doctest.TestResults:
-    """Run the doctests of every popgen module; each docstring sees the registries as they were."""
+def group_of(module: str) -> str:
+    """The :data:`DOCTEST_GROUPS` group of a module name.
+
+    >>> group_of("popgen.music.song"), group_of("popgen.cli.app")
+    ('music-formats', 'apps-and-rest')
+    """
+    for group, prefixes in DOCTEST_GROUPS.items():
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return group
+    raise ValueError(f"{module} is in no doctest group")
+
+
+def run_doctests(out: Any = sys.stdout.write, group: str | None = None) -> doctest.TestResults:
+    """Run the doctests of popgen's modules (of one group); registries restored per docstring."""
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
     for module in popgen_modules():
+        if group is not None and group_of(module.__name__) != group:
+            continue
         for test in finder.find(module, module.__name__):
             if not test.examples:
                 continue
@@ -220,7 +247,8 @@ def run_doctests(out: Any = sys.stdout.write) -> doctest.TestResults:
     return doctest.TestResults(runner.failures, runner.tries)
 
 
-def test_doctests_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", list(DOCTEST_GROUPS))
+def test_doctests_pass(group: str, tmp_path: Path) -> None:
     flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
     env = {
         **os.environ,
@@ -233,7 +261,7 @@ def test_doctests_pass(tmp_path: Path) -> None:
     work.mkdir()
     start, cpu_start = time.perf_counter(), _child_cpu_seconds()
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve())],
+        [sys.executable, str(Path(__file__).resolve()), group],
         capture_output=True,
         text=True,
         env=env,
@@ -262,6 +290,6 @@ def _child_cpu_seconds() -> float:
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    results = run_doctests()
+    results = run_doctests(group=sys.argv[1] if len(sys.argv) > 1 else None)
     print(f"doctests: {results} in {time.perf_counter() - started:.1f} s")
     sys.exit(1 if results.failed or not results.attempted else 0)
