@@ -59,6 +59,7 @@ import numpy as np
 from popgen.bars import SHORTEST_BAR, has_bar
 from popgen.errors import CorpusError
 from popgen.music import Song, TempoChange, TimeSignature
+from popgen.sections import moved_sections
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -318,13 +319,18 @@ def shorten_silences(song: Song, max_beats: float) -> tuple[Song, int]:
     chord_end = move(chords["start"] + chords["duration"])
     chords["start"] = move(chords["start"])
     chords["duration"] = chord_end - chords["start"]
-    return song.replace(
+    out = song.replace(
         notes=moved,
         chords=chords[chords["duration"] > _TOLERANCE],
         bars=np.unique(move(song.bars)),
         tempos=_moved_changes(song.tempos, move),
         time_signatures=_moved_changes(song.time_signatures, move),
-    ), len(long)
+        sections=(),
+    )
+    if song.sections:  # whole bars taken out: the sections lose them too
+        edges = out.bar_lines()
+        out = out.replace(sections=moved_sections(song.sections, song.bar_lines(), edges, move))
+    return out, len(long)
 
 
 def cut_song(

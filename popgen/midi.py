@@ -5,11 +5,14 @@ does not depend on its tempo; the tempo map, time signatures and key become
 the song's metadata. Each (MIDI track, channel) pair that plays notes becomes
 one :class:`~popgen.music.Track`; channel 10 (index 9) parts are drum tracks.
 Marker meta events whose text is a chord label (``"C:maj"``, ``"Am7"``, ``"N"``;
-see :func:`popgen.chords.parse_chord`) become :attr:`~popgen.music.Song.chords`;
+see :func:`popgen.chords.parse_chord`) become :attr:`~popgen.music.Song.chords`,
+those that read ``section:<label><bars>`` (``section:A8``) at a bar line
+:attr:`~popgen.music.Song.sections` (:func:`popgen.sections.sections_from_markers`);
 other markers are ignored.
 
 Writing produces a type-1 file: track 0 holds the tempo map, time signatures,
-key and one marker per chord segment (its Harte label); then one MIDI track
+key, one marker per chord segment (its Harte label) and one per section
+(``section:A8`` at its first bar); then one MIDI track
 per song track. Every failure to read a file is a
 :class:`~popgen.errors.MidiError` that names the file; of a damaged file that
 mido cannot parse, what can be read is kept (see :mod:`popgen.midi_salvage`),
@@ -45,6 +48,7 @@ from popgen.music import (
     key_tonic,
     parse_key,
 )
+from popgen.sections import section_marker, sections_from_markers
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -236,7 +240,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         for v in ordered
     )
     keys.sort(key=lambda k: k[0])
-    return Song(
+    song = Song(
         notes=notes,
         chords=_marker_chords(markers, tpb, int(table[:, 2].max())),
         tracks=tracks,
@@ -247,6 +251,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         source=source,
         merged_notes=merged,
     )
+    return _marker_sections(song, markers, tpb)
 
 
 #: The last tick read: int64 holds every tick up to here.
@@ -353,6 +358,15 @@ def _marker_chords(markers: list[tuple[int, str]], tpb: int, end: int) -> NDArra
     chords = make_chords([chord for _, chord in found], starts / tpb, (ends - starts) / tpb)
     out: NDArray[Any] = chords[chords["duration"] > 0]
     return out
+
+
+def _marker_sections(song: Song, markers: list[tuple[int, str]], tpb: int) -> Song:
+    """``song`` with the sections of its ``section:`` markers (none: ``song`` itself)."""
+    found = [(tick / tpb, text) for tick, text in sorted(markers, key=lambda m: m[0])]
+    if not any(text.startswith("section:") for _, text in found):
+        return song
+    where = song.source or "<MidiFile>"
+    return song.replace(sections=sections_from_markers(found, song.bar_lines(), where=where))
 
 
 def _is_rehearsal_mark(text: str) -> bool:
@@ -467,7 +481,7 @@ def write_midi(song: Song, path: str | os.PathLike[str], *, ticks_per_beat: int 
 
 
 def _conductor_track(song: Song, tpb: int) -> mido.MidiTrack:
-    """Track 0: title, tempo map, time signatures, key signature and chord markers."""
+    """Track 0: title, tempo map, time signatures, key signature, chord and section markers."""
     events: list[tuple[int, int, Any]] = [
         (0, -1, mido.MetaMessage("track_name", name=song.title, time=0))
     ]
@@ -487,6 +501,10 @@ def _conductor_track(song: Song, tpb: int) -> mido.MidiTrack:
     if song.key is not None:
         events.append((0, 0, mido.MetaMessage("key_signature", key=_mido_key(song.key))))
     events += _chord_markers(song, tpb)
+    edges = song.bar_lines()
+    for section in song.sections:
+        marker = mido.MetaMessage("marker", text=section_marker(section))
+        events.append((_tick(float(edges[section.first_bar]), tpb), 2, marker))
     return _to_track(events)
 
 
