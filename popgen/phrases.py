@@ -6,25 +6,26 @@ form string such as ``i4A4B8A4o3`` (:func:`popgen.sections.parse_form`), and
 rest, ``pitch length_in_16ths`` (pitch 0 is a rest), bar lines every 16.
 Its first bar is the labels' bar 0, but the labellers removed wrong offsets
 at the start of songs, so that bar is not always the first bar of the MIDI
-file (in song 001 it is the song's bar 1). And the labels count 4/4 bars
-where the beat annotations hold a few bars of 1, 2, 3 or 6 beats (a quarter
-of the songs): the labels' melody runs on the song's beats, not on its
-annotated bars. :func:`align_phrases` finds where it starts:
+file (in song 001 it is the song's bar 1). And the labels' melody counts
+4-beat bars throughout: where the beat annotations hold a bar of 1, 2, 3 or
+6 beats, it drops or pads beats, so that its bars drift against the song's.
+:func:`align_phrases` places each of its bars:
 
 1. Both melodies become grids of the pitch sounding at each 16th note (0 for
    none): the labels' from the file, the song's from its melody track
    (:func:`melody_track`), 4 steps a beat from beat 0.
-2. For each shift in ``-window..window`` bars of 16 steps, the agreement is
-   the share of the 16ths where either melody sounds in which both sound the
-   same pitch.
-3. The best shift is accepted when its agreement is at least
-   :data:`MIN_AGREEMENT` and :data:`MIN_MARGIN` above the best of the shifts
-   at least half a bar away from it.
+2. Each bar of the labels' melody may lie at a shift of up to ``window``
+   bars either way; a dynamic programme chooses the shifts that make the
+   most 16ths agree, a change of shift between two bars costing
+   :data:`SHIFT_PENALTY`.
+3. The alignment is accepted when the agreement (the share of the 16ths
+   where either melody sounds in which both sound the same pitch) is at
+   least :data:`MIN_AGREEMENT` and :data:`MIN_MARGIN` above that of any one
+   shift half a bar or more from those chosen.
 
-:func:`with_phrase_sections` then lays the labels' bar lines (every 4 beats
-from the shift) on the song and moves each section's first and end bar line
-to the nearest bar line of the song (:meth:`popgen.music.Song.bar_lines`),
-which is exact where the song's bars are all 4 beats long. It uses labelling
+:func:`with_phrase_sections` then moves each section's first and end bar
+line to where the alignment puts it in the song and on to the nearest bar
+line of the song (:meth:`popgen.music.Song.bar_lines`). It uses labelling
 1 by default (the first labeller's; the second prefers other phrase splits,
 and both are valid), and leaves the song as it is, with a warning naming the
 folder, when the files are missing or damaged or the alignment is not
@@ -71,6 +72,7 @@ __all__ = [
     "MELODY_FILE",
     "MIN_AGREEMENT",
     "MIN_MARGIN",
+    "SHIFT_PENALTY",
     "Alignment",
     "align_phrases",
     "melody_grid",
@@ -87,32 +89,56 @@ LABEL_FILES = ("phrases_1.txt", "phrases_2.txt")
 MELODY_FILE = "phrases_melody.txt"
 #: The least agreement (share of sounding 16ths with the same pitch) accepted.
 MIN_AGREEMENT = 0.5
-#: How far the best offset's agreement must lie above the next best's.
+#: How far the agreement must lie above that of any shift far from the chosen ones.
 MIN_MARGIN = 0.2
+#: What a change of shift between two bars of the labels' melody costs (in 16ths of agreement).
+SHIFT_PENALTY = 16
 _STEPS = 16  # 16ths in a bar of the labels' melody
 _PER_BEAT = 4  # 16ths in a beat
 
 
 @dataclass(frozen=True)
 class Alignment:
-    """Where the labels' melody starts in the song, and how clear that is.
+    """Where each bar of the labels' melody lies in the song, and how clear that is.
 
-    >>> Alignment(shift=16, agreement=0.9, runner_up=0.2).accepted
-    True
+    >>> found = Alignment(shifts=(4, 4, 12), agreement=0.9, runner_up=0.3)
+    >>> found.bar_lines().tolist(), found.accepted
+    ([1.0, 5.0, 11.0, 15.0], True)
     """
 
-    shift: int  # the song's 16th note (4 a beat, from beat 0) at the labels' start; may be < 0
-    agreement: float  # share of sounding 16ths with the same pitch at that shift
-    runner_up: float  # the best agreement at shifts half a bar or more away
+    shifts: tuple[
+        int, ...
+    ]  # per labels' bar: the song's 16th (4 a beat) at its start, less 16 * bar
+    agreement: float  # share of sounding 16ths with the same pitch, along ``shifts``
+    runner_up: float  # the best agreement of one shift half a bar or more from all of ``shifts``
 
     @property
     def accepted(self) -> bool:
         """Whether the alignment is clear: :data:`MIN_AGREEMENT`, :data:`MIN_MARGIN`.
 
-        >>> Alignment(shift=0, agreement=0.6, runner_up=0.5).accepted
+        >>> Alignment(shifts=(0,), agreement=0.6, runner_up=0.5).accepted
         False
         """
         return self.agreement >= MIN_AGREEMENT and self.agreement - self.runner_up >= MIN_MARGIN
+
+    def bar_lines(self, bars: int | None = None) -> NDArray[np.float64]:
+        """float64[bars + 1]: the song beat of each of the labels' bar lines.
+
+        Bar ``j`` starts at ``(16 * j + shifts[j]) / 4`` beats and ends four
+        beats later; bars past ``shifts`` keep its last shift. ``bars``
+        defaults to ``len(shifts)``.
+
+        >>> Alignment(shifts=(4,), agreement=1.0, runner_up=0.0).bar_lines(2).tolist()
+        [1.0, 5.0, 9.0]
+        """
+        count = len(self.shifts) if bars is None else bars
+        shifts = np.array(self.shifts or (0,), dtype=np.float64)
+        index = np.minimum(np.arange(count + 1), len(shifts) - 1)
+        starts = (np.arange(count + 1) * _STEPS + shifts[index]) / _PER_BEAT
+        if count >= 1 and count <= len(shifts):  # the last line ends the last bar
+            starts[count] = starts[count - 1] + _STEPS / _PER_BEAT
+        out: NDArray[np.float64] = starts
+        return out
 
 
 def read_phrase_labels(path: Path) -> tuple[Section, ...]:
@@ -189,7 +215,14 @@ def melody_grid(song: Song, track: int) -> NDArray[np.int16]:
 def align_phrases(
     labels: NDArray[np.int16], song: NDArray[np.int16], *, window: int = 8
 ) -> Alignment:
-    """The shift, in 16ths within ``window`` bars, that best lays the labels' melody on the song's.
+    """Where each bar of the labels' melody best lies on the song's melody.
+
+    Each bar of 16 steps of ``labels`` may lie at a shift of up to ``window``
+    bars either way; a bar scores the 16ths where both melodies sound the same
+    pitch less those where either sounds and they differ. The shifts chosen
+    maximise the total score less :data:`SHIFT_PENALTY` for each change of
+    shift from one bar to the next (a dynamic programme over the bars): the
+    labels' melody drops the song's short bars, so its shift grows there.
 
     Args:
         labels: the labels' melody grid, :func:`read_phrase_melody`.
@@ -197,29 +230,49 @@ def align_phrases(
         window: the largest shift tried, in bars of 16 steps.
 
     Returns:
-        The best shift (the earliest of equals), its agreement and the best
-        agreement half a bar (8 steps) or more away from it.
+        The shifts, their agreement, and the best agreement of one shift
+        half a bar (8 steps) or more from every shift chosen.
 
     >>> tune = np.random.default_rng(0).integers(60, 72, 64).astype(np.int16)
-    >>> found = align_phrases(tune, np.concatenate([np.zeros(20, np.int16), tune]))
-    >>> found.shift, found.agreement, found.accepted
-    (20, 1.0, True)
+    >>> gap = np.zeros(8, np.int16)  # the song has two beats more before its third bar
+    >>> found = align_phrases(tune, np.concatenate([gap, tune[:32], gap, tune[32:]]))
+    >>> found.shifts, found.agreement, found.accepted
+    ((8, 8, 16, 16), 1.0, True)
     """
     reach = _STEPS * window
-    padded = np.zeros(len(labels) + 2 * reach, dtype=np.int16)
-    padded[reach : reach + len(song[: len(labels) + reach])] = song[: len(labels) + reach]
+    bars = max(1, -(-len(labels) // _STEPS))
+    mine = np.zeros(bars * _STEPS, dtype=np.int16)
+    mine[: len(labels)] = labels
+    padded = np.zeros(len(mine) + 2 * reach, dtype=np.int16)
+    padded[reach : reach + len(song[: len(mine) + reach])] = song[: len(mine) + reach]
     shifts = np.arange(-reach, reach + 1)
-    scores = np.zeros(len(shifts))
-    sounding = labels > 0
+    same = np.zeros((bars, len(shifts)), dtype=np.int64)
+    either = np.zeros((bars, len(shifts)), dtype=np.int64)
     for i, shift in enumerate(shifts.tolist()):
-        other = padded[reach + shift : reach + shift + len(labels)]
-        either = int(np.count_nonzero(sounding | (other > 0)))
-        same = int(np.count_nonzero((labels == other) & sounding))
-        scores[i] = same / either if either else 0.0
-    best = int(np.argmax(scores))
-    far = np.abs(shifts - shifts[best]) >= _STEPS // 2
-    runner_up = float(scores[far].max()) if far.any() else 0.0
-    return Alignment(shift=int(shifts[best]), agreement=float(scores[best]), runner_up=runner_up)
+        other = padded[reach + shift : reach + shift + len(mine)]
+        sounding = (mine > 0) | (other > 0)
+        same[:, i] = ((mine == other) & sounding).reshape(bars, _STEPS).sum(axis=1)
+        either[:, i] = sounding.reshape(bars, _STEPS).sum(axis=1)
+    score = 2 * same - either  # same minus differing
+    total = score[0].astype(np.float64)
+    back = np.zeros((bars, len(shifts)), dtype=np.int64)
+    for bar in range(1, bars):
+        best = int(np.argmax(total))
+        stay = total >= total[best] - SHIFT_PENALTY
+        back[bar] = np.where(stay, np.arange(len(shifts)), best)
+        total = np.where(stay, total, total[best] - SHIFT_PENALTY) + score[bar]
+    path = [int(np.argmax(total))]
+    for bar in range(bars - 1, 0, -1):
+        path.append(int(back[bar, path[-1]]))
+    path.reverse()
+    rows = np.arange(bars)
+    matched, sounding_total = same[rows, path].sum(), either[rows, path].sum()
+    agreement = float(matched / sounding_total) if sounding_total else 0.0
+    constant = same.sum(axis=0) / np.maximum(either.sum(axis=0), 1)
+    used = shifts[path]
+    far = np.abs(shifts[:, None] - used[None, :]).min(axis=1) >= _STEPS // 2
+    runner_up = float(constant[far].max()) if far.any() else 0.0
+    return Alignment(tuple(int(s) for s in used), agreement, runner_up)
 
 
 def with_phrase_sections(song: Song, folder: Path, *, labelling: int = 1, window: int = 8) -> Song:
@@ -265,17 +318,19 @@ def with_phrase_sections(song: Song, folder: Path, *, labelling: int = 1, window
     if not found.accepted:
         warnings.warn(
             f"{folder}: phrase labels left out: their melody matches the song's at best "
-            f"{found.agreement:.2f} (from beat {found.shift / _PER_BEAT:g}), "
+            f"{found.agreement:.2f} (from beat {found.shifts[0] / _PER_BEAT:g}), "
             f"elsewhere {found.runner_up:.2f}; "
             f"expected >= {MIN_AGREEMENT} and {MIN_MARGIN} clear",
             stacklevel=2,
         )
         return song
-    bars = max(sections[-1].end_bar if sections else 0, -(-len(labels) // _STEPS))
-    grid = np.arange(bars + 1, dtype=np.float64) * (_STEPS / _PER_BEAT)  # the labels' bar lines
+    bars = max(sections[-1].end_bar if sections else 0, len(found.shifts))
+    grid = np.arange(bars + 1, dtype=np.float64)
+    lines = found.bar_lines(bars)  # where the labels' bar lines lie in the song
 
-    def move(beats: NDArray[np.float64]) -> NDArray[np.float64]:
-        return beats + found.shift / _PER_BEAT
+    def move(at: NDArray[np.float64]) -> NDArray[np.float64]:
+        out: NDArray[np.float64] = lines[np.clip(np.round(at).astype(np.int64), 0, bars)]
+        return out
 
     return song.replace(sections=moved_sections(sections, grid, song.bar_lines(), move))
 

@@ -8,7 +8,7 @@ in :mod:`popgen.metrics.pitch` (pitch metrics, pitch-class histogram),
 :mod:`popgen.metrics.rhythm` (rhythm, texture and dynamics metrics, rhythm
 histograms, notes per bar of each part), :mod:`popgen.metrics.harmony`
 (notes against the song's chords) and :mod:`popgen.metrics.structure`
-(repeated bars, self-similarity); this module re-exports them all.
+(repeated bars, self-similarity, repeated sections); this module re-exports them all.
 
 Conventions shared by every metric:
 
@@ -70,7 +70,12 @@ from popgen.metrics.rhythm import (
     polyphony_rate,
     velocity_spread,
 )
-from popgen.metrics.structure import bar_features, bar_repetition, self_similarity
+from popgen.metrics.structure import (
+    bar_features,
+    bar_repetition,
+    section_repetition,
+    self_similarity,
+)
 from popgen.music import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
 __all__ = [
@@ -104,6 +109,7 @@ __all__ = [
     "polyphony_rate",
     "repeated_note_ratio",
     "scale_consistency",
+    "section_repetition",
     "self_similarity",
     "song_metrics",
     "velocity_spread",
@@ -196,6 +202,7 @@ METRICS: dict[str, Callable[[Song], float]] = {
     "chord_tone_share": chord_tone_share,
     "bar_repetition": bar_repetition,
     "self_similarity": self_similarity,
+    "section_repetition": section_repetition,
 }
 
 #: Histogram features by name; each returns a probability vector (or zeros).
