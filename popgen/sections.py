@@ -292,16 +292,19 @@ def _nearest_bar(beats: NDArray[np.float64], edges: NDArray[np.float64]) -> NDAr
 def _fitted(
     labels: Sequence[str], firsts: NDArray[np.int64], ends: NDArray[np.int64]
 ) -> tuple[Section, ...]:
-    """Sections from bar ranges in order of first bar, each cut where the next begins.
+    """Sections from bar ranges, in their order, made not to overlap.
 
-    Of two that begin at one bar the later is kept; empty ones are dropped.
+    Each starts where the one before ends or later and is cut where the next
+    begins; of two that begin at one bar the later is kept; empty ones are dropped.
     """
     out: list[Section] = []
     nexts = np.append(firsts[1:], np.iinfo(np.int64).max)
     for label, first, end, following in zip(
         labels, firsts.tolist(), ends.tolist(), nexts.tolist(), strict=True
     ):
-        end = min(end, following)
+        first = max(first, out[-1].end_bar if out else 0)
+        if following >= first:
+            end = min(end, following)
         if end > first:
             out.append(Section(label, first, end - first))
     return tuple(out)

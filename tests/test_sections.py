@@ -363,3 +363,15 @@ def test_infer_sections_restarts_phrases_after_a_silence() -> None:
     assert format_form(found) == "A2 B1 x2 A2 B2 A2"
     with pytest.raises(ValueError, match="min_gap"):
         infer_sections(np.arange(0.0, 9.0, 4.0), _melody([a1, a2]), min_gap=0)
+
+
+def test_moved_sections_stay_in_order_when_the_move_goes_back() -> None:
+    grid = np.arange(0.0, 7.0)
+    lines = np.array([0.0, 2, 4, 3, 5, 6, 7]) * 4  # bar line 3 lies before bar line 2
+
+    def move(bars: np.ndarray) -> np.ndarray:
+        return np.asarray(lines[np.round(bars).astype(int)], dtype=np.float64)
+
+    moved = moved_sections(parse_form("A2 B1 C3"), grid, np.arange(0.0, 29.0, 4.0), move)
+    assert moved == (Section("A", 0, 4), Section("C", 4, 3))  # B went back: left out
+    check_sections(moved, 7)
