@@ -36,6 +36,7 @@ import numpy as np
 
 from popgen.chords import CHORD_DTYPE, NO_CHORD, chord_labels, make_chords, parse_chord
 from popgen.errors import MidiError
+from popgen.limits import DEFAULT_LIMITS
 from popgen.midi_salvage import salvage_midi
 from popgen.music import (
     NOTE_DTYPE,
@@ -366,6 +367,13 @@ def _marker_sections(song: Song, markers: list[tuple[int, str]], tpb: int) -> So
     if not any(text.startswith("section:") for _, text in found):
         return song
     where = song.source or "<MidiFile>"
+    if song.end > DEFAULT_LIMITS.max_beats:  # bar lines too many to count before the limits cut
+        warnings.warn(
+            f"{where}: section markers left out: the song lasts {song.end:.6g} beats, more than "
+            f"{DEFAULT_LIMITS.max_beats:g} (popgen.limits.DEFAULT_LIMITS.max_beats)",
+            stacklevel=3,
+        )
+        return song
     return song.replace(sections=sections_from_markers(found, song.bar_lines(), where=where))
 
 

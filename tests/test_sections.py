@@ -375,3 +375,16 @@ def test_moved_sections_stay_in_order_when_the_move_goes_back() -> None:
     moved = moved_sections(parse_form("A2 B1 C3"), grid, np.arange(0.0, 29.0, 4.0), move)
     assert moved == (Section("A", 0, 4), Section("C", 4, 3))  # B went back: left out
     check_sections(moved, 7)
+
+
+def test_markers_of_a_very_long_song_are_left_out(tmp_path: Path) -> None:
+    tpb = 4
+    events = [
+        (0, mido.MetaMessage("marker", text="section:A2")),
+        (0, mido.Message("note_on", note=60, velocity=80)),
+        (200_000 * tpb, mido.Message("note_off", note=60)),  # 200 000 beats: 50 000 bars
+    ]
+    path = make_raw_midi(tmp_path / "long.mid", [events], ticks_per_beat=tpb)
+    for reader in [read_midi] + ([read_midi_symusic] if symusic_available() else []):
+        with pytest.warns(UserWarning, match="section markers left out: the song lasts 200000"):
+            assert reader(path).sections == ()
