@@ -11,6 +11,7 @@ from popgen.formats.score_reading import read_score
 from popgen.formats.score_writing import write_musicxml
 from popgen.music.chords import QUALITIES, Chord, chord_labels, make_chords, parse_chord
 from popgen.music.keys import key_signature, spelled_names
+from popgen.music.sections import parse_form
 from popgen.music.song import Song, Track, make_notes
 
 
@@ -32,6 +33,15 @@ def test_chords_are_harmony_elements_spelled_in_the_key(tmp_path: Path) -> None:
     assert re.findall(r"<fifths>(-?\d+)</fifths>", xml) == ["3"]
     (back,) = read_score(tmp_path / "song.musicxml")
     assert [c.root for c in map(parse_chord, chord_labels(back.chords))] == [6, 8, 11, 1]
+
+
+def test_sections_are_rehearsal_marks(tmp_path: Path) -> None:
+    notes = make_notes([60, 62, 64, 65], [0, 4, 8, 12], [4, 4, 4, 4])
+    song = Song(notes, sections=parse_form("A2 B1 A1"))
+    xml = _xml(song, tmp_path)
+    assert re.findall(r"<rehearsal[^>]*>(\w)</rehearsal>", xml) == ["A", "B", "A"]
+    measures = xml.split("<measure ")[1:]
+    assert [i for i, m in enumerate(measures) if "<rehearsal" in m] == [0, 2, 3]
 
 
 def test_a_song_without_a_key_gets_the_key_of_its_notes(tmp_path: Path) -> None:

@@ -36,7 +36,8 @@ def song_to_score(song: Song) -> music21.stream.Score:
     in MusicXML) above the melody (the first part of role ``melody``, else the
     first part), spelled in the song's key (G#7, not Ab7, in F# minor); a song
     without a key gets the key its notes suggest
-    (:func:`popgen.music.keys.profile_key`), so it has a key signature.
+    (:func:`popgen.music.keys.profile_key`), so it has a key signature; the
+    song's sections are rehearsal marks at their first bars.
     Measures, ties and voices are made by music21 (``makeNotation``). The
     song is bounded first (:func:`popgen.music.limits.bound_song` with the default
     limits, which warns when it changes anything), so that a long silence
@@ -54,7 +55,7 @@ def song_to_score(song: Song) -> music21.stream.Score:
     ['Chord', 'Note']
 
     """
-    from music21 import chord, instrument, key, metadata, meter, note, stream, tempo
+    from music21 import chord, expressions, instrument, key, metadata, meter, note, stream, tempo
 
     song = bound_song(song)
     song_key = song.key if song.key is not None else _key_of(song)
@@ -78,6 +79,10 @@ def song_to_score(song: Song) -> music21.stream.Score:
         if index == lead:
             for start, symbol in _chord_symbols(song, song_key):
                 part.insert(start, symbol)
+            edges = song.bar_lines() if song.sections else ()
+            for section in song.sections:  # the form, as rehearsal marks
+                mark = expressions.RehearsalMark(section.label)
+                part.insert(float(edges[section.first_bar]), mark)
         if index == 0:
             for change in song.tempos:
                 part.insert(change.beat, tempo.MetronomeMark(number=change.bpm))
