@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from popgen.music.chords import Chord, make_chords, parse_chord
     from popgen.music.limits import Limits
     from popgen.music.progression import parse_progression
+    from popgen.music.sections import Section, format_form, parse_form
     from popgen.music.song import ROLES, Song, Track, make_notes
     from popgen.music.time import TempoChange, TimeSignature
     from popgen.outputs.notebook import gallery
@@ -78,6 +79,9 @@ _LAZY = {
     "parse_chord": "popgen.music.chords",
     "Controls": "popgen.sampling.controls",
     "parse_progression": "popgen.music.progression",
+    "Section": "popgen.music.sections",
+    "format_form": "popgen.music.sections",
+    "parse_form": "popgen.music.sections",
     "Corpus": "popgen.corpus.corpus",
     "CorpusOptions": "popgen.corpus.options",
     "gallery": "popgen.outputs.notebook",
@@ -143,6 +147,7 @@ __all__ = [
     "RunError",
     "RunUsage",
     "Sampler",
+    "Section",
     "Song",
     "StoreError",
     "TempoChange",
@@ -157,6 +162,7 @@ __all__ = [
     "build_store",
     "distributed",
     "export_run",
+    "format_form",
     "gallery",
     "get_tokenizer",
     "infer_chords",
@@ -169,6 +175,7 @@ __all__ = [
     "metrics",
     "open_store",
     "parse_chord",
+    "parse_form",
     "parse_progression",
     "pretrained",
     "read_midi",

@@ -69,25 +69,47 @@ MOVED: dict[str, str] = {
 
 
 class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """A finder that serves each old module path with the module it moved to."""
+    """A finder that serves each old module path with the module it moved to.
+
+    >>> spec = MovedModules().find_spec("popgen.recipe", None)
+    >>> spec.name, MovedModules().find_spec("popgen.sampling.recipe", None)
+    ('popgen.recipe', None)
+    """
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        """A spec for ``fullname`` when it is an old path, else ``None`` (not ours)."""
+        """A spec for ``fullname`` when it is an old path, else ``None`` (not ours).
+
+        >>> MovedModules().find_spec("popgen.bars", None).name
+        'popgen.bars'
+        """
         if fullname not in MOVED:
             return None
         return importlib.machinery.ModuleSpec(fullname, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        """The new module itself, imported now."""
+        """The new module itself, imported now.
+
+        >>> finder = MovedModules()
+        >>> finder.create_module(finder.find_spec("popgen.bars", None)).__name__
+        'popgen.music.bars'
+        """
         return importlib.import_module(MOVED[spec.name])
 
     def exec_module(self, module: ModuleType) -> None:
-        """Nothing to run: the new module is already imported."""
+        """Nothing to run: the new module is already imported.
+
+        >>> MovedModules().exec_module(importlib.import_module("popgen.music.bars"))
+        """
 
 
 def install() -> None:
-    """Add :class:`MovedModules` to ``sys.meta_path`` once."""
+    """Add :class:`MovedModules` to ``sys.meta_path`` once (``import popgen`` does).
+
+    >>> install()
+    >>> sum(isinstance(finder, MovedModules) for finder in sys.meta_path)
+    1
+    """
     if not any(isinstance(finder, MovedModules) for finder in sys.meta_path):
         sys.meta_path.append(MovedModules())

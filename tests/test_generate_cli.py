@@ -140,7 +140,7 @@ def test_the_default_strategy_is_the_recipe_unless_flags_are_given(
     assert generate(run, tmp_path / "a.mid") == 0
     assert generate(run, tmp_path / "b.mid", "--temperature", "0.8") == 0
     assert generate(run, tmp_path / "c.mid", "--strategy", "") == 0
-    assert seen == [popgen.sampling.DEFAULT_STRATEGY, "", ""]
+    assert seen == [popgen.sampling.DEFAULT_STRATEGY, "temperature=0.8", ""]
 
 
 def test_leading_silence_is_dropped_unless_asked_to_keep_it(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -49,6 +49,7 @@ from popgen.metrics import (
     velocity_spread,
 )
 from popgen.music.chords import make_chords
+from popgen.music.sections import Section, parse_form
 from popgen.music.song import Song, Track, make_notes
 from popgen.music.time import TimeSignature
 
@@ -470,7 +471,8 @@ def _random_melodies(count: int, seed: int, scale: list[int], length: int = 32) 
         bars = int(np.ceil((starts[-1] + steps[-1]) / 4))
         chords = make_chords(rng.choice(["C", "F", "G", "Am"], size=bars), np.arange(bars) * 4.0,
                              [4.0] * bars)  # fmt: skip
-        out.append(Song(make_notes(pitches, starts, steps, velocity), chords=chords))
+        form = tuple(Section("A", 2 * i, 2) for i in range(bars // 2))  # a two-bar phrase again
+        out.append(Song(make_notes(pitches, starts, steps, velocity), chords=chords, sections=form))
     return out
 
 
@@ -519,7 +521,9 @@ def test_compare_sets_is_deterministic_and_subsamples() -> None:
 
 
 def test_compare_sets_degenerate_inputs() -> None:
-    drone = melody([60] * 8).replace(chords=make_chords(["C"], [0], [8]))
+    drone = melody([60] * 8).replace(
+        chords=make_chords(["C"], [0], [8]), sections=parse_form("A1A1")
+    )
     same = compare_sets([drone] * 3, [drone] * 4)  # every distance is 0
     for result in same.values():
         assert result.overlap_area == pytest.approx(1.0)

@@ -45,6 +45,7 @@ def _fields(song: Song) -> dict[str, Any]:
         "title": song.title,
         "source": song.source,
         "merged_notes": song.merged_notes,
+        "sections": song.sections,
     }
 
 

@@ -16,7 +16,7 @@ import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from popgen.corpus.options import CHORD_RULES, KEY_RULES, READERS
+from popgen.corpus.options import CHORD_RULES, KEY_RULES, READERS, SECTION_RULES
 from popgen.music.song import ROLES
 
 if TYPE_CHECKING:
@@ -142,6 +142,12 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, *, cache: bool = True)
         help="what parses MIDI files: the same songs, symusic much faster (pip install "
         "'popgen[fast]'); default: auto, symusic when installed",
     )
+    group.add_argument(
+        "--sections",
+        choices=SECTION_RULES,
+        help="where song sections come from: POP909's phrase labels, inferred from the "
+        "melody's repeats, or none (default: labels)",
+    )
     if cache:
         group.add_argument("--no-cache", action="store_true", help="parse every file again")
     group.add_argument(
@@ -215,6 +221,7 @@ def corpus_options(args: argparse.Namespace, base: CorpusOptions | None = None) 
         "annotations": args.annotations,
         "roles": dict(args.roles) if args.roles else None,
         "reader": getattr(args, "reader", None),
+        "sections": getattr(args, "sections", None),
     }
     if getattr(args, "limits", None):
         start = base.limits if base is not None else CorpusOptions().limits

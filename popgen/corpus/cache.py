@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from popgen.music.chords import CHORD_DTYPE
+from popgen.music.sections import Section
 from popgen.music.song import NOTE_DTYPE, Song, Track
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the entry layout or a reader's output changes.
-CACHE_FORMAT_VERSION = 3
+CACHE_FORMAT_VERSION = 4  # 4: songs carry sections
 
 
 def default_cache_dir() -> Path:
@@ -102,6 +103,7 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
                 "merged_notes": s.merged_notes,
                 "shortened_silences": s.shortened_silences,
                 "cut_notes": s.cut_notes,
+                "sections": [[x.label, x.first_bar, x.num_bars] for x in s.sections],
             }
             for s in songs
         ],
@@ -150,6 +152,7 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
                 merged_notes=int(m["merged_notes"]),
                 shortened_silences=int(m["shortened_silences"]),
                 cut_notes=int(m["cut_notes"]),
+                sections=tuple(Section(str(a), int(b), int(c)) for a, b, c in m["sections"]),
             )
         )
     return songs

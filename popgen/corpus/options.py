@@ -19,7 +19,7 @@ from popgen.music.keys import parse_key
 from popgen.music.limits import DEFAULT_LIMITS, Limits
 from popgen.music.song import ROLES
 
-__all__ = ["CHORD_RULES", "KEY_RULES", "READERS", "CorpusOptions"]
+__all__ = ["CHORD_RULES", "KEY_RULES", "READERS", "SECTION_RULES", "CorpusOptions"]
 
 #: Where a song's key may come from (:attr:`CorpusOptions.keys`): ``"auto"``, the
 #: file's key when music21's key analysis agrees with its signature, else the
@@ -38,6 +38,12 @@ CHORD_RULES = ("auto", "given", "infer", "none")
 #: ``"auto"``, symusic when it is installed, else mido. Not part of the cache key: both
 #: readers give the same songs.
 READERS = ("auto", "mido", "symusic")
+#: Where a song's sections come from (:attr:`CorpusOptions.sections`): ``"labels"``, the
+#: section markers of a MIDI file and POP909's phrase labels beside it
+#: (:mod:`popgen.formats.phrases`; needs ``annotations``); ``"auto"``, those, else inferred from
+#: the melody track's repeats (:func:`popgen.music.sections.infer_sections`); ``"infer"``,
+#: always inferred; ``"none"``, no sections.
+SECTION_RULES = ("labels", "auto", "infer", "none")
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class CorpusOptions:
     # caps on silences, song length and file size (popgen.music.limits)
     limits: Limits = DEFAULT_LIMITS
     reader: str = "auto"  # what parses MIDI files: one of READERS (same songs, other speed)
+    sections: str = "labels"  # where each song's sections come from: one of SECTION_RULES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tracks", _checked_tracks(self.tracks))
@@ -105,6 +112,10 @@ class CorpusOptions:
             raise ValueError(
                 f"reader must be one of {', '.join(map(repr, READERS))}, got {self.reader!r}"
             )
+        if self.sections not in SECTION_RULES:
+            raise ValueError(
+                f"sections must be one of {', '.join(SECTION_RULES)}, got {self.sections!r}"
+            )
         if isinstance(self.limits, Mapping):  # as a run records them
             object.__setattr__(self, "limits", Limits.from_dict(self.limits))
         elif not isinstance(self.limits, Limits):
@@ -121,11 +132,12 @@ class CorpusOptions:
                       accents=True, keys='auto', annotations=True, chords='auto', roles=None,
                       limits=Limits(max_silence=256.0, max_beats=100000.0, max_notes=1000000,
                                     max_file_bytes=16777216, min_bar=0.0625, min_bpm=4.0),
-                      reader='auto')
+                      reader='auto', sections='labels')
         >>> CorpusOptions().replace(track=["Bass"])
         Traceback (most recent call last):
         TypeError: unknown corpus option 'track'; the options are: tracks, programs, drums,
-            quantize, transpose_to, accents, keys, annotations, chords, roles, limits, reader
+            quantize, transpose_to, accents, keys, annotations, chords, roles, limits, reader,
+            sections
         """
         known = [f.name for f in dataclasses.fields(self)]
         unknown = [name for name in changes if name not in known]

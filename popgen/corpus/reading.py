@@ -44,7 +44,7 @@ SCORE_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".abc", ".krn", ".mei",
 _MIN_PARALLEL = 16
 #: The options that change what a file reads as, and so are part of its cache key;
 #: the others are applied by :class:`popgen.corpus.corpus.Corpus` after reading.
-_READ_FIELDS = ("accents", "keys", "annotations", "chords", "roles", "limits")
+_READ_FIELDS = ("accents", "keys", "annotations", "chords", "roles", "limits", "sections")
 _DEFAULTS = CorpusOptions()
 
 
@@ -98,13 +98,15 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     (``annotations``, see :mod:`popgen.formats.annotations`), is bounded by ``limits``
     (:func:`popgen.music.limits.bound_song`: long silences shortened, too long songs
     cut, with a warning naming the file), then gets its key (``keys``), track
-    roles (``roles``) and chords by the ``chords`` rule (the chord markers of
-    a MIDI file count as given chords; annotations win over them).
+    roles (``roles``), chords by the ``chords`` rule (the chord markers of
+    a MIDI file count as given chords; annotations win over them) and
+    sections by the ``sections`` rule (POP909's phrase labels win over a MIDI
+    file's section markers).
 
     Args:
         path: a MIDI or score file.
         options: only ``accents``, ``keys``, ``annotations``, ``chords``,
-            ``roles``, ``limits`` and ``reader`` apply here (see
+            ``roles``, ``limits``, ``reader`` and ``sections`` apply here (see
             :class:`~popgen.corpus.options.CorpusOptions`); the corpus applies
             the others after reading.
 
@@ -154,7 +156,8 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
 
     roles = dict(options.roles) if options.roles else None
     songs = [bound_song(s, options.limits) for s in songs]
-    return [_with_chords(with_roles(_with_key(s, options.keys), roles), options) for s in songs]
+    songs = [_with_chords(with_roles(_with_key(s, options.keys), roles), options) for s in songs]
+    return [_with_sections(s, path, options) for s in songs]
 
 
 def _midi_reader(name: str) -> Callable[[Path], Song]:
@@ -176,6 +179,24 @@ def _with_chords(song: Song, options: CorpusOptions) -> Song:
         from popgen.music.chord_inference import infer_chords
 
         return song.replace(chords=infer_chords(song))
+    return song
+
+
+def _with_sections(song: Song, path: Path, options: CorpusOptions) -> Song:
+    """Apply the ``sections`` rule: POP909's phrase labels, inferred sections, or none."""
+    rule = options.sections
+    if rule == "none" or (rule == "infer" and song.sections):
+        song = song.replace(sections=())
+    if rule in ("labels", "auto") and options.annotations and path.suffix.lower() in MIDI_SUFFIXES:
+        from popgen.formats.annotations import annotation_files
+        from popgen.formats.phrases import with_phrase_sections
+
+        if annotation_files(path)[0] is not None:  # a POP909 folder: beats beside the file
+            song = with_phrase_sections(song, path.parent)
+    if rule in ("auto", "infer") and not song.sections:
+        from popgen.formats.phrases import with_inferred_sections
+
+        song = with_inferred_sections(song)
     return song
 
 
@@ -213,6 +234,13 @@ def _settings(path: Path, options: CorpusOptions) -> dict[str, Any]:
             hashlib.sha256(p.read_bytes()).hexdigest() if p else None
             for p in annotation_files(path)
         ]
+        if options.sections in ("labels", "auto") and settings["annotated"][0]:
+            from popgen.formats.phrases import LABEL_FILES, MELODY_FILE
+
+            phrases = [path.parent / name for name in (*LABEL_FILES, MELODY_FILE)]
+            settings["phrases"] = [
+                hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None for p in phrases
+            ]
     return settings
 
 

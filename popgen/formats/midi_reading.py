@@ -5,11 +5,14 @@ does not depend on its tempo; the tempo map, time signatures and key become
 the song's metadata. Each (MIDI track, channel) pair that plays notes becomes
 one :class:`~popgen.music.song.Track`; channel 10 (index 9) parts are drum tracks.
 Marker meta events whose text is a chord label (``"C:maj"``, ``"Am7"``, ``"N"``;
-see :func:`popgen.music.chords.parse_chord`) become :attr:`~popgen.music.song.Song.chords`;
+see :func:`popgen.music.chords.parse_chord`) become :attr:`~popgen.music.song.Song.chords`,
+those that read ``section:<label><bars>`` (``section:A8``) at a bar line
+:attr:`~popgen.music.song.Song.sections` (:func:`popgen.music.sections.sections_from_markers`);
 other markers are ignored.
 
 Writing produces a type-1 file: track 0 holds the tempo map, time signatures,
-key and one marker per chord segment (its Harte label); then one MIDI track
+key, one marker per chord segment (its Harte label) and one per section
+(``section:A8`` at its first bar); then one MIDI track
 per song track. Every failure to read a file is a
 :class:`~popgen.errors.MidiError` that names the file; of a damaged file that
 mido cannot parse, what can be read is kept (see :mod:`popgen.formats.midi_salvage`),
@@ -33,6 +36,8 @@ from popgen.errors import MidiError
 from popgen.formats.midi_salvage import salvage_midi
 from popgen.music.chords import CHORD_DTYPE, make_chords, parse_chord
 from popgen.music.keys import key_tonic
+from popgen.music.limits import DEFAULT_LIMITS
+from popgen.music.sections import sections_from_markers
 from popgen.music.song import NOTE_DTYPE, Song, Track, drop_duplicate_notes
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -228,7 +233,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         for v in ordered
     )
     keys.sort(key=lambda k: k[0])
-    return Song(
+    song = Song(
         notes=notes,
         chords=_marker_chords(markers, tpb, int(table[:, 2].max())),
         tracks=tracks,
@@ -239,6 +244,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         source=source,
         merged_notes=merged,
     )
+    return _marker_sections(song, markers, tpb)
 
 
 #: The last tick read: int64 holds every tick up to here.
@@ -345,6 +351,22 @@ def _marker_chords(markers: list[tuple[int, str]], tpb: int, end: int) -> NDArra
     chords = make_chords([chord for _, chord in found], starts / tpb, (ends - starts) / tpb)
     out: NDArray[Any] = chords[chords["duration"] > 0]
     return out
+
+
+def _marker_sections(song: Song, markers: list[tuple[int, str]], tpb: int) -> Song:
+    """``song`` with the sections of its ``section:`` markers (none: ``song`` itself)."""
+    found = [(tick / tpb, text) for tick, text in sorted(markers, key=lambda m: m[0])]
+    if not any(text.startswith("section:") for _, text in found):
+        return song
+    where = song.source or "<MidiFile>"
+    if song.end > DEFAULT_LIMITS.max_beats:  # bar lines too many to count before the limits cut
+        warnings.warn(
+            f"{where}: section markers left out: the song lasts {song.end:.6g} beats, more than "
+            f"{DEFAULT_LIMITS.max_beats:g} (popgen.music.limits.DEFAULT_LIMITS.max_beats)",
+            stacklevel=3,
+        )
+        return song
+    return song.replace(sections=sections_from_markers(found, song.bar_lines(), where=where))
 
 
 def _is_rehearsal_mark(text: str) -> bool:

@@ -353,7 +353,12 @@ def _song(
     """The :class:`Song` of checked tracks and metadata, built as ``song_from_midifile``."""
     import mido
 
-    from popgen.formats.midi_reading import _marker_chords, _signature_map, _tempo_map
+    from popgen.formats.midi_reading import (
+        _marker_chords,
+        _marker_sections,
+        _signature_map,
+        _tempo_map,
+    )
 
     pitch, on, off, velocity = (np.concatenate(c) for c in zip(*(n for _, n in parts), strict=True))
     notes = np.zeros(len(pitch), dtype=NOTE_DTYPE)
@@ -365,7 +370,7 @@ def _song(
     notes, merged = drop_duplicate_notes(notes)
     tempo_events, signatures, keys, markers = metas
     tempos = [(tick, round(mido.tempo2bpm(mspq), 3)) for tick, mspq in tempo_events if mspq > 0]
-    return Song(
+    song = Song(
         notes=notes,
         chords=_marker_chords(markers, tpb, int(off.max())),
         tracks=tuple(
@@ -378,6 +383,7 @@ def _song(
         source=source,
         merged_notes=merged,
     )
+    return _marker_sections(song, markers, tpb)
 
 
 def _key_name(sharps: int, tonality: int) -> str:

@@ -1,6 +1,7 @@
 """Songs -> standard MIDI files (type 1), with mido.
 
-Notes, the tempo map, meters, the key, and chords as markers.
+Notes, the tempo map, meters, the key, and chords and sections as markers
+(``section:A8`` at a section's first bar).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from popgen.errors import MidiError
 from popgen.formats.midi_reading import _DRUM_CHANNEL
 from popgen.music.chords import NO_CHORD, chord_labels
 from popgen.music.keys import PITCH_CLASSES, parse_key
+from popgen.music.sections import section_marker
 from popgen.music.song import Song
 
 __all__ = [
@@ -136,7 +138,7 @@ def write_midi(song: Song, path: str | os.PathLike[str], *, ticks_per_beat: int 
 
 
 def _conductor_track(song: Song, tpb: int) -> mido.MidiTrack:
-    """Track 0: title, tempo map, time signatures, key signature and chord markers."""
+    """Track 0: title, tempo map, time signatures, key signature, chord and section markers."""
     events: list[tuple[int, int, Any]] = [
         (0, -1, mido.MetaMessage("track_name", name=song.title, time=0))
     ]
@@ -156,6 +158,10 @@ def _conductor_track(song: Song, tpb: int) -> mido.MidiTrack:
     if song.key is not None:
         events.append((0, 0, mido.MetaMessage("key_signature", key=_mido_key(song.key))))
     events += _chord_markers(song, tpb)
+    edges = song.bar_lines()
+    for section in song.sections:
+        marker = mido.MetaMessage("marker", text=section_marker(section))
+        events.append((_tick(float(edges[section.first_bar]), tpb), 2, marker))
     return _to_track(events)
 
 

@@ -9,6 +9,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from popgen.music.chords import QUALITIES, Chord
+from popgen.music.keys import parse_key, profile_key, spelled_names
 from popgen.music.limits import bound_song
 from popgen.music.song import Song
 
@@ -27,7 +31,13 @@ def song_to_score(song: Song) -> music21.stream.Score:
     One part per track (name, and an instrument chosen from the General MIDI
     program); notes of one track with the same onset and duration become a
     chord (with the loudest of their velocities); velocities are kept as note
-    volumes; metronome marks, time signatures, key and title are added.
+    volumes; metronome marks, time signatures, key and title are added. It
+    reads as a lead sheet: the song's chords are chord symbols (``<harmony>``
+    in MusicXML) above the melody (the first part of role ``melody``, else the
+    first part), spelled in the song's key (G#7, not Ab7, in F# minor); a song
+    without a key gets the key its notes suggest
+    (:func:`popgen.music.keys.profile_key`), so it has a key signature; the
+    song's sections are rehearsal marks at their first bars.
     Measures, ties and voices are made by music21 (``makeNotation``). The
     song is bounded first (:func:`popgen.music.limits.bound_song` with the default
     limits, which warns when it changes anything), so that a long silence
@@ -45,9 +55,11 @@ def song_to_score(song: Song) -> music21.stream.Score:
     ['Chord', 'Note']
 
     """
-    from music21 import chord, instrument, key, metadata, meter, note, stream, tempo
+    from music21 import chord, expressions, instrument, key, metadata, meter, note, stream, tempo
 
     song = bound_song(song)
+    song_key = song.key if song.key is not None else _key_of(song)
+    lead = next((i for i, t in enumerate(song.tracks) if t.role == "melody"), 0)
     score = stream.Score()
     score.metadata = metadata.Metadata(title=song.title or None)
     for index, track in enumerate(song.tracks):
@@ -61,9 +73,16 @@ def song_to_score(song: Song) -> music21.stream.Score:
         part.insert(0, inst)
         for sig in song.time_signatures:
             part.insert(sig.beat, meter.TimeSignature(f"{sig.numerator}/{sig.denominator}"))
-        if song.key is not None:
-            tonic, mode = song.key.split()
-            part.insert(0, key.Key(tonic, mode))
+        if song_key is not None:
+            tonic, mode = parse_key(song_key)
+            part.insert(0, key.Key(spelled_names(song_key)[tonic], mode))
+        if index == lead:
+            for start, symbol in _chord_symbols(song, song_key):
+                part.insert(start, symbol)
+            edges = song.bar_lines() if song.sections else ()
+            for section in song.sections:  # the form, as rehearsal marks
+                mark = expressions.RehearsalMark(section.label)
+                part.insert(float(edges[section.first_bar]), mark)
         if index == 0:
             for change in song.tempos:
                 part.insert(change.beat, tempo.MetronomeMark(number=change.bpm))
@@ -82,6 +101,42 @@ def song_to_score(song: Song) -> music21.stream.Score:
         score.insert(0, part)
     score.makeNotation(inPlace=True)  # type: ignore[no-untyped-call]
     return score
+
+
+#: music21's names of the chord kinds whose popgen symbol it does not read.
+_MUSIC21_KINDS = {"m(maj7)": "mM7", "maj9": "M9", "m7b5": "ø7", "5": "power"}
+
+
+def _chord_symbols(song: Song, key: str | None) -> list[tuple[float, Any]]:
+    """``(beat, music21 ChordSymbol)`` for each of the song's chords, spelled in ``key``."""
+    from music21 import harmony
+
+    out: list[tuple[float, Any]] = []
+    for row in song.chords:
+        chord = Chord(int(row["root"]), int(row["quality"]), int(row["bass"]))
+        if chord.is_none:
+            out.append((float(row["start"]), harmony.NoChord()))
+            continue
+        text = chord.symbol_in(key)
+        root, _, bass = text.partition("/")
+        kind = QUALITIES[chord.quality].symbol
+        name = root[: len(root) - len(kind)] if kind else root
+        figure = name.replace("b", "-") + _MUSIC21_KINDS.get(kind, kind)
+        if bass:
+            figure += "/" + bass.replace("b", "-")
+        out.append((float(row["start"]), harmony.ChordSymbol(figure)))
+    return out
+
+
+def _key_of(song: Song) -> str | None:
+    """The key the song's notes suggest (how long each pitch class sounds), or ``None``."""
+    notes = song.notes[
+        ~np.isin(song.notes["track"], [i for i, t in enumerate(song.tracks) if t.is_drum])
+    ]
+    if not len(notes):
+        return None
+    weights = np.bincount(notes["pitch"] % 12, weights=notes["duration"], minlength=12)
+    return profile_key(weights.astype(np.float64))
 
 
 def write_musicxml(song: Song, path: str | os.PathLike[str]) -> None:

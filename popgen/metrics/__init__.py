@@ -8,7 +8,7 @@
   :mod:`popgen.metrics.harmony` (:func:`chord_tone_share`, and
   :func:`harmonisation`, which reads track roles and so the whole song) and
   :mod:`popgen.metrics.structure` (:func:`bar_repetition`,
-  :func:`self_similarity`, :func:`bar_features`);
+  :func:`self_similarity`, :func:`bar_features`, :func:`section_repetition`);
 * :mod:`popgen.metrics.sets`: metric tables over sets, reference ranges
   (5th-95th percentile), and Yang & Lerch's overlap area and KL divergence
   between a generated and a reference set (:func:`compare_sets`);

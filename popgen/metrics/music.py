@@ -8,7 +8,7 @@ in :mod:`popgen.metrics.pitch` (pitch metrics, pitch-class histogram),
 :mod:`popgen.metrics.rhythm` (rhythm, texture and dynamics metrics, rhythm
 histograms, notes per bar of each part), :mod:`popgen.metrics.harmony`
 (notes against the song's chords) and :mod:`popgen.metrics.structure`
-(repeated bars, self-similarity); this module re-exports them all.
+(repeated bars, self-similarity, repeated sections); this module re-exports them all.
 
 Conventions shared by every metric:
 

@@ -1,6 +1,6 @@
 """Bar-level structure of one song: repeated bars and self-similarity.
 
-Pop songs repeat: a phrase comes back, a chorus returns. Two metrics read
+Pop songs repeat: a phrase comes back, a chorus returns. Three metrics read
 that off the song's bars (:meth:`popgen.music.song.Song.bar_lines`):
 
 * :func:`bar_repetition`: the share of bars that repeat an earlier bar
@@ -10,9 +10,12 @@ that off the song's bars (:meth:`popgen.music.song.Song.bar_lines`):
   and rhythm features: the symbolic counterpart of the *structureness
   indicator* of MusDr (Wu & Yang, "The Jazz Transformer on the front line",
   ISMIR 2020), which finds repetition in a self-similarity matrix of audio
-  chroma and tempo features.
+  chroma and tempo features;
+* :func:`section_repetition`: how exactly a section with melody that comes
+  back (:attr:`popgen.music.song.Song.sections`) repeats its first occurrence,
+  bar by bar.
 
-Both follow the conventions stated in :mod:`popgen.metrics.music`, which
+All three follow the conventions stated in :mod:`popgen.metrics.music`, which
 lists them in its ``METRICS`` and re-exports them. Onset positions are on a
 grid of 1/4 beat counted from the start of each bar; an onset a hair before
 a bar line opens the next bar.
@@ -32,7 +35,7 @@ from popgen.metrics._notes import bar_edges, onset_cells, overlaps, shortened
 from popgen.metrics.registry import metric
 from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
-__all__ = ["bar_features", "bar_repetition", "self_similarity"]
+__all__ = ["bar_features", "bar_repetition", "section_repetition", "self_similarity"]
 
 _PITCHES = 128
 
@@ -144,3 +147,53 @@ def self_similarity(song: Song) -> float:
             mean = float(np.einsum("ij,ij->", features[:-lag], features[lag:])) / pairs
             best = mean if math.isnan(best) else max(best, mean)
     return min(best, 1.0)  # not above 1 by rounding
+
+
+@metric
+def section_repetition(song: Song) -> float:
+    """Share of the bars of repeated sections whose melody equals the same bar of the first one.
+
+    A section repeats when an earlier section has its label and the label is a
+    capital other than ``X`` (POP909's "other melodic material"); see
+    :attr:`popgen.music.song.Song.sections`. Its ``i``-th bar is compared with the
+    ``i``-th bar of the label's first section (bars past the shorter of the
+    two are left out, and so are pairs in which neither bar has an onset): the
+    two are equal when the same pitches start at the same 1/4-beat positions
+    from the bar's start in bars of one length (as :func:`bar_repetition`
+    compares bars; durations and velocities do not count). ``nan`` when the
+    song has no repeated section. Measure a melody track alone
+    (:func:`~popgen.metrics.music.choose_track` keeps the sections).
+
+    >>> from popgen.music.sections import parse_form
+    >>> a, b = [60, 62, 64, 65], [67, 65, 64, 62]  # two bars of quarter notes
+    >>> song = Song(make_notes(a + b + a + a, range(16), [1] * 16), sections=parse_form("A2 A2"))
+    >>> section_repetition(song)  # the second A's first bar repeats, its second does not
+    0.5
+    >>> section_repetition(song.replace(sections=parse_form("A2 B2")))
+    nan
+    """
+    if not song.sections:
+        return math.nan
+    song = shortened(song)
+    edges = bar_edges(song)
+    bar, position, steps = onset_cells(song, edges)
+    patterns: list[set[int]] = [set() for _ in range(len(steps))]
+    keys = position * _PITCHES + song.notes["pitch"].astype(np.int64)
+    for b, key in zip(bar.tolist(), keys.tolist(), strict=True):
+        patterns[b].add(key)
+    firsts: dict[str, tuple[int, int]] = {}
+    equal = compared = 0
+    for section in song.sections:
+        if not section.melodic or section.label == "X":
+            continue
+        if section.label not in firsts:
+            firsts[section.label] = (section.first_bar, section.num_bars)
+            continue
+        head, length = firsts[section.label]
+        for i in range(min(length, section.num_bars)):
+            a, b = head + i, section.first_bar + i
+            if b >= len(steps) or not (patterns[a] or patterns[b]):
+                continue
+            compared += 1
+            equal += int(patterns[a] == patterns[b] and bool(steps[a] == steps[b]))
+    return equal / compared if compared else math.nan

@@ -27,6 +27,8 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+from popgen.music.keys import spelled_names
+
 __all__ = [
     "CHORD_DTYPE",
     "NO_CHORD",
@@ -182,6 +184,19 @@ class Chord(NamedTuple):
             return "N.C."
         text = _NAMES[self.root] + QUALITIES[self.quality].symbol
         return text + (f"/{_NAMES[self.bass]}" if self.bass != self.root else "")
+
+    def symbol_in(self, key: str | None) -> str:
+        """The lead-sheet symbol with its root and bass spelled as ``key`` spells them.
+
+        >>> chord = parse_chord("Ab:7")
+        >>> chord.symbol_in("F# minor"), chord.symbol_in("C minor"), chord.symbol_in(None)
+        ('G#7', 'Ab7', 'Ab7')
+        """
+        if self.is_none:
+            return "N.C."
+        names = spelled_names(key)
+        text = names[self.root] + QUALITIES[self.quality].symbol
+        return text + (f"/{names[self.bass]}" if self.bass != self.root else "")
 
 
 #: "No chord" (Harte ``N``).

@@ -15,7 +15,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PITCH_CLASSES", "key_tonic", "music21_duration", "parse_key", "profile_key"]
+__all__ = [
+    "PITCH_CLASSES",
+    "key_signature",
+    "key_tonic",
+    "music21_duration",
+    "parse_key",
+    "profile_key",
+    "spelled_names",
+]
 
 #: Pitch-class names with sharps, index = pitch class.
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -175,3 +183,40 @@ def key_tonic(key: str) -> str:
     """
     pc, mode = parse_key(key)
     return f"{PITCH_CLASSES[pc]} {mode}"
+
+
+#: Pitch-class names with flats, index = pitch class.
+_FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+#: The names of a key without sharps or flats: the usual spelling of each black key.
+_PLAIN_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def key_signature(key: str) -> int:
+    """The sharps (> 0) or flats (< 0) of a key's signature.
+
+    A key of six sharps or six flats (F# major, D# minor) is written with sharps.
+
+    >>> key_signature("F# minor"), key_signature("Bb major"), key_signature("A minor")
+    (3, -2, 0)
+    """
+    tonic, mode = parse_key(key)
+    major = (tonic + 3) % 12 if mode == "minor" else tonic
+    fifths = major * 7 % 12
+    return fifths - 12 if fifths > 6 else fifths
+
+
+def spelled_names(key: str | None) -> tuple[str, ...]:
+    """The name of each pitch class as a piece in ``key`` spells it.
+
+    Keys with sharps spell black keys with sharps, keys with flats with flats;
+    C major, A minor and no key at all (``None``) use the usual names.
+
+    >>> spelled_names("F# minor")[8], spelled_names("C minor")[8], spelled_names(None)[8]
+    ('G#', 'Ab', 'Ab')
+    """
+    if key is None:
+        return _PLAIN_NAMES
+    sharps = key_signature(key)
+    if sharps > 0:
+        return PITCH_CLASSES
+    return _FLAT_NAMES if sharps < 0 else _PLAIN_NAMES

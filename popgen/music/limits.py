@@ -59,6 +59,7 @@ import numpy as np
 from popgen.checks import is_real, whole_number
 from popgen.errors import CorpusError
 from popgen.music.bars import SHORTEST_BAR, has_bar
+from popgen.music.sections import moved_sections
 from popgen.music.song import Song
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -319,13 +320,18 @@ def shorten_silences(song: Song, max_beats: float) -> tuple[Song, int]:
     chord_end = move(chords["start"] + chords["duration"])
     chords["start"] = move(chords["start"])
     chords["duration"] = chord_end - chords["start"]
-    return song.replace(
+    out = song.replace(
         notes=moved,
         chords=chords[chords["duration"] > _TOLERANCE],
         bars=np.unique(move(song.bars)),
         tempos=_moved_changes(song.tempos, move),
         time_signatures=_moved_changes(song.time_signatures, move),
-    ), len(long)
+        sections=(),
+    )
+    if song.sections:  # whole bars taken out: the sections lose them too
+        edges = out.bar_lines()
+        out = out.replace(sections=moved_sections(song.sections, song.bar_lines(), edges, move))
+    return out, len(long)
 
 
 def cut_song(

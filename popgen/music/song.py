@@ -23,6 +23,7 @@ import numpy as np
 from popgen.music.bars import bar_lines, check_bars
 from popgen.music.chords import CHORD_DTYPE, chords_in, sorted_chords, transpose_chords
 from popgen.music.keys import PITCH_CLASSES, key_tonic, parse_key
+from popgen.music.sections import Section, check_sections, moved_sections
 from popgen.music.time import TempoChange, TimeSignature, beats_to_seconds
 
 if TYPE_CHECKING:
@@ -135,6 +136,11 @@ class Song:
         cut_notes: notes left out when the song was read because it was
             longer than the longest kept (:attr:`popgen.music.limits.Limits.max_notes`,
             :attr:`~popgen.music.limits.Limits.max_beats`).
+        sections: the song's form (:class:`popgen.music.sections.Section`: label,
+            first bar, number of bars), in the bars of :meth:`bar_lines`, in
+            order, not overlapping, inside the song's bars; empty when unknown.
+            Transforms carry them along (by beats: a section keeps the bars
+            it covered, cut to what is kept).
 
     >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
     >>> song.num_notes, song.end
@@ -154,6 +160,7 @@ class Song:
     merged_notes: int = 0
     shortened_silences: int = 0
     cut_notes: int = 0
+    sections: tuple[Section, ...] = ()
 
     def __post_init__(self) -> None:
         notes = self.notes
@@ -191,6 +198,10 @@ class Song:
         try:
             object.__setattr__(self, "chords", sorted_chords(self.chords))
             object.__setattr__(self, "bars", check_bars(self.bars))
+            sections = check_sections(self.sections)
+            if sections:
+                check_sections(sections, len(self.bar_lines()) - 1)
+            object.__setattr__(self, "sections", sections)
         except ValueError as error:
             raise ValueError(f"{self._where()}{error}") from None
 
@@ -252,8 +263,21 @@ class Song:
 
         >>> Song(make_notes([60], [0], [1])).replace(title="one note").title
         'one note'
+
+        Unless ``sections`` is among the changes, a change of notes, bars or
+        time signatures carries the sections by beats
+        (:func:`popgen.music.sections.moved_sections`): cut to the bars left.
+
+        >>> from popgen.music.sections import parse_form
+        >>> song = Song(make_notes([60, 62], [0, 4], [4, 4]), sections=parse_form("A1 B1"))
+        >>> song.replace(notes=song.notes[:1]).sections
+        (Section(label='A', first_bar=0, num_bars=1),)
         """
-        return dataclasses.replace(self, **changes)
+        if not self.sections or "sections" in changes or not _MOVES_BARS & changes.keys():
+            return dataclasses.replace(self, **changes)
+        new = dataclasses.replace(self, **changes, sections=())
+        sections = moved_sections(self.sections, self.bar_lines(), new.bar_lines())
+        return dataclasses.replace(new, sections=sections)
 
     # ------------------------------------------------------------ transforms
     def transpose(self, semitones: int) -> Song:
@@ -354,7 +378,8 @@ class Song:
         """Notes whose onsets lie in ``[start, stop)``, moved so ``start`` becomes beat 0.
 
         Notes still sounding at ``stop`` are cut there; so are chords, and a
-        chord sounding at ``start`` begins at 0. Given bar lines move too.
+        chord sounding at ``start`` begins at 0. Given bar lines move too, and
+        so do sections: cut to the kept bars and counted from the slice's bars.
 
         >>> song = Song(make_notes([60, 62, 64], [0, 1, 2], [1, 1, 2]))
         >>> song.slice(1, 3).notes[["pitch", "start", "duration"]].tolist()
@@ -369,13 +394,22 @@ class Song:
         tempos = _shift_changes(self.tempos, start)
         sigs = _shift_changes(self.time_signatures, start)
         bars = self.bars[(self.bars >= start) & (self.bars < stop)] - start
-        return self.replace(
+        sliced = self.replace(
             notes=notes,
             tempos=tempos,
             time_signatures=sigs,
             chords=chords_in(self.chords, start, stop),
             bars=bars,
+            sections=(),
         )
+        if not self.sections:
+            return sliced
+
+        def move(beats: NDArray[np.float64]) -> NDArray[np.float64]:
+            return np.clip(beats, start, stop) - start
+
+        edges = sliced.bar_lines()
+        return sliced.replace(sections=moved_sections(self.sections, self.bar_lines(), edges, move))
 
     def without_leading_silence(self) -> Song:
         """The song from the bar line at or before its first note (see :meth:`bar_lines`).
@@ -542,6 +576,10 @@ def drop_duplicate_notes(notes: NDArray[Any]) -> tuple[NDArray[Any], int]:
         ]
     )
     return n[~dup], int(dup.sum())
+
+
+#: The fields whose change may move bar lines: sections are carried over by beats.
+_MOVES_BARS = frozenset({"notes", "bars", "time_signatures"})
 
 
 def _shift_changes(changes: Sequence[Any], start: float) -> tuple[Any, ...]:

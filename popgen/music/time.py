@@ -44,7 +44,11 @@ class TimeSignature(NamedTuple):
 
 
 def beats_to_seconds(beat: float, tempos: Sequence[TempoChange]) -> float:
-    """Convert a time in beats to seconds, following a tempo map."""
+    """Convert a time in beats to seconds, following a tempo map.
+
+    >>> beats_to_seconds(3.0, [TempoChange(0, 60), TempoChange(2, 120)])  # 2 s, then 0.5 s
+    2.5
+    """
     seconds, last_beat, bpm = 0.0, 0.0, 120.0
     for change in tempos:
         if change.beat >= beat:

@@ -31,25 +31,50 @@ class SteerableEncoding(Protocol):
 
     The tokenizer must also have a grammar (:meth:`popgen.Tokenizer.grammar`),
     so that the model's free tokens between the forced ones always decode.
+
+    >>> from popgen.tokenizers import get_tokenizer
+    >>> lead = get_tokenizer("lead")
+    >>> isinstance(lead, SteerableEncoding), lead.part_roles
+    (True, ('melody',))
     """
 
     @property
     def bar_token(self) -> str:
-        """The token that opens every bar (``"BAR"``)."""
+        """The token that opens every bar.
+
+        >>> from popgen.tokenizers import get_tokenizer
+        >>> get_tokenizer("pop").bar_token
+        'BAR'
+        """
         ...
 
     @property
     def steers_chords(self) -> bool:
-        """Whether each bar names its chords, so a progression can be followed."""
+        """Whether each bar names its chords, so a progression can be followed.
+
+        >>> from popgen.tokenizers import get_tokenizer
+        >>> get_tokenizer("pop", chords=False).steers_chords
+        False
+        """
         ...
 
     @property
     def part_roles(self) -> tuple[str, ...]:
-        """The roles of the parts each bar holds, in their order (``("melody", ...)``)."""
+        """The roles of the parts each bar holds, in their order.
+
+        >>> from popgen.tokenizers import get_tokenizer
+        >>> get_tokenizer("pop").part_roles
+        ('melody', 'accompaniment')
+        """
         ...
 
     def part_token(self, role: str) -> str:
-        """The token that opens the part of ``role`` in a bar (``"MELODY"``)."""
+        """The token that opens the part of ``role`` in a bar.
+
+        >>> from popgen.tokenizers import get_tokenizer
+        >>> get_tokenizer("pop").part_token("melody")
+        'MELODY'
+        """
         ...
 
     def bar_prefixes(self, skeleton: Song, bars: int, given: int = 0) -> list[list[str]]:
@@ -65,5 +90,12 @@ class SteerableEncoding(Protocol):
         Returns:
             Each bar's forced names: its head (bar token, meter, chords), the
             given parts, and the token that opens the first part left to the model.
+
+        >>> from popgen.music.chords import make_chords
+        >>> from popgen.music.song import Song, make_notes
+        >>> from popgen.tokenizers import get_tokenizer
+        >>> skeleton = Song(make_notes([], [], []), chords=make_chords(["Am"], [0], [4]))
+        >>> get_tokenizer("lead").bar_prefixes(skeleton, bars=1)
+        [['BAR', 'CHORD_A:min', 'MELODY']]
         """
         ...
