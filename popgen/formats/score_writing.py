@@ -81,7 +81,7 @@ def song_to_score(song: Song) -> music21.stream.Score:
                 part.insert(start, symbol)
             edges = song.bar_lines() if song.sections else ()
             for section in song.sections:  # the form, as rehearsal marks
-                mark = expressions.RehearsalMark(section.label)
+                mark = expressions.RehearsalMark(section.label)  # type: ignore[no-untyped-call]
                 part.insert(float(edges[section.first_bar]), mark)
         if index == 0:
             for change in song.tempos:
