@@ -62,6 +62,28 @@ def test_generate_chords_from_a_file(setup, tmp_path: Path) -> None:  # type: ig
     assert song.chords["start"].tolist()[:4] == [0.0, 2.0, 4.0, 6.0]
 
 
+def test_generate_a_form_writes_its_sections(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    chords = tmp_path / "form.txt"
+    chords.write_text("A: C G Am F\nB: F G\n*: C\n")
+    out = tmp_path / "song.mid"
+    form = "i2 A4 B2 A4 o1"
+    assert main(["generate", str(run), "--form", form, "--chords-file", str(chords),
+                 "--out", str(out), "--seed", "1"]) == 0  # fmt: skip
+    song = popgen.read_midi(out)
+    assert popgen.format_form(song.sections) == form  # the markers, read back
+    bars = chord_labels(song.chords, style="symbol")[:13]
+    # i2: C C; A4: C G Am F; B2: F G; A4: C G Am F; o1: C (one marker a bar's chord)
+    assert bars == ["C", "C", "C", "G", "Am", "F", "F", "G", "C", "G", "Am", "F", "C"]
+
+
+def test_plain_bars_get_the_default_form(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(run), "--chords", "C G", "--bars", "20", "--out", str(out)]) == 0
+    assert popgen.format_form(popgen.read_midi(out).sections) == "A8 B8 A4"
+
+
 def test_arrange_keeps_the_melody(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run, _, tune = setup
     out = tmp_path / "arranged.mid"
@@ -73,6 +95,7 @@ def test_arrange_keeps_the_melody(setup, tmp_path: Path) -> None:  # type: ignor
         given.notes[["pitch", "start", "duration", "velocity"]].tolist()
     )
     assert len(song.chords) >= 4  # inferred from the melody
+    assert song.sections  # inferred from the melody's repeats, written as markers
 
 
 @pytest.mark.parametrize(
@@ -83,6 +106,10 @@ def test_arrange_keeps_the_melody(setup, tmp_path: Path) -> None:  # type: ignor
         (["--chords", "C G Am F", "--bars", "2"], "more than the 2 bars"),
         (["--bars", "4"], "--bars needs chords"),
         (["--chords", "C", "--beam-size", "2"], "cannot go with --primer or --beam-size"),
+        (["--form", "A4 B", "--chords", "C"], "form: 'B' at 3 is not a section"),
+        (["--form", "A4 B4"], "--form needs chords"),
+        (["--form", "A4 B4", "--chords", "C", "--bars", "12"], "the form 'A4 B4' has 8 bars"),
+        (["--form", "A4", "--chords", "C Hm"], "section A (bars 1-4): bar 2: unknown chord 'Hm'"),
     ],
 )
 def test_bad_controls(setup, tmp_path: Path, capsys, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
@@ -91,6 +118,18 @@ def test_bad_controls(setup, tmp_path: Path, capsys, args: list[str], message: s
     assert main(["generate", str(run), "--out", str(out), *args]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_section_without_chords_is_one_line(setup, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run, _, _ = setup
+    chords = tmp_path / "form.txt"
+    chords.write_text("A: C G\n")
+    out = tmp_path / "song.mid"
+    assert main(["generate", str(run), "--form", "i2 A4", "--chords-file", str(chords),
+                 "--out", str(out)]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert "section i (bars 1-2) has no chords" in err and "Traceback" not in err
     assert not out.exists()
 
 

@@ -7,6 +7,7 @@ writes the file, exit status 0) when a song has no notes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,13 +64,23 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         "by |, their chords sharing the bar), 'C . . G7' ('.' holds a chord for a beat)",
     )
     controls.add_argument(
-        "--chords-file", type=Path, help="the progression in a text file, one bar per line"
+        "--chords-file",
+        type=Path,
+        help="the progression in a text file, one bar per line; with --form, a progression "
+        "per section may be given, one per line: 'A: C G Am F', 'B: F G Em Am', '*: C' "
+        "(every other section)",
     )
     controls.add_argument(
         "--bars",
         type=positive_int,
         help="bars to write (default: the progression's; a shorter progression that divides "
-        "it repeats)",
+        "it repeats); the song gets 8-bar sections A B A B ... (see --form)",
+    )
+    controls.add_argument(
+        "--form",
+        help="the song's form, sections of a letter and a number of bars: 'i4 A8 B8 A8 B8 o4' "
+        "(capitals have melody; the same letter, the same material); the progression loops "
+        "over each section; the MIDI file carries the sections as markers",
     )
     parser.add_argument(
         "--beam-size",
@@ -174,7 +185,7 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"--program must be a General MIDI program in 0..127, got {args.program}")
     if args.beam_size is not None and (args.batch_size > 1 or args.best_of > 1):
         raise ValueError("--beam-size writes one song, the best beam; drop --batch-size/--best-of")
-    steering = args.chords is not None or args.chords_file is not None or args.bars is not None
+    steering = any(x is not None for x in (args.chords, args.chords_file, args.bars, args.form))
     if steering:
         _check_controls(args)
     primer = read_midi(args.primer) if args.primer else None
@@ -222,22 +233,39 @@ def _check_controls(args: argparse.Namespace) -> None:
     if args.chords is not None and args.chords_file is not None:
         raise ValueError("give the chords once: --chords or --chords-file")
     if args.chords is None and args.chords_file is None:
-        raise ValueError("--bars needs chords to follow: give --chords or --chords-file")
+        flag = "--form" if args.form is not None else "--bars"
+        raise ValueError(f"{flag} needs chords to follow: give --chords or --chords-file")
     if args.primer is not None or args.beam_size is not None:
         raise ValueError("--chords cannot go with --primer or --beam-size (yet); drop them")
 
 
 def _controls(args: argparse.Namespace, run: Run) -> Controls:
-    """The controls of ``--chords``/``--chords-file`` and ``--bars``, in the run's meter."""
+    """The controls of ``--chords``/``--chords-file``, ``--bars`` and ``--form`` (run's meter).
+
+    Without ``--form`` the song gets :func:`popgen.music.form.default_form`'s sections.
+    """
+    from popgen.music.form import default_form, read_progressions
     from popgen.music.progression import parse_progression, read_progression
+    from popgen.music.sections import format_form, parse_form
     from popgen.sampling.controls import Controls
 
     meter = run.usage.meter
+    if args.form is not None:
+        form = parse_form(args.form)
+        bars = max((s.end_bar for s in form), default=0)
+        if args.bars is not None and args.bars != bars:
+            raise ValueError(
+                f"--bars {args.bars} but the form '{format_form(form)}' has {bars} bars; "
+                "give one of them"
+            )
+        per_section = read_progressions(args.chords_file) if args.chords_file else args.chords
+        return Controls.over_form(form, per_section, meter=meter)
     if args.chords_file is not None:
         chords = read_progression(args.chords_file, meter=meter, bars=args.bars)
     else:
         chords = parse_progression(args.chords, meter=meter, bars=args.bars)
-    return Controls.over_chords(chords, bars=args.bars, meter=meter)
+    controls = Controls.over_chords(chords, bars=args.bars, meter=meter)
+    return dataclasses.replace(controls, form=default_form(controls.bars))
 
 
 def _beam_gap(num_tokens: int) -> int:

@@ -39,7 +39,22 @@ if TYPE_CHECKING:
         sorted_chords,
         transpose_chords,
     )
-    from popgen.music.keys import PITCH_CLASSES, key_tonic, music21_duration, parse_key, profile_key
+    from popgen.music.form import (
+        ANY_SECTION,
+        default_form,
+        form_chords,
+        parse_progressions,
+        read_progressions,
+    )
+    from popgen.music.keys import (
+        PITCH_CLASSES,
+        key_signature,
+        key_tonic,
+        music21_duration,
+        parse_key,
+        profile_key,
+        spelled_names,
+    )
     from popgen.music.limits import (
         DEFAULT_LIMITS,
         Limits,
@@ -72,6 +87,7 @@ if TYPE_CHECKING:
 
 #: Where each name lives; modules are imported on first use.
 _LAZY = {
+    "ANY_SECTION": "popgen.music.form",
     "CHORD_DTYPE": "popgen.music.chords",
     "Chord": "popgen.music.chords",
     "DEFAULT_LIMITS": "popgen.music.limits",
@@ -104,13 +120,16 @@ _LAZY = {
     "clamp_tempos": "popgen.music.limits",
     "common_meter": "popgen.music.bars",
     "cut_song": "popgen.music.limits",
+    "default_form": "popgen.music.form",
     "drop_duplicate_notes": "popgen.music.song",
     "drop_short_bars": "popgen.music.limits",
+    "form_chords": "popgen.music.form",
     "format_form": "popgen.music.sections",
     "guess_role": "popgen.music.roles",
     "has_bar": "popgen.music.bars",
     "infer_chords": "popgen.music.chord_inference",
     "infer_sections": "popgen.music.sections",
+    "key_signature": "popgen.music.keys",
     "key_tonic": "popgen.music.keys",
     "make_chords": "popgen.music.chords",
     "make_notes": "popgen.music.song",
@@ -122,8 +141,10 @@ _LAZY = {
     "parse_form": "popgen.music.sections",
     "parse_key": "popgen.music.keys",
     "parse_progression": "popgen.music.progression",
+    "parse_progressions": "popgen.music.form",
     "profile_key": "popgen.music.keys",
     "read_progression": "popgen.music.progression",
+    "read_progressions": "popgen.music.form",
     "seconds_to_beats": "popgen.music.time",
     "section_marker": "popgen.music.sections",
     "section_per_bar": "popgen.music.sections",
@@ -131,6 +152,7 @@ _LAZY = {
     "shorten_silences": "popgen.music.limits",
     "signatures_from_bars": "popgen.music.bars",
     "sorted_chords": "popgen.music.chords",
+    "spelled_names": "popgen.music.keys",
     "transpose_chords": "popgen.music.chords",
     "with_roles": "popgen.music.roles",
 }
@@ -145,6 +167,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ANY_SECTION",
     "CHORD_DTYPE",
     "Chord",
     "DEFAULT_LIMITS",
@@ -177,13 +200,16 @@ __all__ = [
     "clamp_tempos",
     "common_meter",
     "cut_song",
+    "default_form",
     "drop_duplicate_notes",
     "drop_short_bars",
+    "form_chords",
     "format_form",
     "guess_role",
     "has_bar",
     "infer_chords",
     "infer_sections",
+    "key_signature",
     "key_tonic",
     "make_chords",
     "make_notes",
@@ -195,8 +221,10 @@ __all__ = [
     "parse_form",
     "parse_key",
     "parse_progression",
+    "parse_progressions",
     "profile_key",
     "read_progression",
+    "read_progressions",
     "seconds_to_beats",
     "section_marker",
     "section_per_bar",
@@ -204,6 +232,7 @@ __all__ = [
     "shorten_silences",
     "signatures_from_bars",
     "sorted_chords",
+    "spelled_names",
     "transpose_chords",
     "with_roles",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -34,8 +35,10 @@ from numpy.typing import NDArray
 
 from popgen.checks import whole_number
 from popgen.music.chords import CHORD_DTYPE, Chord, chord_labels, make_chords, parse_chord  # noqa: F401
+from popgen.music.form import form_chords
 from popgen.music.melody import melody_line
 from popgen.music.progression import parse_progression
+from popgen.music.sections import Section, check_sections, infer_sections, parse_form
 from popgen.music.song import Song, make_notes
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -61,8 +64,11 @@ class Controls:
         max_bar_tokens: the most tokens the model may write in one part of a
             bar (its melody, its accompaniment) before the part is closed, as
             soon as the grammar allows; it bounds the tokens a song can take.
+        form: the song's sections (:func:`popgen.parse_form`), inside its
+            bars; the song written carries them (and its MIDI file, as
+            markers). Empty: none.
 
-    Build one with :meth:`over_chords` or :meth:`for_melody`.
+    Build one with :meth:`over_chords`, :meth:`over_form` or :meth:`for_melody`.
 
     >>> Controls(bars=2, chords=parse_progression("C G")).chords["start"].tolist()
     [0.0, 4.0]
@@ -75,9 +81,11 @@ class Controls:
     tempo: float = 120.0
     pickup: float = 0.0
     max_bar_tokens: int = 160
+    form: tuple[Section, ...] = ()
 
     def __post_init__(self) -> None:
         whole_number(self.bars, "bars")
+        object.__setattr__(self, "form", check_sections(tuple(self.form), self.bars))
         num, den = self.meter
         if num < 1 or den < 1 or den & (den - 1):
             raise ValueError(f"meter must be (beats >= 1, a power of two), got {self.meter}")
@@ -137,6 +145,36 @@ class Controls:
         return cls(bars=bars, meter=meter, chords=chords, **options)
 
     @classmethod
+    def over_form(
+        cls,
+        form: str | Sequence[Section],
+        chords: str | Mapping[str, str],
+        *,
+        meter: tuple[int, int] = (4, 4),
+        **options: Any,
+    ) -> Controls:
+        """Controls to write a song of ``form``, each section over its progression.
+
+        ``chords`` is one progression that every section loops from its first
+        bar, or a progression per section label (``{"A": "C G Am F", "B":
+        "F G Em Am", "*": "C"}``, see :func:`popgen.music.form.form_chords`).
+
+        Raises:
+            ValueError: a form that does not parse, a section without chords,
+                or chords that do not parse (each names the section or part).
+
+        >>> controls = Controls.over_form("i2 A4 B4 A4", {"A": "C G Am F", "B": "F G", "*": "C"})
+        >>> controls.bars, chord_labels(controls.chords, style="symbol")[:6]
+        (14, ['C', 'C', 'C', 'G', 'Am', 'F'])
+        """
+        sections = parse_form(form) if isinstance(form, str) else tuple(form)
+        if not sections:
+            raise ValueError("the form has no sections; give one such as 'A8 B8 A8'")
+        bars = max(s.end_bar for s in sections)
+        made = form_chords(sections, chords, meter=meter)
+        return cls(bars=bars, meter=meter, chords=made, form=sections, **options)
+
+    @classmethod
     def for_melody(
         cls,
         song: Song,
@@ -188,6 +226,7 @@ class Controls:
         options.setdefault("tempo", song.tempos[0].bpm if song.tempos else 120.0)
         kept = np.asarray(chords if chords is not None else [], dtype=CHORD_DTYPE)
         options.setdefault("pickup", pickup)
+        options.setdefault("form", _melody_form(song, line, bars))
         controls = cls(bars=bars, meter=meter, melody=line, **options)
         return dataclasses.replace(controls, chords=kept[kept["start"] < controls.end])
 
@@ -213,6 +252,8 @@ class Controls:
         }
         if len(self.chords):
             changes["chords"] = skeleton.chords
+        if self.form:
+            changes["sections"] = self.form
         if self.melody is not None:
             roles = [t.role for t in song.tracks]
             track = roles.index("melody") if "melody" in roles else 0
@@ -251,3 +292,10 @@ class Controls:
         return self.pickup + (self.bars - (self.pickup > 0)) * self.bar_length
 
 
+
+
+def _melody_form(song: Song, line: Song, bars: int) -> tuple[Section, ...]:
+    """A melody's sections: the song's own (its file's markers), else found from its repeats."""
+    sections = song.sections or infer_sections(song.bar_lines(), line.notes)
+    inside = tuple(s for s in sections if s.end_bar <= bars)
+    return inside
