@@ -116,6 +116,21 @@ def test_a_folder_that_is_not_a_run_is_a_message(studio: Studio, tmp_path: Path)
 
 
 # ------------------------------------------------------------------ generation
+def test_generate_a_form_with_a_progression_per_section(studio: Studio) -> None:
+    settings = Settings(chords="A: C G\nB: Am F", form="A2 B2 A2")
+    (candidate,) = studio.generate("pop909-songs", settings)
+    song = read_midi(candidate.midi)
+    assert [(s.label, s.first_bar, s.num_bars) for s in song.sections] == [
+        ("A", 0, 2), ("B", 2, 2), ("A", 4, 2)
+    ]
+    labels = chord_labels(candidate.song.chords, style="symbol")
+    assert labels[:6] == ["C", "G", "Am", "F", "C", "G"]
+    with pytest.raises(StudioError, match="a form needs chords"):
+        Settings(form="A4")
+    with pytest.raises(StudioError, match="not a section"):
+        Settings(chords="C", form="A4 B")
+
+
 def test_generate_over_chords_writes_every_file(studio: Studio, over_chords: list) -> None:
     assert len(over_chords) == 2
     for i, candidate in enumerate(over_chords):

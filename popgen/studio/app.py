@@ -94,6 +94,12 @@ def build_app(studio: Studio, *, model: str | None = None) -> gradio.Blocks:
                 )  # fmt: skip
                 about = gr.Markdown(_describe(studio, first) if first else "", elem_id="about")
                 chords = gr.Textbox(label="chords", info=_CHORDS_HELP, elem_id="chords")
+                form = gr.Textbox(
+                    label="form", elem_id="form",
+                    info="sections of a letter and a number of bars: 'i4 A8 B8 A8 B8 o4' "
+                    "(empty: 8-bar sections A B ...); the chords may then give one line per "
+                    "section: 'A: C G Am F'",
+                )  # fmt: skip
                 with gr.Row():
                     bars = gr.Number(0, label="bars (0: the chords')", precision=0, elem_id="bars")
                     tokens = gr.Number(0, label="tokens (0: enough)", precision=0, elem_id="tokens")
@@ -127,7 +133,8 @@ def build_app(studio: Studio, *, model: str | None = None) -> gradio.Blocks:
                     )
                     extend = gr.Button("Continue the kept song", elem_id="continue")
 
-        fields = [chosen, chords, bars, tokens, temperature, top_k, top_p, strategy, seed, count]
+        fields = [chosen, chords, bars, form, tokens, temperature, top_k, top_p, strategy, seed,
+                  count]  # fmt: skip
         shown = [status, candidates, keep, *[part for slot in slots for part in slot]]
 
         def on_generate(*values: Any) -> list[Any]:
@@ -192,12 +199,12 @@ def _generate(
     studio: Studio, page: list[Any], *, upload: str | None, kept: Candidate | None
 ) -> tuple[str, list[Candidate]]:
     """Read the page's fields, generate, and say what came out."""
-    ref, chords, bars, tokens, temperature, top_k, top_p, strategy, seed, count = page
+    ref, chords, bars, form, tokens, temperature, top_k, top_p, strategy, seed, count = page
     if kept is not None:
-        chords, bars = "", None  # a continuation follows the song, not a progression
+        chords, bars, form = "", None, ""  # a continuation follows the song, not a progression
     settings = settings_from_page(
-        chords=chords, bars=bars, tokens=tokens, temperature=temperature, top_k=top_k,
-        top_p=top_p, strategy=strategy, seed=seed, candidates=count,
+        chords=chords, bars=bars, form=form, tokens=tokens, temperature=temperature,
+        top_k=top_k, top_p=top_p, strategy=strategy, seed=seed, candidates=count,
     )  # fmt: skip
     start = time.perf_counter()
     primer = kept.song if kept is not None else (studio.read_primer(upload) if upload else None)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from popgen.checks import whole_number
+from popgen.music.sections import parse_form
 from popgen.sampling.recipe import strategy_spec as _spec
 
 if TYPE_CHECKING:
@@ -60,6 +61,10 @@ class Settings:
         chords: a progression as ``popgen generate --chords`` takes it
             (:func:`popgen.music.progression.parse_progression`); ``""`` for none.
         bars: bars to write over the chords; ``None``: the progression's.
+        form: the song's sections, as ``popgen generate --form`` takes them
+            (``"i4 A8 B8 A8 B8 o4"``); ``""``: 8-bar sections A B A B ... The
+            chords may then name a progression per section, a line each
+            (``"A: C G Am F"``).
         tokens: tokens per candidate; ``None``: 400, or enough for every bar.
         temperature: divide the logits by this (> 0); ``None``: not applied.
         top_k: keep the k most likely tokens; ``None``: not applied.
@@ -77,6 +82,7 @@ class Settings:
 
     chords: str = ""
     bars: int | None = None
+    form: str = ""
     tokens: int | None = None
     temperature: float | None = None
     top_k: int | None = None
@@ -94,6 +100,13 @@ class Settings:
             _whole(self.bars, "bars", 1, MAX_BARS)
             if not self.chords.strip():
                 raise StudioError("bars are counted over chords: give a chord progression too")
+        if self.form.strip():
+            if not self.chords.strip():
+                raise StudioError("a form needs chords to follow: give a chord progression too")
+            try:
+                parse_form(self.form)
+            except ValueError as exc:
+                raise StudioError(str(exc)) from None
         if self.top_k is not None:
             _whole(self.top_k, "top-k", 1, 1_000_000)
         if self.temperature is not None and not (
@@ -177,6 +190,7 @@ def settings_from_page(
     chords: str | None,
     bars: float | None,
     tokens: float | None,
+    form: str | None = None,
     temperature: float | None,
     top_k: float | None,
     top_p: float | None,
@@ -196,13 +210,14 @@ def settings_from_page(
 
     >>> settings_from_page(chords=" C G ", bars=4.0, tokens=0.0, temperature=0.0, top_k=0,
     ...                    top_p=None, strategy="", seed=3.0, candidates=2.0)
-    Settings(chords='C G', bars=4, tokens=None, temperature=None, top_k=None, top_p=None, \
-strategy=None, seed=3, candidates=2)
+    Settings(chords='C G', bars=4, form='', tokens=None, temperature=None, top_k=None, \
+top_p=None, strategy=None, seed=3, candidates=2)
     """
     text = (strategy or "").strip()
     return Settings(
         chords=(chords or "").strip(),
         bars=_count(bars, "bars"),
+        form=(form or "").strip(),
         tokens=_count(tokens, "tokens"),
         temperature=float(temperature) if temperature else None,
         top_k=_count(top_k, "top-k"),
