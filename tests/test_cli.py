@@ -1,6 +1,7 @@
 import argparse
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 import warnings
@@ -15,6 +16,7 @@ from conftest import MIDI_DIR_FILES, make_midi
 from popgen.cli import build_parser, main
 from popgen.cli.config_flags import add_config_flags, given_values
 from popgen.models.lstm_config import LSTMConfig
+from popgen.runs.load import load_run
 from popgen.runs.train_config import TrainConfig
 
 TINY = [
@@ -106,6 +108,12 @@ def test_train_from_music21_source(tmp_path: Path) -> None:
         ]
     )
     assert code == 0
+    run = load_run(tmp_path / "r")
+    # the tunes of music21's essenFolksong/test0, split by song, trained for the steps asked
+    songs = run.state.train_songs + run.state.valid_songs
+    assert len(songs) == 16 and all(s.startswith("test0.abc#") for s in songs)
+    assert run.state.valid_songs and run.state.step == 2
+    assert run.history[-1]["step"] == 2 and math.isfinite(run.history[-1]["valid_loss"])
 
 
 def one_error_line(capsys) -> str:  # type: ignore[no-untyped-def]

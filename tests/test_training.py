@@ -2,6 +2,7 @@ import json
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 import popgen
@@ -68,9 +69,19 @@ def test_vocab_mismatch_is_refused() -> None:
 @pytest.mark.parametrize("schedule", ["constant", "exponential", "cosine"])
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop"])
 def test_optimizers_and_schedules_build(schedule: str, optimizer: str) -> None:
-    config = popgen.TrainConfig(lr_schedule=schedule, optimizer=optimizer, warmup_steps=2)
+    config = popgen.TrainConfig(
+        lr_schedule=schedule, optimizer=optimizer, warmup_steps=2, learning_rate=0.05
+    )
     opt = make_optimizer(config, total_steps=10)
-    assert opt.init({"w": np.zeros(3)}) is not None
+    start = {"w": np.array([1.0, -2.0, 3.0])}
+    state = opt.init(start)
+    first, state = opt.update({"w": 2 * start["w"]}, state, start)  # the gradient of |w|^2
+    assert np.allclose(first["w"], 0.0)  # the warm-up starts from a learning rate of 0
+    params = start
+    for _ in range(8):
+        updates, state = opt.update({"w": 2 * params["w"]}, state, params)
+        params = optax.apply_updates(params, updates)
+    assert np.sum(np.square(params["w"])) < 0.9 * np.sum(np.square(start["w"]))  # it descends
 
 
 @pytest.mark.parametrize(
