@@ -57,6 +57,7 @@ from popgen.music.song import Song, Track, make_notes, resolve_overlaps
 from popgen.music.time import TimeSignature
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
+from popgen.tokenizers.features import StepFeatures
 from popgen.tokenizers.grammar import GrammarRules
 
 __all__ = ["LeadConfig", "LeadTokenizer", "PopConfig", "PopTokenizer", "ROLE_TOKENS"]
@@ -236,6 +237,16 @@ class PopTokenizer(Tokenizer):
         'ACCOMPANIMENT'
         """
         return ROLE_TOKENS[role]
+
+    def step_features(self) -> StepFeatures:
+        """What a model may see at each step besides the token (:func:`pop_features`).
+
+        >>> PopTokenizer().step_features().size > 0
+        True
+        """
+        from popgen.tokenizers.pop_features import pop_features
+
+        return pop_features(self)
 
     def chord_token(self, chord: Chord) -> str:
         """The token that names ``chord`` (its bass is dropped).

@@ -1,0 +1,105 @@
+"""Step features of the pop encoding: position, part, chord now, lookback, bar in phrase."""
+
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from popgen.music.chords import make_chords
+from popgen.music.song import Song, Track, make_notes
+from popgen.tokenizers import get_tokenizer
+from popgen.tokenizers.features import counting_features, sequence_features
+from popgen.tokenizers.pop_features import PHRASE_BARS, feature_layout
+
+CHORDS = {"C": (0, 4, 7), "F": (5, 9, 0), "G": (7, 11, 2), "Am": (9, 0, 4)}
+
+
+def _song(bars: list[list[int | None]], chords: list[str]) -> Song:
+    """A melody of quarter notes (``None``: a rest) over one chord a bar, and a bass note a bar."""
+    pitches, starts, tracks = [], [], []
+    for b, beats in enumerate(bars):
+        for k, pitch in enumerate(beats):
+            if pitch is not None:
+                pitches.append(pitch)
+                starts.append(4.0 * b + k)
+                tracks.append(0)
+        pitches.append(36)
+        starts.append(4.0 * b)
+        tracks.append(1)
+    notes = make_notes(pitches, starts, [1.0] * len(pitches), track=tracks)
+    tracks_ = (Track("M", role="melody"), Track("P", role="accompaniment"))
+    segments = make_chords(chords, [4.0 * b for b in range(len(bars))], [4.0] * len(bars))
+    return Song(notes, tracks=tracks_, chords=segments)
+
+
+melodies = st.lists(
+    st.lists(st.one_of(st.none(), st.integers(60, 84)), min_size=4, max_size=4),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(deadline=None, max_examples=15)
+@given(bars=melodies, data=st.data())
+def test_features_match_the_song_they_encode(bars: list[list[int | None]], data) -> None:  # type: ignore[no-untyped-def]
+    labels = data.draw(st.lists(st.sampled_from(sorted(CHORDS)), min_size=len(bars),
+                                max_size=len(bars)))  # fmt: skip
+    song = _song(bars, labels)
+    tok = get_tokenizer("pop").fit([song])
+    names = tok.song_to_names(song)
+    ids = jnp.array([[tok.token_id(n) for n in names]])
+    out = np.asarray(sequence_features(tok.step_features(), ids))[0]
+    layout = feature_layout(tok)
+    assert out.shape == (len(names), tok.step_features().size)
+    bar, part, spb = -1, None, tok.config.steps_per_beat
+    for i, name in enumerate(names):
+        if name == "BAR":
+            bar += 1
+        if name in ("MELODY", "ACCOMPANIMENT"):
+            part = name
+        row = out[i]
+        assert row[layout["bar_in_phrase"]].argmax() == bar % PHRASE_BARS
+        if not name.startswith("POSITION_"):
+            continue
+        position = int(name.split("_")[1])
+        assert row[layout["position"]].argmax() == position
+        assert row[layout["part"]].argmax() == (1 if part == "MELODY" else 2)
+        chord = set(np.flatnonzero(row[layout["chord"]]).tolist())
+        assert chord == set(CHORDS[labels[bar]])
+        beat = position // spb
+        for back, slot in ((1, "lookback_1"), (2, "lookback_2")):
+            earlier = bars[bar - back][beat] if bar - back >= 0 else None
+            expected = earlier % 12 if earlier is not None else 12
+            assert row[layout[slot]].argmax() == expected, (name, bar, back)
+
+
+def test_features_depend_only_on_tokens_so_far() -> None:
+    song = _song([[60, 62, 64, 65], [67, None, 64, 60]], ["C", "G"])
+    tok = get_tokenizer("pop").fit([song])
+    ids = np.array([[tok.token_id(n) for n in tok.song_to_names(song)]])
+    features = tok.step_features()
+    full = np.asarray(sequence_features(features, jnp.asarray(ids)))
+    cut = len(ids[0]) // 2
+    changed = ids.copy()
+    changed[0, cut:] = tok.token_id("BAR")
+    other = np.asarray(sequence_features(features, jnp.asarray(changed)))
+    np.testing.assert_array_equal(full[:, :cut], other[:, :cut])
+    assert not np.array_equal(full[:, cut:], other[:, cut:])
+
+
+def test_step_by_step_equals_the_whole_sequence() -> None:
+    song = _song([[72, 74, None, 76], [72, 74, 79, 76], [60, None, None, 62]], ["C", "F", "G"])
+    tok = get_tokenizer("lead").fit([song])
+    ids = jnp.array([[tok.token_id(n) for n in tok.song_to_names(song)]] * 2)
+    features = tok.step_features()
+    whole = np.asarray(sequence_features(features, ids))
+    state, steps = features.init(2), []
+    for t in range(ids.shape[1]):  # as the sampler does, one token at a time
+        state, out = features.update(state, ids[:, t])
+        steps.append(np.asarray(out))
+    np.testing.assert_allclose(np.stack(steps, axis=1), whole)
+
+
+def test_a_toy_automaton_counts() -> None:
+    out = sequence_features(counting_features(4), jnp.zeros((1, 6), jnp.int32))
+    assert out.argmax(-1).tolist() == [[1, 2, 3, 3, 3, 3]]
