@@ -17,7 +17,6 @@ True
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Sequence
@@ -68,8 +67,11 @@ MOVED: dict[str, str] = {
 }
 
 
-class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """A finder that serves each old module path with the module it moved to.
+class MovedModules:
+    """A finder and loader (``sys.meta_path``) that serves each old path with its new module.
+
+    It implements the finder and loader protocols without ``importlib.abc``,
+    whose import would cost ``import popgen`` a third of its time.
 
     >>> spec = MovedModules().find_spec("popgen.recipe", None)
     >>> spec.name, MovedModules().find_spec("popgen.sampling.recipe", None)
@@ -86,7 +88,7 @@ class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         """
         if fullname not in MOVED:
             return None
-        return importlib.machinery.ModuleSpec(fullname, self)
+        return importlib.machinery.ModuleSpec(fullname, self)  # type: ignore[arg-type]
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         """The new module itself, imported now.

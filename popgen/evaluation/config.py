@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from popgen.metrics.music import Selection
-
 __all__ = [
     "GOAL_METRICS",
     "EvaluationConfig",
@@ -37,7 +35,9 @@ class EvaluationConfig:
     strategy: str | None = None
     ngram_order: int = 4  # order of the Kneser-Ney baseline of the likelihood
     copy_n: int = 8  # length of the (pitch, duration) n-grams of the copying check
-    track: Selection = None  # which track of multitrack reference songs: index, name or "merge"
+    # which track of multitrack reference songs: index, name or "merge"
+    # (popgen.metrics.music.Selection; written out so the command line loads no metrics)
+    track: int | str | None = None
 
     def __post_init__(self) -> None:
         for name in ("samples", "tokens", "ngram_order", "copy_n"):

@@ -59,7 +59,6 @@ import numpy as np
 from popgen.checks import is_real, whole_number
 from popgen.errors import CorpusError
 from popgen.music.bars import SHORTEST_BAR, has_bar
-from popgen.music.sections import moved_sections
 from popgen.music.song import Song
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -330,6 +329,8 @@ def shorten_silences(song: Song, max_beats: float) -> tuple[Song, int]:
     )
     if song.sections:  # whole bars taken out: the sections lose them too
         edges = out.bar_lines()
+        from popgen.music.sections import moved_sections
+
         out = out.replace(sections=moved_sections(song.sections, song.bar_lines(), edges, move))
     return out, len(long)
 

@@ -23,11 +23,12 @@ import numpy as np
 from popgen.music.bars import bar_lines, check_bars
 from popgen.music.chords import CHORD_DTYPE, chords_in, sorted_chords, transpose_chords
 from popgen.music.keys import PITCH_CLASSES, key_tonic, parse_key
-from popgen.music.sections import Section, check_sections, moved_sections
 from popgen.music.time import TempoChange, TimeSignature, beats_to_seconds
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+    from popgen.music.sections import Section
 
 __all__ = [
     "NOTE_DTYPE",
@@ -198,8 +199,11 @@ class Song:
         try:
             object.__setattr__(self, "chords", sorted_chords(self.chords))
             object.__setattr__(self, "bars", check_bars(self.bars))
-            sections = check_sections(self.sections)
-            if sections:
+            sections: tuple[Section, ...] = ()
+            if self.sections:  # (imported here: most songs have none, and the CLI loads faster)
+                from popgen.music.sections import check_sections
+
+                sections = check_sections(self.sections)
                 check_sections(sections, len(self.bar_lines()) - 1)
             object.__setattr__(self, "sections", sections)
         except ValueError as error:
@@ -275,6 +279,8 @@ class Song:
         """
         if not self.sections or "sections" in changes or not _MOVES_BARS & changes.keys():
             return dataclasses.replace(self, **changes)
+        from popgen.music.sections import moved_sections
+
         new = dataclasses.replace(self, **changes, sections=())
         sections = moved_sections(self.sections, self.bar_lines(), new.bar_lines())
         return dataclasses.replace(new, sections=sections)
@@ -404,6 +410,8 @@ class Song:
         )
         if not self.sections:
             return sliced
+
+        from popgen.music.sections import moved_sections
 
         def move(beats: NDArray[np.float64]) -> NDArray[np.float64]:
             return np.clip(beats, start, stop) - start
