@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["add_parser", "run"]
 
 #: Set from the tokenizer, not a flag.
-_MODEL_SKIP = ("vocab_size",)
+_MODEL_SKIP = ("vocab_size", "feature_dim")
 
 
 def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
@@ -94,6 +94,13 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         help="a setting of the model's config, the value read as a Python literal; repeatable",
     )
     add_config_flags(model, LSTMConfig, skip=_MODEL_SKIP)
+    model.add_argument(
+        "--step-features",
+        action="store_true",
+        help="the model also reads, at each step, the features its encoding computes from "
+        "the tokens so far (pop, lead: position in the bar, part, chord now, what the melody "
+        "played there one and two bars ago, bar in the phrase)",
+    )
     return parser
 
 
@@ -149,6 +156,14 @@ def run(args: argparse.Namespace) -> None:
             tokenizer = store.tokenizer
         else:
             tokenizer = get_tokenizer(args.tokenizer or "note", **options).fit(corpus)
+        if args.step_features:
+            make = getattr(tokenizer, "step_features", None)
+            if make is None:
+                raise ValueError(
+                    f"--step-features: the encoding {tokenizer.name!r} computes none; use "
+                    "--tokenizer pop or lead"
+                )
+            settings["feature_dim"] = make().size
         model = build_model(args.model, vocab_size=tokenizer.vocab_size, **settings)
     run = train(
         model,

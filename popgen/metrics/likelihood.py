@@ -188,10 +188,11 @@ def run_likelihood(
     import jax
     import jax.numpy as jnp
 
+    from popgen.models.featured import with_step_features
     from popgen.models.loss import next_token_loss
 
     encoded = songs if isinstance(songs, EncodedSongs) else encode_songs(run.tokenizer, songs)
-    model = run.model
+    model = with_step_features(run.model, run.tokenizer)
 
     @jax.jit
     def score(params: Any, batch: jax.Array) -> jax.Array:

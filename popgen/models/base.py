@@ -222,10 +222,24 @@ class AbstractFlaxModel(nn.Module):
         # ['embed', 'head', 'layers_0']
         ```
         """
+        size = int(getattr(self, "feature_dim", 0))
+        if size:  # a model that reads step features builds their weights from a first call
+            features = jnp.zeros((1, 1, size), jnp.float32)
+            return self.init(key, jnp.zeros((1, 1), jnp.int32), features=features)
         return self.init(key, jnp.zeros((1, 1), jnp.int32))
 
-    def logits(self, params: Params, tokens: jax.Array, *, key: jax.Array | None = None) -> Any:
+    def logits(
+        self,
+        params: Params,
+        tokens: jax.Array,
+        *,
+        key: jax.Array | None = None,
+        features: jax.Array | None = None,
+    ) -> Any:
         """The sequence call; a ``key`` turns dropout on (``"dropout"`` rng).
+
+        ``features`` (``float32[batch, time, size]``) go to a model that reads
+        step features, as ``__call__``'s keyword.
 
         ```python
         import jax, jax.numpy as jnp
@@ -239,6 +253,10 @@ class AbstractFlaxModel(nn.Module):
         ```
         """
         rngs = {"dropout": key} if key is not None else {}
+        if features is not None:
+            return self.apply(
+                params, tokens, deterministic=key is None, rngs=rngs, features=features
+            )
         return self.apply(params, tokens, deterministic=key is None, rngs=rngs)
 
     def make_step(self, params: Params) -> StepFn:
@@ -258,8 +276,11 @@ class AbstractFlaxModel(nn.Module):
         ```
         """
 
-        def step(carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
-            logits, carry = self.apply(params, carry, token, method="step")
+        def step(
+            carry: Carry, token: jax.Array, features: jax.Array | None = None
+        ) -> tuple[jax.Array, Carry]:
+            extra = (features,) if features is not None else ()
+            logits, carry = self.apply(params, carry, token, *extra, method="step")
             return logits, carry
 
         return step

@@ -147,6 +147,7 @@ class LSTMModel(AbstractFlaxModel):
     hidden_size: int = 512
     num_layers: int = 2
     dropout: float = 0.2
+    feature_dim: int = 0
 
     def setup(self) -> None:
         """Check the configuration and build the submodules.
@@ -164,12 +165,15 @@ class LSTMModel(AbstractFlaxModel):
         self.layers = [_LSTMLayer(n, self.hidden_size) for n in sizes]
         self.drop = Dropout(self.dropout)
         self.head = nn.Dense(self.vocab_size)
+        if self.feature_dim:  # step features join the token's embedding
+            self.features_in = nn.Dense(self.embed_dim, use_bias=False)
 
     def config(self) -> LSTMConfig:
         """The settings that rebuild this model: ``LSTMModel.from_config(model.config())``.
 
         >>> LSTMModel(vocab_size=10, hidden_size=16, num_layers=1).config()
-        LSTMConfig(vocab_size=10, embed_dim=128, hidden_size=16, num_layers=1, dropout=0.2)
+        LSTMConfig(vocab_size=10, embed_dim=128, hidden_size=16, num_layers=1, dropout=0.2,
+                   feature_dim=0)
         """
         config: LSTMConfig = super().config()
         return config
@@ -184,21 +188,31 @@ class LSTMModel(AbstractFlaxModel):
         zeros = jnp.zeros((batch_size, self.hidden_size), jnp.float32)
         return tuple((zeros, zeros) for _ in range(self.num_layers))
 
-    def __call__(self, tokens: jax.Array, *, deterministic: bool = True) -> jax.Array:
+    def __call__(
+        self, tokens: jax.Array, *, deterministic: bool = True, features: jax.Array | None = None
+    ) -> jax.Array:
         """Logits for every position from a zero state.
 
         Args:
             tokens: ``int32[batch, time]``.
             deterministic: ``False`` applies dropout (needs a ``"dropout"`` rng).
+            features: ``float32[batch, time, feature_dim]``, each step's
+                features (with ``feature_dim``), added to its token's embedding.
 
         Returns:
             ``float32[batch, time, vocab_size]``: the logits of each next token.
 
         """
-        return self.run(tokens, self.init_carry(tokens.shape[0]), deterministic=deterministic)[0]
+        carry = self.init_carry(tokens.shape[0])
+        return self.run(tokens, carry, deterministic=deterministic, features=features)[0]
 
     def run(
-        self, tokens: jax.Array, carry: Carry, *, deterministic: bool = True
+        self,
+        tokens: jax.Array,
+        carry: Carry,
+        *,
+        deterministic: bool = True,
+        features: jax.Array | None = None,
     ) -> tuple[jax.Array, Carry]:
         """Like ``__call__`` but from a given state, also returning the final state.
 
@@ -216,13 +230,17 @@ class LSTMModel(AbstractFlaxModel):
         tokens = tokens.T  # time-major inside
         layers, states = self.layers, carry
         new: list[tuple[jax.Array, jax.Array]] = []
-        if self._first_layer_from_table(tokens.size, deterministic):
+        features = self._checked(features)
+        if features is None and self._first_layer_from_table(tokens.size, deterministic):
             x, state = layers[0].from_table(self.embed.embedding, tokens, carry[0])
             x = self.drop(x, deterministic=deterministic)
             new.append(state)
             layers, states = layers[1:], carry[1:]
         else:
-            x = self.drop(self.embed(tokens), deterministic=deterministic)
+            x = self.embed(tokens)
+            if features is not None:
+                x = x + self.features_in(jnp.swapaxes(features, 0, 1))
+            x = self.drop(x, deterministic=deterministic)
         for layer, state in zip(layers, states, strict=True):
             x, state = layer(x, state)
             x = self.drop(x, deterministic=deterministic)
@@ -239,8 +257,28 @@ class LSTMModel(AbstractFlaxModel):
         no_dropout = deterministic or self.dropout == 0.0
         return no_dropout and self.vocab_size <= positions
 
-    def step(self, carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
+    def _checked(self, features: jax.Array | None) -> jax.Array | None:
+        """``features`` when the model reads some, checked; refused when it reads none."""
+        if features is None:
+            if self.feature_dim:
+                raise ValueError(
+                    f"this model reads {self.feature_dim} step features with each token; give "
+                    "them (popgen.models.with_step_features binds an encoding's)"
+                )
+            return None
+        if features.shape[-1] != self.feature_dim:
+            raise ValueError(
+                f"features have {features.shape[-1]} values per step, the model reads "
+                f"{self.feature_dim}"
+            )
+        return features
+
+    def step(
+        self, carry: Carry, token: jax.Array, features: jax.Array | None = None
+    ) -> tuple[jax.Array, Carry]:
         """One generation step: ``int32[batch]`` -> (``float32[batch, vocab]``, new carry).
+
+        ``features``: ``float32[batch, feature_dim]`` for a model that reads them.
 
         >>> import jax, jax.numpy as jnp
         >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
@@ -251,6 +289,9 @@ class LSTMModel(AbstractFlaxModel):
         ((3, 10), [(3, 16), (3, 16)])
         """
         x = self.embed(token)
+        features = self._checked(features)
+        if features is not None:
+            x = x + self.features_in(features)
         new: list[tuple[jax.Array, jax.Array]] = []
         for layer, state in zip(self.layers, carry, strict=True):
             x, state = layer.step(x, state)
@@ -302,9 +343,18 @@ def make_step(model: LSTMModel, params: Any) -> StepFn:
         layer = p[f"layers_{i}"]
         stacked.append((jnp.concatenate([layer["w_in"], layer["w_h"]]), layer["b"]))
     head_w, head_b = p["head"]["kernel"], p["head"]["bias"]
+    # a step's features reach the first layer's gates through one [features, 4*hidden] matrix
+    feature_gates = p["features_in"]["kernel"] @ first["w_in"] if model.feature_dim else None
 
-    def step(carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
-        h, c = lstm_cell(table[token], carry[0], first["w_h"])
+    def step(
+        carry: Carry, token: jax.Array, features: jax.Array | None = None
+    ) -> tuple[jax.Array, Carry]:
+        gates = table[token]
+        if feature_gates is not None:
+            if features is None:
+                raise ValueError(f"this model reads {model.feature_dim} step features; give them")
+            gates = gates + features @ feature_gates
+        h, c = lstm_cell(gates, carry[0], first["w_h"])
         new = [(h, c)]
         for (w, b), (h_prev, c_prev) in zip(stacked, carry[1:], strict=True):
             h, c = lstm_update(jnp.concatenate([h, h_prev], axis=-1) @ w + b, c_prev)

@@ -12,7 +12,8 @@ class LSTMConfig:
     """The settings of :class:`LSTMModel`; the defaults are docs/experiments.md's recipe.
 
     >>> LSTMConfig(vocab_size=10)
-    LSTMConfig(vocab_size=10, embed_dim=128, hidden_size=512, num_layers=2, dropout=0.2)
+    LSTMConfig(vocab_size=10, embed_dim=128, hidden_size=512, num_layers=2, dropout=0.2,
+               feature_dim=0)
     >>> LSTMConfig(vocab_size=10, num_layers=0)
     Traceback (most recent call last):
     ValueError: num_layers must be >= 1, got 0
@@ -23,6 +24,9 @@ class LSTMConfig:
     hidden_size: int = 512  # LSTM state size of every layer (the sweep's best of 128/256/512)
     num_layers: int = 2  # stacked LSTM layers (2 beat 1 and 3 in the sweep)
     dropout: float = 0.2  # after the embedding and after each layer, training only
+    # step features read beside each token (its encoding's StepFeatures.size, e.g. the
+    # position in the bar and the chord now); 0: tokens only
+    feature_dim: int = 0
 
     def __post_init__(self) -> None:
         if self.vocab_size < 1 or self.embed_dim < 1 or self.hidden_size < 1:
@@ -32,5 +36,7 @@ class LSTMConfig:
             )
         if self.num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
+        if self.feature_dim < 0:
+            raise ValueError(f"feature_dim must be >= 0, got {self.feature_dim}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")

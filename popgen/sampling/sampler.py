@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from popgen.checks import whole_number
 from popgen.errors import VocabularyError
 from popgen.models.base import SequenceModel, StepFn
+from popgen.models.featured import with_step_features
 from popgen.music.song import Song, Track
 from popgen.music.time import TimeSignature
 from popgen.runs.load import load_run
@@ -230,6 +231,7 @@ class Sampler:
         if not min_duration > 0:
             raise ValueError(f"min_duration must be > 0 beats, got {min_duration}")
         self.model = model
+        self._net = with_step_features(model, tokenizer)  # with its encoding's step features
         self.params = params
         self.tokenizer = tokenizer
         self.min_duration = min_duration
@@ -289,12 +291,12 @@ class Sampler:
         return cls(run.model, run.params, run.tokenizer, strategy, **options)
 
     def _step(self, params: Any) -> StepFn:
-        return self.model.make_step(params)
+        return self._net.make_step(params)
 
     def _run(
         self, params: Any, prompt: jax.Array, key: jax.Array, num_tokens: int
     ) -> tuple[jax.Array, jax.Array]:
-        step, carry = self._step(params), self.model.init_carry(prompt.shape[0])
+        step, carry = self._step(params), self._net.init_carry(prompt.shape[0])
         return generate_scored(step, carry, prompt, num_tokens, self.strategy, key, **self._limits)
 
     def _run_controlled(
@@ -321,7 +323,7 @@ class Sampler:
             start=self._grammar.start,
             max_bar_tokens=max_bar_tokens,
         )
-        step, carry = self._step(params), self.model.init_carry(prompt.shape[0])
+        step, carry = self._step(params), self._net.init_carry(prompt.shape[0])
         strategy = chain(self.strategy, controls)
         return generate_scored(
             step, carry, prompt, num_tokens, strategy, key,
@@ -331,7 +333,7 @@ class Sampler:
     def _run_beam(
         self, params: Any, prompt: jax.Array, num_tokens: int, beam_size: int, alpha: jax.Array
     ) -> tuple[jax.Array, jax.Array]:
-        step, carry = self._step(params), self.model.init_carry(prompt.shape[0])
+        step, carry = self._step(params), self._net.init_carry(prompt.shape[0])
         out = beam_search(
             step,
             carry,

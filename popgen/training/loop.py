@@ -39,6 +39,7 @@ from popgen.data.windows import WindowSource, batches
 from popgen.errors import RunError, TrainingError
 from popgen.locks import RunLock
 from popgen.models.base import SequenceModel
+from popgen.models.featured import with_step_features
 from popgen.models.loss import next_token_loss
 from popgen.music.song import Song
 from popgen.runs.load import load_run, load_train_state
@@ -197,8 +198,9 @@ def _train(
     )
     loop.run.usage = data.usage
     loop.params, loop.opt_state = replicate((loop.params, loop.opt_state), replicated)
-    update = jax.jit(partial(train_step, model, optimizer, dropout_key), donate_argnums=(0, 1))
-    evaluate = jax.jit(partial(next_token_loss, model))
+    net = with_step_features(model, tokenizer)  # a model reading step features gets them
+    update = jax.jit(partial(train_step, net, optimizer, dropout_key), donate_argnums=(0, 1))
+    evaluate = jax.jit(partial(next_token_loss, net))
     start = loop.run.state.step
     # several processes: each reads its rows of every batch; tokens/s counts this
     # process's tokens times the number of processes
