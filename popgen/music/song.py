@@ -156,7 +156,46 @@ class Song:
     cut_notes: int = 0
 
     def __post_init__(self) -> None:
-        notes = self.notes
+        self._check(_FIELDS)
+
+    def _check(self, changed: Iterable[str]) -> None:
+        """Check and normalise the fields named in ``changed`` (the others are known good).
+
+        Normalising a field that is already normal (notes sorted, velocities
+        in range, chords sorted, ...) leaves it as it is, so a song rebuilt
+        from another song's fields is that song; :meth:`replace` checks only
+        what it changes.
+        """
+        changed = set(changed)
+        if "notes" in changed:
+            object.__setattr__(self, "notes", self._checked_notes(self.notes))
+        elif "tracks" in changed:
+            self._check_track_indices(self.notes)
+        if "tempos" in changed or "time_signatures" in changed:
+            tempos = tuple(TempoChange(float(b), float(bpm)) for b, bpm in self.tempos)
+            sigs = tuple(
+                TimeSignature(float(b), int(n), int(d)) for b, n, d in self.time_signatures
+            )
+            for name, changes in (("tempo", tempos), ("time signature", sigs)):
+                beats = [c[0] for c in changes]
+                if beats != sorted(beats):
+                    raise ValueError(f"{self._where()}{name} changes must be in time order")
+            if any(t.bpm <= 0 for t in tempos):
+                raise ValueError(f"{self._where()}tempos must be > 0 bpm")
+            object.__setattr__(self, "tempos", tempos)
+            object.__setattr__(self, "time_signatures", sigs)
+        if "key" in changed and self.key is not None:
+            object.__setattr__(self, "key", key_tonic(self.key))
+        try:
+            if "chords" in changed:
+                object.__setattr__(self, "chords", sorted_chords(self.chords))
+            if "bars" in changed:
+                object.__setattr__(self, "bars", check_bars(self.bars))
+        except ValueError as error:
+            raise ValueError(f"{self._where()}{error}") from None
+
+    def _checked_notes(self, notes: Any) -> NDArray[Any]:
+        """``notes`` as a read-only :data:`NOTE_DTYPE` array of its own, checked and sorted."""
         if not isinstance(notes, np.ndarray):
             notes = np.array([tuple(row) for row in notes], dtype=NOTE_DTYPE)
         elif notes.dtype != NOTE_DTYPE:
@@ -167,32 +206,23 @@ class Song:
             raise ValueError(f"{self._where()}note durations must be > 0 beats")
         if len(notes) and notes["start"].min() < 0:
             raise ValueError(f"{self._where()}note onsets must be >= 0 beats")
+        self._check_track_indices(notes)
+        if _in_order(notes):  # what the stable lexsort below would leave as it is
+            notes = notes.copy()
+        else:
+            notes = notes[np.lexsort((notes["pitch"], notes["track"], notes["start"]))]
+        velocity = notes["velocity"]
+        if len(notes) and (velocity.min() < 1 or velocity.max() > 127):
+            notes["velocity"] = np.clip(velocity, 1, 127)
+        notes.flags.writeable = False
+        out: NDArray[Any] = notes
+        return out
+
+    def _check_track_indices(self, notes: NDArray[Any]) -> None:
         if len(notes) and (notes["track"].min() < 0 or notes["track"].max() >= len(self.tracks)):
             raise ValueError(
                 f"{self._where()}note track indices must be in 0..{len(self.tracks) - 1}"
             )
-        order = np.lexsort((notes["pitch"], notes["track"], notes["start"]))
-        notes = notes[order]
-        notes["velocity"] = np.clip(notes["velocity"], 1, 127)
-        notes.flags.writeable = False
-        object.__setattr__(self, "notes", notes)
-        tempos = tuple(TempoChange(float(b), float(bpm)) for b, bpm in self.tempos)
-        sigs = tuple(TimeSignature(float(b), int(n), int(d)) for b, n, d in self.time_signatures)
-        for name, changes in (("tempo", tempos), ("time signature", sigs)):
-            beats = [c[0] for c in changes]
-            if beats != sorted(beats):
-                raise ValueError(f"{self._where()}{name} changes must be in time order")
-        if any(t.bpm <= 0 for t in tempos):
-            raise ValueError(f"{self._where()}tempos must be > 0 bpm")
-        object.__setattr__(self, "tempos", tempos)
-        object.__setattr__(self, "time_signatures", sigs)
-        if self.key is not None:
-            object.__setattr__(self, "key", key_tonic(self.key))
-        try:
-            object.__setattr__(self, "chords", sorted_chords(self.chords))
-            object.__setattr__(self, "bars", check_bars(self.bars))
-        except ValueError as error:
-            raise ValueError(f"{self._where()}{error}") from None
 
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
@@ -253,7 +283,14 @@ class Song:
         >>> Song(make_notes([60], [0], [1])).replace(title="one note").title
         'one note'
         """
-        return dataclasses.replace(self, **changes)
+        unknown = changes.keys() - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"Song has no field {sorted(unknown)[0]!r}; fields: {_FIELDS}")
+        song = object.__new__(Song)
+        song.__dict__.update(self.__dict__)
+        song.__dict__.update(changes)
+        song._check(changes)  # the fields not changed were checked when self was built
+        return song
 
     # ------------------------------------------------------------ transforms
     def transpose(self, semitones: int) -> Song:
@@ -552,3 +589,20 @@ def _shift_changes(changes: Sequence[Any], start: float) -> tuple[Any, ...]:
     active = [c for c in changes if c[0] <= start][-1:] or [changes[0]]
     later = [c for c in changes if c[0] > start]
     return tuple(kind(max(c[0] - start, 0.0), *c[1:]) for c in active + later)
+
+
+#: The fields of :class:`Song`, in order.
+_FIELDS = tuple(f.name for f in dataclasses.fields(Song))
+
+
+def _in_order(notes: NDArray[Any]) -> bool:
+    """Whether ``notes`` are sorted by (start, track, pitch): a stable lexsort's order."""
+    if len(notes) < 2:
+        return True
+    start, track, pitch = notes["start"], notes["track"], notes["pitch"]
+    later = start[1:] > start[:-1]
+    if not (later | (start[1:] == start[:-1])).all():
+        return False  # out of order, or NaN onsets: lexsort decides
+    track_later = track[1:] > track[:-1]
+    same_track = track[1:] == track[:-1]
+    return bool((later | track_later | (same_track & (pitch[1:] >= pitch[:-1]))).all())
