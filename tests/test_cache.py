@@ -43,7 +43,8 @@ def test_hit_miss_and_keys_depend_on_content_and_settings(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    "damage", ["truncate", "longer", "garbage", "header", "wrong-dtype", "version", "byteorder"]
+    "damage",
+    ["truncate", "longer", "garbage", "header", "meta", "wrong-dtype", "version", "byteorder"],
 )
 def test_damaged_entries_are_misses(tmp_path: Path, damage: str) -> None:
     cache = SongCache(tmp_path)
@@ -67,13 +68,15 @@ def test_damaged_entries_are_misses(tmp_path: Path, damage: str) -> None:
         path.write_bytes(b"not a song entry")
     elif damage == "header":
         path.write_bytes(data[: start + 3] + b"}" + data[start + 4 :])
+    elif damage == "meta":
+        header["meta"] = ["not", "a", "dict"]
+        path.write_bytes(with_header(header))
     elif damage == "wrong-dtype":  # notes with a length no whole number of rows
         header["arrays"][0][1] -= 1
         path.write_bytes(with_header(header))
     elif damage == "version":
-        header["meta"] = header["meta"].replace(
-            f'"version": {CACHE_FORMAT_VERSION}', '"version": 99'
-        )
+        assert header["meta"]["version"] == CACHE_FORMAT_VERSION
+        header["meta"]["version"] = 99
         path.write_bytes(with_header(header))
     else:
         header["byteorder"] = "big" if header["byteorder"] == "little" else "little"

@@ -132,7 +132,12 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
     >>> [(s.title, s.key, s.notes["pitch"].tolist()) for s in decode_songs(encode_songs([song]))]
     [('a', 'E minor', [60, 64])]
     """
-    meta = json.loads(str(arrays["meta"][()]))
+    return _decode(json.loads(str(arrays["meta"][()])), arrays)
+
+
+def _decode(meta: Any, arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
+    if not isinstance(meta, dict):
+        raise ValueError("not a popgen song entry")
     if meta.get("format") != "popgen.songs" or meta.get("version") != CACHE_FORMAT_VERSION:
         raise ValueError("not a popgen song entry of this version")
     songs = []
@@ -174,7 +179,7 @@ def pack_songs(songs: Sequence[Song]) -> bytes:
     (True, ['a'])
     """
     arrays = encode_songs(songs)
-    meta = str(arrays.pop("meta")[()])
+    meta = json.loads(str(arrays.pop("meta")[()]))  # held as JSON in the header, not a string
     header = {
         "meta": meta,
         "byteorder": sys.byteorder,
@@ -200,7 +205,7 @@ def unpack_songs(data: bytes) -> list[Song]:
     at += size
     if not isinstance(header, dict) or header.get("byteorder") != sys.byteorder:
         raise ValueError("a song entry of another byte order")
-    arrays: dict[str, NDArray[Any]] = {"meta": np.array(str(header["meta"]))}
+    arrays: dict[str, NDArray[Any]] = {}
     for name, nbytes in header["arrays"]:
         dtype = _DTYPES[str(name).partition("_")[0]]
         if not isinstance(nbytes, int) or nbytes < 0 or nbytes % dtype.itemsize:
@@ -211,7 +216,7 @@ def unpack_songs(data: bytes) -> list[Song]:
         at += nbytes
     if at != len(data):
         raise ValueError("a song entry with bytes after its arrays")
-    return decode_songs(arrays)
+    return _decode(header["meta"], arrays)
 
 
 class SongCache:

@@ -200,17 +200,19 @@ class Song:
             notes = np.array([tuple(row) for row in notes], dtype=NOTE_DTYPE)
         elif notes.dtype != NOTE_DTYPE:
             notes = notes.astype(NOTE_DTYPE)
-        if len(notes) and (notes["pitch"].min() < 0 or notes["pitch"].max() > 127):
+        # each column once, aligned (NOTE_DTYPE's rows are packed): numpy is faster so
+        pitch, start, track = (np.ascontiguousarray(notes[k]) for k in ("pitch", "start", "track"))
+        if len(notes) and (pitch.min() < 0 or pitch.max() > 127):
             raise ValueError(f"{self._where()}pitches must be in 0..127")
         if len(notes) and notes["duration"].min() <= 0:
             raise ValueError(f"{self._where()}note durations must be > 0 beats")
-        if len(notes) and notes["start"].min() < 0:
+        if len(notes) and start.min() < 0:
             raise ValueError(f"{self._where()}note onsets must be >= 0 beats")
-        self._check_track_indices(notes)
-        if _in_order(notes):  # what the stable lexsort below would leave as it is
+        self._check_track_indices(notes, track)
+        if _in_order(start, track, pitch):  # what the stable lexsort would leave as it is
             notes = notes.copy()
         else:
-            notes = notes[np.lexsort((notes["pitch"], notes["track"], notes["start"]))]
+            notes = notes[np.lexsort((pitch, track, start))]
         velocity = notes["velocity"]
         if len(notes) and (velocity.min() < 1 or velocity.max() > 127):
             notes["velocity"] = np.clip(velocity, 1, 127)
@@ -218,8 +220,9 @@ class Song:
         out: NDArray[Any] = notes
         return out
 
-    def _check_track_indices(self, notes: NDArray[Any]) -> None:
-        if len(notes) and (notes["track"].min() < 0 or notes["track"].max() >= len(self.tracks)):
+    def _check_track_indices(self, notes: NDArray[Any], track: NDArray[Any] | None = None) -> None:
+        track = notes["track"] if track is None else track
+        if len(notes) and (track.min() < 0 or track.max() >= len(self.tracks)):
             raise ValueError(
                 f"{self._where()}note track indices must be in 0..{len(self.tracks) - 1}"
             )
@@ -595,11 +598,10 @@ def _shift_changes(changes: Sequence[Any], start: float) -> tuple[Any, ...]:
 _FIELDS = tuple(f.name for f in dataclasses.fields(Song))
 
 
-def _in_order(notes: NDArray[Any]) -> bool:
-    """Whether ``notes`` are sorted by (start, track, pitch): a stable lexsort's order."""
-    if len(notes) < 2:
+def _in_order(start: NDArray[Any], track: NDArray[Any], pitch: NDArray[Any]) -> bool:
+    """Whether notes are sorted by (start, track, pitch): a stable lexsort's order."""
+    if len(start) < 2:
         return True
-    start, track, pitch = notes["start"], notes["track"], notes["pitch"]
     later = start[1:] > start[:-1]
     if not (later | (start[1:] == start[:-1])).all():
         return False  # out of order, or NaN onsets: lexsort decides
