@@ -27,10 +27,11 @@ chords) read by symusic alone (``symusic.Score(path)``: the parse, nothing
 else), by ``Corpus.from_paths(reader="symusic")`` and ``reader="mido"``, and
 music21's ``converter.parse(forceSource=True)`` (on the first
 ``--music21-songs``); then the warm read from the song cache, and the cold
-read with 2 worker processes against 1 (on the same files and, with
-``--scale N``, on a synthetic corpus of N files as benchmarks/store_scale.py
-makes it). Rounds alternate the readers, so each round's ratios come from one
-stretch of the machine; the medians are printed.
+read with 2 worker processes against 1 on the same files. ``--scale N``
+measures only that, on a synthetic corpus of N files as
+benchmarks/store_scale.py makes it (``--work`` keeps it between runs). Rounds
+alternate the readers, so each round's ratios come from one stretch of the
+machine; the medians are printed.
 
 Usage: ``python benchmarks/ingest.py [--data ../shared/data/pop909] [--readers]
 [--speed [--files N] [--rounds 3] [--scale 10000 --work DIR]]``
@@ -290,6 +291,15 @@ def _speed(args: argparse.Namespace) -> None:
     """Issue 30's table (see the module docstring)."""
     import symusic
 
+    if args.scale:  # only the synthetic corpus, 2 worker processes against 1
+        sys.path.insert(0, str(Path(__file__).parent))
+        from store_scale import make_corpus
+
+        work = args.work or Path(tempfile.gettempdir()) / "popgen-ingest-scale"
+        folder = make_corpus(args.data, work, args.scale)
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        _parallel(f"{args.scale:,} synthetic files", sorted(folder.rglob("*.mid")), args.rounds)
+        return
     files = sorted(args.data.glob("*/*.mid"))
     files = [f for f in files if (f.parent / "beat_midi.txt").is_file()]
     files = files[: args.files] if args.files else files
@@ -341,13 +351,6 @@ def _speed(args: argparse.Namespace) -> None:
         f"{rate * corpus.num_notes / len(files):,.0f} notes/s"
     )
     _parallel(f"{len(files)} POP909 files", files, args.rounds)
-    if args.scale:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from store_scale import make_corpus
-
-        work = args.work or Path(tempfile.gettempdir()) / "popgen-ingest-scale"
-        folder = make_corpus(args.data, work, args.scale)
-        _parallel(f"{args.scale:,} synthetic files", sorted(folder.rglob("*.mid")), 1)
 
 
 def _parallel(what: str, files: list[Path], rounds: int) -> None:
