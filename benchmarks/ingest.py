@@ -354,24 +354,35 @@ def _speed(args: argparse.Namespace) -> None:
 
 
 def _parallel(what: str, files: list[Path], rounds: int) -> None:
-    """Cold reads with 2 worker processes and with 1, alternating; the median ratio."""
-    ratios, rates = [], []
+    """Cold reads with 2 worker processes and with 1, alternating; the median ratio.
+
+    Also the CPU seconds each spends (this process, and the workers': what
+    ``getrusage`` counts for children), and from them the speed-up two idle
+    cores would give: the work split over two, but never less than this
+    process's own part (a bound, not a measurement; printed because on a
+    machine shared with other work the wall times cannot show it).
+    """
+    ratios, rows = [], []
     for _ in range(rounds):
-        one, two = (
-            _rate(
-                lambda paths, w=w: popgen.Corpus.from_paths(
-                    paths, reader="symusic", cache_dir=None, workers=w
-                ),
-                files,
-            )
-            for w in (1, 2)
-        )
-        ratios.append(two / one)
-        rates.append((one, two))
-    one, two = rates[ratios.index(_median(ratios))]
+        row = []
+        for workers in (1, 2):
+            cpu0 = time.process_time()
+            child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            popgen.Corpus.from_paths(files, reader="symusic", cache_dir=None, workers=workers)
+            wall = time.perf_counter() - t0
+            child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            children = child1.ru_utime + child1.ru_stime - child0.ru_utime - child0.ru_stime
+            row.append((len(files) / wall, time.process_time() - cpu0, children))
+        ratios.append(row[1][0] / row[0][0])
+        rows.append(row)
+    (one, one_cpu, _), (two, main_cpu, workers_cpu) = rows[ratios.index(_median(ratios))]
+    bound = one_cpu / max(main_cpu, (main_cpu + workers_cpu) / 2)
     print(
         f"cold, {what}: 1 process {one:,.0f} files/s, 2 worker processes {two:,.0f} files/s: "
-        f"{_median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+        f"{_median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
+        f"CPU s: 1 process {one_cpu:.1f}, with workers {main_cpu:.1f} here + "
+        f"{workers_cpu:.1f} in them: {bound:.2f}x on two idle cores at best"
     )
 
 
