@@ -289,7 +289,7 @@ class Song:
         unknown = changes.keys() - set(_FIELDS)
         if unknown:
             raise TypeError(f"Song has no field {sorted(unknown)[0]!r}; fields: {_FIELDS}")
-        song = object.__new__(Song)
+        song = object.__new__(type(self))
         song.__dict__.update(self.__dict__)
         song.__dict__.update(changes)
         song._check(changes)  # the fields not changed were checked when self was built
