@@ -163,7 +163,8 @@ def _columns(data: bytes) -> list[bytes] | None:
     blank = line_end | (buf == 32) | (buf == 9)
     first = ~blank
     first[1:] &= blank[:-1]  # the first byte of each word
-    words = np.bincount(np.cumsum(line_end)[first])
+    lines = np.cumsum(line_end, dtype=np.int32 if len(buf) < 2**31 else np.int64)
+    words = np.bincount(lines[first])
     if not ((words == 0) | (words == 3)).all():
         return None
     return data.split()
