@@ -21,7 +21,20 @@ file (and how many files the symusic reader handed to mido); checks that the
 numpy key finder gives music21's key for every song; and profiles the symusic
 path in one process.
 
-Usage: ``python benchmarks/ingest.py [--data ../shared/data/pop909] [--readers]``
+``--speed`` prints issue 30's table: in one process, cold (no cache), the
+same POP909 files (with their beat and chord annotations, keys, roles and
+chords) read by symusic alone (``symusic.Score(path)``: the parse, nothing
+else), by ``Corpus.from_paths(reader="symusic")`` and ``reader="mido"``, and
+music21's ``converter.parse(forceSource=True)`` (on the first
+``--music21-songs``); then the warm read from the song cache, and the cold
+read with 2 worker processes against 1 on the same files. ``--scale N``
+measures only that, on a synthetic corpus of N files as
+benchmarks/store_scale.py makes it (``--work`` keeps it between runs). Rounds
+alternate the readers, so each round's ratios come from one stretch of the
+machine; the medians are printed.
+
+Usage: ``python benchmarks/ingest.py [--data ../shared/data/pop909] [--readers]
+[--speed [--files N] [--rounds 3] [--scale 10000 --work DIR]]``
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ import contextlib
 import os
 import platform
 import resource
+import sys
 import tempfile
 import time
 import warnings
@@ -75,10 +89,17 @@ def main() -> None:
     parser.add_argument("--music21-songs", type=int, default=20)
     parser.add_argument("--readers", action="store_true", help="mido vs symusic (see above)")
     parser.add_argument("--rounds", type=int, default=2, help="with --readers: best of")
+    parser.add_argument("--speed", action="store_true", help="issue 30's table (see above)")
+    parser.add_argument("--files", type=int, default=0, help="with --speed: the first N files")
+    parser.add_argument("--scale", type=int, default=0, help="with --speed: N synthetic files")
+    parser.add_argument("--work", type=Path, default=None, help="where --scale writes them")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.readers:
         _readers(args.data, args.rounds)
+        return
+    if args.speed:
+        _speed(args)
         return
     files = sorted(args.data.glob("*/*.mid"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(files)} POP909 files")
@@ -254,6 +275,115 @@ def _readers(data: Path, rounds: int) -> None:
     popgen.Corpus.from_paths(sets["POP909"], reader="symusic", cache_dir=None, workers=1)
     profile.disable()
     pstats.Stats(profile).sort_stats("tottime").print_stats(15)
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def _rate(read: object, files: list[Path]) -> float:
+    t0 = time.perf_counter()
+    read(files)  # type: ignore[operator]
+    return len(files) / (time.perf_counter() - t0)
+
+
+def _speed(args: argparse.Namespace) -> None:
+    """Issue 30's table (see the module docstring)."""
+    import symusic
+
+    if args.scale:  # only the synthetic corpus, 2 worker processes against 1
+        sys.path.insert(0, str(Path(__file__).parent))
+        from store_scale import make_corpus
+
+        work = args.work or Path(tempfile.gettempdir()) / "popgen-ingest-scale"
+        folder = make_corpus(args.data, work, args.scale)
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        _parallel(f"{args.scale:,} synthetic files", sorted(folder.rglob("*.mid")), args.rounds)
+        return
+    files = sorted(args.data.glob("*/*.mid"))
+    files = [f for f in files if (f.parent / "beat_midi.txt").is_file()]
+    files = files[: args.files] if args.files else files
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}; {len(files)} POP909 files with annotations"
+    )
+
+    def bare(paths: list[Path]) -> None:
+        for path in paths:
+            symusic.Score(path)
+
+    def popgen_reader(reader: str, workers: int = 1, cache: str | None = None) -> object:
+        return lambda paths: popgen.Corpus.from_paths(
+            paths, reader=reader, cache_dir=cache, workers=workers
+        )
+
+    readers = {
+        "symusic.Score(path) alone": bare,
+        "Corpus.from_paths(reader='symusic')": popgen_reader("symusic"),
+        "Corpus.from_paths(reader='mido')": popgen_reader("mido"),
+    }
+    popgen_reader("symusic")(files[:2])  # imports, caches of labels
+    rates: dict[str, list[float]] = {name: [] for name in readers}
+    shares: dict[str, list[float]] = {name: [] for name in readers}
+    for _ in range(args.rounds):
+        measured = {name: _rate(read, files) for name, read in readers.items()}
+        for name, rate in measured.items():
+            rates[name].append(rate)
+            shares[name].append(rate / measured["symusic.Score(path) alone"])
+    m21_files = files[: args.music21_songs]
+    m21_s, _ = _music21(m21_files)
+    print("\ncold, one process (median of rounds; share: of the bare parse, in the same round)")
+    print("| path | files/s | share of the limit |\n| --- | ---: | ---: |")
+    for name in readers:
+        print(f"| `{name}` | {_median(rates[name]):,.0f} | {_median(shares[name]):.3f} |")
+    print(
+        f"| music21 `converter.parse(forceSource=True)` ({len(m21_files)} files) "
+        f"| {len(m21_files) / m21_s:.2f} | |"
+    )
+
+    corpus = popgen.Corpus.from_paths(files, reader="symusic", cache_dir=None, workers=1)
+    with tempfile.TemporaryDirectory() as cache:
+        popgen_reader("symusic", cache=cache)(files)  # written
+        warm = [_rate(popgen_reader("symusic", cache=cache), files) for _ in range(args.rounds)]
+    rate = _median(warm)
+    print(
+        f"\nwarm, from the song cache, one process: {rate:,.0f} files/s, "
+        f"{rate * corpus.num_notes / len(files):,.0f} notes/s"
+    )
+    _parallel(f"{len(files)} POP909 files", files, args.rounds)
+
+
+def _parallel(what: str, files: list[Path], rounds: int) -> None:
+    """Cold reads with 2 worker processes and with 1, alternating; the median ratio.
+
+    Also the CPU seconds each spends (this process, and the workers': what
+    ``getrusage`` counts for children), and from them the speed-up two idle
+    cores would give: the work split over two, but never less than this
+    process's own part (a bound, not a measurement; printed because on a
+    machine shared with other work the wall times cannot show it).
+    """
+    ratios, rows = [], []
+    for _ in range(rounds):
+        row = []
+        for workers in (1, 2):
+            cpu0 = time.process_time()
+            child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            popgen.Corpus.from_paths(files, reader="symusic", cache_dir=None, workers=workers)
+            wall = time.perf_counter() - t0
+            child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            children = child1.ru_utime + child1.ru_stime - child0.ru_utime - child0.ru_stime
+            row.append((len(files) / wall, time.process_time() - cpu0, children))
+        ratios.append(row[1][0] / row[0][0])
+        rows.append(row)
+    (one, one_cpu, _), (two, main_cpu, workers_cpu) = rows[ratios.index(_median(ratios))]
+    bound = one_cpu / max(main_cpu, (main_cpu + workers_cpu) / 2)
+    print(
+        f"cold, {what}: 1 process {one:,.0f} files/s, 2 worker processes {two:,.0f} files/s: "
+        f"{_median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
+        f"CPU s: 1 process {one_cpu:.1f}, with workers {main_cpu:.1f} here + "
+        f"{workers_cpu:.1f} in them: {bound:.2f}x on two idle cores at best"
+    )
 
 
 if __name__ == "__main__":

@@ -232,7 +232,7 @@ def test_cache_gives_the_same_songs_and_notices_a_changed_chord_file(tmp_path: P
         return corpus[0]
 
     first, second = cached(), cached()
-    assert len(list(cache.rglob("*.npz"))) == 1
+    assert len(list(cache.rglob("*.songs"))) == 1
     for a, b in ((first, second), (first, read(folder))):
         assert np.array_equal(a.notes, b.notes)
         assert np.array_equal(a.chords, b.chords)
@@ -242,7 +242,7 @@ def test_cache_gives_the_same_songs_and_notices_a_changed_chord_file(tmp_path: P
     (folder / "chord_midi.txt").write_text("\n".join(chord_lines(["D:min", "G:7", "C:maj", "N"])))
     changed = cached()
     assert chord_labels(changed.chords) == ["D:min", "G:7", "C:maj", "N"]
-    assert len(list(cache.rglob("*.npz"))) == 2
+    assert len(list(cache.rglob("*.songs"))) == 2
     (folder / "beat_midi.txt").write_text("\n".join(beat_lines(first_down=1)))
     assert cached().bars.tolist() == [1.0, 5.0, 9.0, 13.0]
 

@@ -1,9 +1,11 @@
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from popgen.corpus.cache import SongCache, decode_songs, encode_songs
+from popgen.corpus.cache import CACHE_FORMAT_VERSION, SongCache, decode_songs, encode_songs
 from popgen.music.song import Song, Track, make_notes
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -40,26 +42,56 @@ def test_hit_miss_and_keys_depend_on_content_and_settings(tmp_path: Path) -> Non
     assert cache.key(b"file bytes", {"reader": "music21"}) != key
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "pickle", "wrong-dtype", "version"])
+@pytest.mark.parametrize(
+    "damage",
+    ["truncate", "longer", "garbage", "header", "meta", "wrong-dtype", "version", "byteorder"],
+)
 def test_damaged_entries_are_misses(tmp_path: Path, damage: str) -> None:
     cache = SongCache(tmp_path)
     key = cache.key(b"x", {})
     cache.put(key, [song()])
-    (path,) = tmp_path.rglob("*.npz")
+    (path,) = tmp_path.rglob("*.songs")
+    data = path.read_bytes()
+    start = len(b"popgen songs\n") + 8
+    size = int.from_bytes(data[start - 8 : start], "little")
+    header = json.loads(data[start : start + size])
+
+    def with_header(changed: dict[str, Any]) -> bytes:
+        head = json.dumps(changed).encode()
+        return data[: start - 8] + len(head).to_bytes(8, "little") + head + data[start + size :]
+
     if damage == "truncate":
-        path.write_bytes(path.read_bytes()[:100])
+        path.write_bytes(data[:-5])
+    elif damage == "longer":
+        path.write_bytes(data + b"\0" * 8)
     elif damage == "garbage":
-        path.write_bytes(b"not a zip file")
-    elif damage == "pickle":  # an object array would need pickle to load: refused
-        np.savez(path, meta=np.array([{"a": 1}], dtype=object), notes_0=song().notes)
-    elif damage == "wrong-dtype":
-        arrays = encode_songs([song()])
-        np.savez(path, meta=arrays["meta"], notes_0=np.zeros(3))
+        path.write_bytes(b"not a song entry")
+    elif damage == "header":
+        path.write_bytes(data[: start + 3] + b"}" + data[start + 4 :])
+    elif damage == "meta":
+        header["meta"] = ["not", "a", "dict"]
+        path.write_bytes(with_header(header))
+    elif damage == "wrong-dtype":  # notes with a length no whole number of rows
+        header["arrays"][0][1] -= 1
+        path.write_bytes(with_header(header))
+    elif damage == "version":
+        assert header["meta"]["version"] == CACHE_FORMAT_VERSION
+        header["meta"]["version"] = 99
+        path.write_bytes(with_header(header))
     else:
-        arrays = encode_songs([song()])
-        meta = str(arrays["meta"][()]).replace('"version": 1', '"version": 99')
-        np.savez(path, meta=np.array(meta), notes_0=arrays["notes_0"])
+        header["byteorder"] = "big" if header["byteorder"] == "little" else "little"
+        path.write_bytes(with_header(header))
     assert cache.get(key) is None
+
+
+def test_entries_hold_no_pickle_and_read_back_every_field(tmp_path: Path) -> None:
+    cache = SongCache(tmp_path)
+    cache.put("ab", [song(), song().replace(title="u")])
+    (back, second) = cache.get("ab") or []
+    np.testing.assert_array_equal(back.notes, song().notes)
+    assert back.notes.flags.writeable is False and second.title == "u"
+    assert (back.tracks, back.tempos, back.key) == (song().tracks, song().tempos, song().key)
+    assert b"numpy" not in (tmp_path / "ab" / "ab.songs").read_bytes()  # no pickled objects
 
 
 def test_unwritable_cache_warns_once_and_reading_goes_on(tmp_path: Path) -> None:

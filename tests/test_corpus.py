@@ -100,7 +100,7 @@ def test_cache_dir_none_and_workers(midi_dir: Path, tmp_path: Path) -> None:
     c = Corpus.from_paths([midi_dir], cache_dir=tmp_path / "c")
     assert [s.notes.tolist() for s in a] == [s.notes.tolist() for s in b]
     assert [s.source for s in b] == [s.source for s in c]
-    assert list((tmp_path / "c").rglob("*.npz"))
+    assert list((tmp_path / "c").rglob("*.songs"))
 
 
 def test_music21_sources_are_named_and_cached(tmp_path: Path) -> None:

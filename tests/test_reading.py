@@ -46,6 +46,7 @@ def test_cache_hits_parse_nothing(tmp_path: Path, make_midi: Any, monkeypatch: A
         raise AssertionError(f"parsed {task[0]} although it is cached")
 
     monkeypatch.setattr(reading, "_read_task", refuse)
+    monkeypatch.setattr(reading, "_read_here", refuse)
     again = list(read_files(files, cache=cache, workers=1))
     assert songs_of(first) == songs_of(again)
     assert [s.source for _, songs in again for s in songs] == [str(f) for f in files]
@@ -55,7 +56,7 @@ def test_damaged_cache_entries_are_read_again(tmp_path: Path, make_midi: Any) ->
     files = many_songs(tmp_path / "m", make_midi, n=3)
     cache = SongCache(tmp_path / "cache")
     first = list(read_files(files, cache=cache, workers=1))
-    for entry in (tmp_path / "cache").rglob("*.npz"):
+    for entry in (tmp_path / "cache").rglob("*.songs"):
         entry.write_bytes(entry.read_bytes()[:50])
     again = list(read_files(files, cache=cache, workers=1))
     assert songs_of(first) == songs_of(again)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
         decode_songs,
         default_cache_dir,
         encode_songs,
+        pack_songs,
+        unpack_songs,
     )
     from popgen.corpus.corpus import DEFAULT_CACHE, Corpus
     from popgen.corpus.options import CHORD_RULES, KEY_RULES, READERS, CorpusOptions
@@ -48,10 +50,12 @@ _LAZY = {
     "default_cache_dir": "popgen.corpus.cache",
     "encode_songs": "popgen.corpus.cache",
     "expand_paths": "popgen.corpus.reading",
+    "pack_songs": "popgen.corpus.cache",
     "read_file": "popgen.corpus.reading",
     "read_files": "popgen.corpus.reading",
     "song_key": "popgen.corpus.split",
     "split_by_song": "popgen.corpus.split",
+    "unpack_songs": "popgen.corpus.cache",
 }
 
 
@@ -79,8 +83,10 @@ __all__ = [
     "default_cache_dir",
     "encode_songs",
     "expand_paths",
+    "pack_songs",
     "read_file",
     "read_files",
     "song_key",
     "split_by_song",
+    "unpack_songs",
 ]

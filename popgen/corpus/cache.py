@@ -1,11 +1,15 @@
-"""A safe on-disk cache of parsed songs: one ``.npz`` per source file, no pickle.
+"""A safe on-disk cache of parsed songs: one file per source file, no pickle.
 
 Entries are keyed on the file's bytes plus the reader and its settings, so a
 changed file or setting is a miss, and two copies of one file share an entry.
-Each entry holds the songs' note arrays (a plain structured dtype) and one
-JSON string of metadata; it is loaded with ``allow_pickle=False`` and checked,
-and anything unexpected — truncation, a foreign file, another format version
-— is a miss, never trusted. Writes are atomic (temporary file, then rename).
+Each entry (``<key>.songs``) is one file: a magic line, a JSON header (the
+songs' metadata and the length of each array) and the raw bytes of the
+songs' note, chord and bar arrays, whose dtypes are popgen's own
+(:data:`~popgen.music.song.NOTE_DTYPE`, ...), never read from the file. It is
+read with one ``read`` and ``numpy.frombuffer``, checked (the songs are built
+and checked as any song is), and anything unexpected (truncation, a foreign
+file, another format version or byte order) is a miss, never trusted.
+Writes are atomic (temporary file, then rename).
 
 The same encoding carries songs from reader processes to the main process.
 """
@@ -15,8 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,10 +40,16 @@ __all__ = [
     "decode_songs",
     "default_cache_dir",
     "encode_songs",
+    "pack_songs",
+    "unpack_songs",
 ]
 
 #: Bumped whenever the entry layout or a reader's output changes.
-CACHE_FORMAT_VERSION = 4  # 4: songs carry sections
+CACHE_FORMAT_VERSION = 5  # 4: one file an entry; 5: songs carry sections
+#: The first bytes of every cache entry.
+_MAGIC = b"popgen songs\n"
+#: The dtype of each kind of array in an entry (the part of its name before ``_``).
+_DTYPES = {"notes": NOTE_DTYPE, "chords": CHORD_DTYPE, "bars": np.dtype(np.float64)}
 
 
 def default_cache_dir() -> Path:
@@ -124,12 +134,17 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
     >>> [(s.title, s.key, s.notes["pitch"].tolist()) for s in decode_songs(encode_songs([song]))]
     [('a', 'E minor', [60, 64])]
     """
-    meta = json.loads(str(arrays["meta"][()]))
+    return _decode(json.loads(str(arrays["meta"][()])), arrays)
+
+
+def _decode(meta: Any, arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
+    if not isinstance(meta, dict):
+        raise ValueError("not a popgen song entry")
     if meta.get("format") != "popgen.songs" or meta.get("version") != CACHE_FORMAT_VERSION:
         raise ValueError("not a popgen song entry of this version")
     songs = []
     for i, m in enumerate(meta["songs"]):
-        notes = arrays[f"notes_{i}"]
+        notes = arrays[f"notes_{i}"]  # Song copies the arrays it keeps
         chords, bars = arrays[f"chords_{i}"], arrays[f"bars_{i}"]
         for name, array, dtype in (
             (f"notes_{i}", notes, NOTE_DTYPE),
@@ -140,15 +155,15 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
                 raise ValueError(f"{name} has dtype {array.dtype}, expected {dtype}")
         songs.append(
             Song(
-                notes.copy(),
+                notes,
                 tracks=tuple(Track(str(n), int(p), bool(d), str(r)) for n, p, d, r in m["tracks"]),
                 tempos=tuple(TempoChange(*t) for t in m["tempos"]),
                 time_signatures=tuple(TimeSignature(*t) for t in m["time_signatures"]),
                 key=m["key"],
                 title=str(m["title"]),
                 source=str(m["source"]),
-                chords=chords.copy(),
-                bars=bars.copy(),
+                chords=chords,
+                bars=bars,
                 merged_notes=int(m["merged_notes"]),
                 shortened_silences=int(m["shortened_silences"]),
                 cut_notes=int(m["cut_notes"]),
@@ -156,6 +171,55 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
             )
         )
     return songs
+
+
+def pack_songs(songs: Sequence[Song]) -> bytes:
+    """Songs as the bytes of one cache entry (see the module docstring).
+
+    >>> from popgen.music.song import make_notes
+    >>> data = pack_songs([Song(make_notes([60], [0.0], [1.0]), title="a")])
+    >>> data.startswith(b"popgen songs"), [s.title for s in unpack_songs(data)]
+    (True, ['a'])
+    """
+    arrays = encode_songs(songs)
+    meta = json.loads(str(arrays.pop("meta")[()]))  # held as JSON in the header, not a string
+    header = {
+        "meta": meta,
+        "byteorder": sys.byteorder,
+        "arrays": [[name, array.nbytes] for name, array in arrays.items()],
+    }
+    head = json.dumps(header).encode()
+    body = [a.tobytes() for a in arrays.values()]
+    return b"".join([_MAGIC, len(head).to_bytes(8, "little"), head, *body])
+
+
+def unpack_songs(data: bytes) -> list[Song]:
+    """Inverse of :func:`pack_songs`; raises ``ValueError`` on anything unexpected.
+
+    >>> unpack_songs(b"not an entry")
+    Traceback (most recent call last):
+    ValueError: not a popgen song entry
+    """
+    if not data.startswith(_MAGIC):
+        raise ValueError("not a popgen song entry")
+    at = len(_MAGIC) + 8
+    size = int.from_bytes(data[len(_MAGIC) : at], "little")
+    header = json.loads(data[at : at + size])
+    at += size
+    if not isinstance(header, dict) or header.get("byteorder") != sys.byteorder:
+        raise ValueError("a song entry of another byte order")
+    arrays: dict[str, NDArray[Any]] = {}
+    for name, nbytes in header["arrays"]:
+        dtype = _DTYPES[str(name).partition("_")[0]]
+        if not isinstance(nbytes, int) or nbytes < 0 or nbytes % dtype.itemsize:
+            raise ValueError(f"{name}: {nbytes} bytes is no whole number of rows")
+        if at + nbytes > len(data):
+            raise ValueError("a truncated song entry")
+        arrays[str(name)] = np.frombuffer(data, dtype, nbytes // dtype.itemsize, at)
+        at += nbytes
+    if at != len(data):
+        raise ValueError("a song entry with bytes after its arrays")
+    return _decode(header["meta"], arrays)
 
 
 class SongCache:
@@ -193,7 +257,7 @@ class SongCache:
         return h.hexdigest()
 
     def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.npz"
+        return self.root / key[:2] / f"{key}.songs"
 
     def get(self, key: str) -> list[Song] | None:
         """The songs stored under ``key``, or ``None`` when missing or damaged.
@@ -205,11 +269,10 @@ class SongCache:
         """
         path = self._path(key)
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                return decode_songs({name: npz[name] for name in npz.files})
+            return unpack_songs(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
             return None  # damaged or foreign: re-read from the source
 
     def put(self, key: str, songs: Sequence[Song]) -> None:
@@ -219,15 +282,14 @@ class SongCache:
         >>> from popgen.music.song import make_notes
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     SongCache(tmp).put("ab12", [Song(make_notes([60], [0], [1]))])
-        ...     sorted(p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*.npz"))
-        ['ab/ab12.npz']
+        ...     sorted(p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*.songs"))
+        ['ab/ab12.songs']
         """
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-            save: Any = np.savez  # numpy's stubs mistake ** entries for allow_pickle
-            save(tmp, **encode_songs(songs))
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+            tmp.write_bytes(pack_songs(songs))
             os.replace(tmp, path)
         except OSError as exc:  # a read-only or full cache folder must not stop reading
             if not self._warned:

@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
-from popgen.corpus.cache import SongCache, decode_songs, encode_songs
+from popgen.corpus.cache import SongCache, pack_songs, unpack_songs
 from popgen.corpus.options import CorpusOptions
 from popgen.errors import CorpusError, MidiError
 from popgen.music.keys import parse_key
@@ -244,21 +243,30 @@ def _settings(path: Path, options: CorpusOptions) -> dict[str, Any]:
     return settings
 
 
-_Result = tuple[dict[str, NDArray[Any]] | None, str, list[str]]
+#: A file's songs (packed as a cache entry when read in a worker process) or
+#: ``None``, the reason it could not be read, and its warnings as text.
+_Result = tuple[list[Song] | bytes | None, str, list[str]]
 
 
 def _read_task(task: tuple[str, CorpusOptions]) -> _Result:
-    """Worker entry point: parse one file; songs travel as plain arrays, warnings as text."""
+    """Worker entry point: parse one file; songs travel as one cache entry's bytes."""
+    songs, error, messages = _read_here(task)
+    return (None if songs is None else pack_songs(songs)), error, messages
+
+
+def _read_here(task: tuple[str, CorpusOptions]) -> tuple[list[Song] | None, str, list[str]]:
+    """Parse one file in this process: its songs or the reason, and its warnings as text."""
     path, options = Path(task[0]), task[1]
+    songs: list[Song] | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            arrays, error = encode_songs(read_file(path, options)), ""
+            songs, error = read_file(path, options), ""
         except (MidiError, CorpusError) as exc:
-            arrays, error = None, str(exc)
+            error = str(exc)
         except OSError as exc:
-            arrays, error = None, f"{path}: cannot read ({exc.strerror or exc})"
-    return arrays, error, [str(w.message) for w in caught]
+            error = f"{path}: cannot read ({exc.strerror or exc})"
+    return songs, error, [str(w.message) for w in caught]
 
 
 def read_files(
@@ -315,13 +323,13 @@ def read_files(
         if path not in done:
             assert todo[next_todo] == path
             next_todo += 1
-            arrays, error, messages = next(results)
+            read, error, messages = next(results)
             for message in messages:  # raised in a worker process: raise them here
                 warnings.warn(message, stacklevel=2)
-            if arrays is None:
+            if read is None:
                 done[path] = error
             else:
-                songs = decode_songs(arrays)
+                songs = read if isinstance(read, list) else unpack_songs(read)
                 if cache is not None:
                     cache.put(keys[path], songs)
                 done[path] = songs
@@ -333,6 +341,9 @@ def read_files(
 def _parse(todo: list[Path], options: CorpusOptions, workers: int | None) -> Iterator[_Result]:
     tasks = [(str(p), options) for p in todo]
     cores = os.cpu_count() or 1 if workers is None else workers
+    if cores <= 1 or len(tasks) < _MIN_PARALLEL:  # here: the songs need not travel
+        yield from map(_read_here, tasks)
+        return
     chunk = max(1, len(tasks) // (max(cores, 1) * 8))
     yield from map_in_workers(
         _read_task, tasks, workers, what="reading", chunksize=chunk, min_tasks=_MIN_PARALLEL

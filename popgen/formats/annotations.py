@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popgen.music.bars import signatures_from_bars
-from popgen.music.chords import CHORD_DTYPE, NO_CHORD, Chord, make_chords, parse_chord
+from popgen.music.chords import CHORD_DTYPE, NO_CHORD, Chord, parse_chord
 from popgen.music.song import Song
 from popgen.music.time import TempoChange, seconds_to_beats
 
@@ -109,6 +109,11 @@ def read_beat_file(path: Path) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     >>> times.tolist(), down.tolist()
     ([0.0, 0.5, 1.0, 1.5], [True, False, False, False])
     """
+    columns = _columns(path.read_bytes())
+    if columns is not None:  # the usual file: numbers in three columns, parsed in one pass
+        times, down = _beat_columns(columns)
+        if times is not None and down is not None:
+            return _sorted_beats(path, times, down)
     rows: list[tuple[float, bool]] = []
     bad = 0
     for line in path.read_text(errors="replace").splitlines():
@@ -127,10 +132,56 @@ def read_beat_file(path: Path) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
         warnings.warn(f"{path}: skipped {bad} unreadable beat lines", stacklevel=2)
     times = np.array([t for t, _ in rows], dtype=np.float64)
     down = np.array([d for _, d in rows], dtype=bool)
+    return _sorted_beats(path, times, down)
+
+
+def _sorted_beats(
+    path: Path, times: NDArray[np.float64], down: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     if len(times) > 1 and np.diff(times).min() <= 0:
-        warnings.warn(f"{path}: beats out of order or repeated; sorted them", stacklevel=2)
+        warnings.warn(f"{path}: beats out of order or repeated; sorted them", stacklevel=3)
         times, first = np.unique(times, return_index=True)
         down = down[first]
+    return times, down
+
+
+def _columns(data: bytes) -> list[bytes] | None:
+    """The words of ``data`` when every line that is not blank holds exactly three.
+
+    ``None`` for anything else (other counts, bytes that are not ASCII, control
+    characters other than tab and line ends), which the line-by-line readers
+    take, with their warnings. On these bytes ``bytes.split`` and the line
+    readers' ``str.split`` agree.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if not len(buf):
+        return []
+    counts = np.bincount(buf, minlength=256)
+    if counts[128:].any() or counts[:32].sum() != counts[9] + counts[10] + counts[13]:
+        return None
+    line_end = (buf == 10) | (buf == 13)
+    blank = line_end | (buf == 32) | (buf == 9)
+    first = ~blank
+    first[1:] &= blank[:-1]  # the first byte of each word
+    lines = np.cumsum(line_end, dtype=np.int32 if len(buf) < 2**31 else np.int64)
+    words = np.bincount(lines[first])
+    if not ((words == 0) | (words == 3)).all():
+        return None
+    return data.split()
+
+
+def _beat_columns(
+    words: list[bytes],
+) -> tuple[NDArray[np.float64] | None, NDArray[np.bool_] | None]:
+    """Times and downbeat flags of three-column beat lines; ``None`` where a line is bad."""
+    try:
+        times = np.array(words[0::3], dtype=np.float64)  # float() of each word
+        marks = {word: float(word) != 0 for word in dict.fromkeys(words[2::3])}
+    except ValueError:
+        return None, None
+    if not (np.isfinite(times).all() and (times >= 0).all()):
+        return None, None
+    down = np.array([marks[word] for word in words[2::3]], dtype=bool)
     return times, down
 
 
@@ -146,34 +197,74 @@ def read_chord_file(path: Path) -> list[tuple[float, float, Chord]]:
     ...     [(a, b, c.symbol) for a, b, c in read_chord_file(Path(tmp, "c.txt"))]
     [(0.0, 2.0, 'C'), (2.0, 4.0, 'Bbm7')]
     """
-    segments: list[tuple[float, float, Chord]] = []
-    unknown: list[str] = []
-    bad = 0
-    for line in path.read_text(errors="replace").splitlines():
-        parts = line.split()
-        if not parts:
-            continue
+    starts, ends, chords = _chord_segments(path, stacklevel=3)
+    return list(zip(starts.tolist(), ends.tolist(), chords, strict=True))
+
+
+def _chord_segments(
+    path: Path, stacklevel: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], list[Chord]]:
+    """:func:`read_chord_file`'s segments as columns: starts, ends (seconds), chords."""
+    words = _columns(path.read_bytes())
+    if words is not None:  # the usual file: three columns, each label parsed once
         try:
-            start, end = float(parts[0]), float(parts[1])
-            label = parts[2]
-        except (IndexError, ValueError):
-            bad += 1
-            continue
-        try:
-            chord = parse_chord(label)
+            starts = np.array(words[0::3], dtype=np.float64)  # float() of each word
+            ends = np.array(words[1::3], dtype=np.float64)
         except ValueError:
-            unknown.append(label)
-            chord = NO_CHORD
-        if np.isfinite(start) and np.isfinite(end) and end > start:
-            segments.append((start, end, chord))
-        else:
-            bad += 1
+            words = None
+    if words is not None:
+        labels = [word.decode() for word in words[2::3]]
+        known: dict[str, Chord] = {}
+        unknown = []
+        for label in dict.fromkeys(labels):
+            try:
+                known[label] = parse_chord(label)
+            except ValueError:
+                unknown.append(label)
+                known[label] = NO_CHORD
+        chords = [known[label] for label in labels]
+        kept = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
+        bad = len(kept) - int(kept.sum())
+        if bad:
+            chords = [c for c, k in zip(chords, kept.tolist(), strict=True) if k]
+            starts, ends = starts[kept], ends[kept]
+    else:
+        segments: list[tuple[float, float, Chord]] = []
+        unknown = []
+        bad = 0
+        for line in path.read_text(errors="replace").splitlines():
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                start, end = float(parts[0]), float(parts[1])
+                label = parts[2]
+            except (IndexError, ValueError):
+                bad += 1
+                continue
+            try:
+                chord = parse_chord(label)
+            except ValueError:
+                unknown.append(label)
+                chord = NO_CHORD
+            if np.isfinite(start) and np.isfinite(end) and end > start:
+                segments.append((start, end, chord))
+            else:
+                bad += 1
+        starts = np.array([s[0] for s in segments], dtype=np.float64)
+        ends = np.array([s[1] for s in segments], dtype=np.float64)
+        chords = [s[2] for s in segments]
     if bad:
-        warnings.warn(f"{path}: skipped {bad} unreadable or empty chord lines", stacklevel=2)
+        warnings.warn(
+            f"{path}: skipped {bad} unreadable or empty chord lines", stacklevel=stacklevel
+        )
     if unknown:
-        labels = ", ".join(sorted(set(unknown))[:5])
-        warnings.warn(f"{path}: unknown chord labels ({labels}); read as no chord", stacklevel=2)
-    return segments
+        labels_text = ", ".join(sorted(set(unknown))[:5])
+        warnings.warn(
+            f"{path}: unknown chord labels ({labels_text}); read as no chord",
+            stacklevel=stacklevel,
+        )
+    return starts, ends, chords
 
 
 def apply_annotations(song: Song, beat_file: Path | None, chord_file: Path | None) -> Song:
@@ -229,7 +320,7 @@ def apply_annotations(song: Song, beat_file: Path | None, chord_file: Path | Non
         bars = bars[bars >= 0]
         out = out.replace(bars=bars, time_signatures=signatures_from_bars(bars))
     if chord_file is not None:
-        segments = read_chord_file(chord_file)
+        segments = _chord_segments(chord_file, stacklevel=2)
         out = out.replace(chords=_chord_array(segments, song, shift, chord_file))
     return out
 
@@ -272,14 +363,19 @@ def _moved(song: Song, shift: float) -> Song:
 
 
 def _chord_array(
-    segments: list[tuple[float, float, Chord]], song: Song, shift: float, path: Path
+    segments: tuple[NDArray[np.float64], NDArray[np.float64], list[Chord]],
+    song: Song,
+    shift: float,
+    path: Path,
 ) -> NDArray[Any]:
     """Chord segments in beats on the moved song, cut to the song and to each other."""
-    if not segments:
+    seconds_start, seconds_end, labels = segments
+    if not labels:
         return np.zeros(0, CHORD_DTYPE)
-    segments.sort(key=lambda s: s[0])
-    starts = seconds_to_beats(np.array([s[0] for s in segments]), song.tempos) + shift
-    ends = seconds_to_beats(np.array([s[1] for s in segments]), song.tempos) + shift
+    order = np.argsort(seconds_start, kind="stable")
+    rows = np.array(labels, dtype=np.int64)[order]  # (root, quality, bass) per segment
+    starts = seconds_to_beats(seconds_start[order], song.tempos) + shift
+    ends = seconds_to_beats(seconds_end[order], song.tempos) + shift
     starts, ends = np.round(starts * _GRID) / _GRID + 0.0, np.round(ends * _GRID) / _GRID + 0.0
     overlap = ends[:-1] > starts[1:]
     if overlap.any():
@@ -290,7 +386,7 @@ def _chord_array(
         ends[:-1] = np.where(overlap, starts[1:], ends[:-1])
     song_end = song.end + shift
     after = starts >= song_end - 1e-6
-    named = after & np.array([not s[2].is_none for s in segments])
+    named = after & (rows[:, 0] >= 0)
     if named.any():
         warnings.warn(
             f"{path}: {int(named.sum())} chords start at or after the song's end "
@@ -298,7 +394,9 @@ def _chord_array(
             stacklevel=3,
         )
     ends = np.minimum(ends, max(song_end, 0.0))  # the last chord ends with the last note
-    chords = make_chords([s[2] for s in segments], starts, ends - starts)
+    chords = np.zeros(len(rows), CHORD_DTYPE)
+    chords["start"], chords["duration"] = starts, ends - starts
+    chords["root"], chords["quality"], chords["bass"] = rows.T
     early = chords["start"] < 0  # before the first annotated beat, moved before 0
     chords["duration"][early] += chords["start"][early]
     chords["start"][early] = 0.0

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from popgen.formats.midi_scan import TrackScan, scan_tracks
 from popgen.music.keys import key_tonic
-from popgen.music.song import NOTE_DTYPE, Song, Track, drop_duplicate_notes
+from popgen.music.song import NOTE_DTYPE, Song, Track
 
 __all__ = ["read_midi_symusic", "symusic_available"]
 
@@ -361,13 +361,14 @@ def _song(
     )
 
     pitch, on, off, velocity = (np.concatenate(c) for c in zip(*(n for _, n in parts), strict=True))
-    notes = np.zeros(len(pitch), dtype=NOTE_DTYPE)
-    notes["pitch"] = pitch
-    notes["start"] = on / tpb
-    notes["duration"] = (off - on) / tpb
-    notes["velocity"] = velocity
-    notes["track"] = np.repeat(np.arange(len(parts)), [len(n[0]) for _, n in parts])
-    notes, merged = drop_duplicate_notes(notes)
+    track = np.repeat(np.arange(len(parts)), [len(n[0]) for _, n in parts])
+    kept, merged = _song_order(on, track, pitch, off - on)
+    notes = np.zeros(len(kept), dtype=NOTE_DTYPE)
+    notes["pitch"] = pitch[kept]
+    notes["start"] = on[kept] / tpb
+    notes["duration"] = (off - on)[kept] / tpb
+    notes["velocity"] = velocity[kept]
+    notes["track"] = track[kept]
     tempo_events, signatures, keys, markers = metas
     tempos = [(tick, round(mido.tempo2bpm(mspq), 3)) for tick, mspq in tempo_events if mspq > 0]
     song = Song(
@@ -384,6 +385,28 @@ def _song(
         merged_notes=merged,
     )
     return _marker_sections(song, markers, tpb)
+
+
+def _song_order(
+    on: NDArray[np.int64], track: NDArray[Any], pitch: NDArray[np.int64], length: NDArray[np.int64]
+) -> tuple[NDArray[np.intp], int]:
+    """The notes to keep, in :class:`Song`'s order, and how many duplicates were merged.
+
+    One sort for what :func:`~popgen.music.song.drop_duplicate_notes` and then
+    ``Song`` do in two: by (onset, track, pitch), and of exact duplicates
+    (same onset, track and pitch) the longest, the first in file order among
+    equals. Ticks are below 2**31 (see :func:`_paired`), MIDI tracks fewer
+    than 2**16 and pitches below 128, so the three fit one int64.
+    """
+    key = (on << 23) | (track.astype(np.int64) << 7) | pitch
+    order = np.argsort(key, kind="stable")
+    same = key[order][1:] == key[order][:-1]
+    if not same.any():
+        return order, 0
+    order = np.lexsort((-length, key))  # the longest first among duplicates
+    ordered = key[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    return order[first], int(len(order) - first.sum())
 
 
 def _key_name(sharps: int, tonality: int) -> str:

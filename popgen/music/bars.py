@@ -156,14 +156,15 @@ def signatures_from_bars(bars: NDArray[np.float64]) -> tuple[TimeSignature, ...]
     if not len(bars):
         return ()
     edges = bars if bars[0] <= _EPS else np.concatenate([[0.0], bars])
-    sigs: list[TimeSignature] = []
-    for start, length in zip(edges[:-1], np.diff(edges), strict=True):
-        num, den = _fraction(float(length))
-        if not sigs or (sigs[-1].numerator, sigs[-1].denominator) != (num, den):
-            sigs.append(TimeSignature(float(start), num, den))
-    if not sigs:  # one bar line only
-        sigs.append(TimeSignature(0.0, 4, 4))
-    return tuple(sigs)
+    if len(edges) < 2:  # one bar line only
+        return (TimeSignature(0.0, 4, 4),)
+    lengths, which = np.unique(np.diff(edges), return_inverse=True)  # few distinct lengths
+    meters = np.array([_fraction(float(length)) for length in lengths])[which]
+    changes = np.flatnonzero(np.any(meters[1:] != meters[:-1], axis=1)) + 1
+    return tuple(
+        TimeSignature(float(edges[i]), int(meters[i, 0]), int(meters[i, 1]))
+        for i in [0, *changes.tolist()]
+    )
 
 
 def _fraction(beats: float) -> tuple[int, int]:

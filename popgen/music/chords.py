@@ -20,6 +20,7 @@ Two spellings are read: the Harte syntax of chord annotations (POP909's
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -218,6 +219,12 @@ def parse_chord(text: str) -> Chord:
     Traceback (most recent call last):
     ValueError: unknown chord 'H7': the root must be a note name A-G ...
     """
+    return _parse_label(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_label(text: str) -> Chord:
+    """:func:`parse_chord`, parsed once per label (a corpus uses few; chords are immutable)."""
     raw = text.strip()
     if raw in ("N", "N.C.", "NC", "X"):
         return NO_CHORD

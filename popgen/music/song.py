@@ -164,50 +164,84 @@ class Song:
     sections: tuple[Section, ...] = ()
 
     def __post_init__(self) -> None:
-        notes = self.notes
+        self._check(_FIELDS)
+
+    def _check(self, changed: Iterable[str]) -> None:
+        """Check and normalise the fields named in ``changed`` (the others are known good).
+
+        Normalising a field that is already normal (notes sorted, velocities
+        in range, chords sorted, ...) leaves it as it is, so a song rebuilt
+        from another song's fields is that song; :meth:`replace` checks only
+        what it changes.
+        """
+        changed = set(changed)
+        if "notes" in changed:
+            object.__setattr__(self, "notes", self._checked_notes(self.notes))
+        elif "tracks" in changed:
+            self._check_track_indices(self.notes)
+        if "tempos" in changed or "time_signatures" in changed:
+            tempos = tuple(TempoChange(float(b), float(bpm)) for b, bpm in self.tempos)
+            sigs = tuple(
+                TimeSignature(float(b), int(n), int(d)) for b, n, d in self.time_signatures
+            )
+            for name, changes in (("tempo", tempos), ("time signature", sigs)):
+                beats = [c[0] for c in changes]
+                if beats != sorted(beats):
+                    raise ValueError(f"{self._where()}{name} changes must be in time order")
+            if any(t.bpm <= 0 for t in tempos):
+                raise ValueError(f"{self._where()}tempos must be > 0 bpm")
+            object.__setattr__(self, "tempos", tempos)
+            object.__setattr__(self, "time_signatures", sigs)
+        if "key" in changed and self.key is not None:
+            object.__setattr__(self, "key", key_tonic(self.key))
+        try:
+            if "chords" in changed:
+                object.__setattr__(self, "chords", sorted_chords(self.chords))
+            if "bars" in changed:
+                object.__setattr__(self, "bars", check_bars(self.bars))
+            if "sections" in changed:
+                sections: tuple[Section, ...] = ()
+                if self.sections:  # (imported here: most songs have none; the CLI loads faster)
+                    from popgen.music.sections import check_sections
+
+                    sections = check_sections(self.sections)
+                    check_sections(sections, len(self.bar_lines()) - 1)
+                object.__setattr__(self, "sections", sections)
+        except ValueError as error:
+            raise ValueError(f"{self._where()}{error}") from None
+
+    def _checked_notes(self, notes: Any) -> NDArray[Any]:
+        """``notes`` as a read-only :data:`NOTE_DTYPE` array of its own, checked and sorted."""
         if not isinstance(notes, np.ndarray):
             notes = np.array([tuple(row) for row in notes], dtype=NOTE_DTYPE)
         elif notes.dtype != NOTE_DTYPE:
             notes = notes.astype(NOTE_DTYPE)
-        if len(notes) and (notes["pitch"].min() < 0 or notes["pitch"].max() > 127):
+        # each column once, aligned (NOTE_DTYPE's rows are packed): numpy is faster so
+        pitch, start, track = (np.ascontiguousarray(notes[k]) for k in ("pitch", "start", "track"))
+        if len(notes) and (pitch.min() < 0 or pitch.max() > 127):
             raise ValueError(f"{self._where()}pitches must be in 0..127")
         if len(notes) and notes["duration"].min() <= 0:
             raise ValueError(f"{self._where()}note durations must be > 0 beats")
-        if len(notes) and notes["start"].min() < 0:
+        if len(notes) and start.min() < 0:
             raise ValueError(f"{self._where()}note onsets must be >= 0 beats")
-        if len(notes) and (notes["track"].min() < 0 or notes["track"].max() >= len(self.tracks)):
+        self._check_track_indices(notes, track)
+        if _in_order(start, track, pitch):  # what the stable lexsort would leave as it is
+            notes = notes.copy()
+        else:
+            notes = notes[np.lexsort((pitch, track, start))]
+        velocity = notes["velocity"]
+        if len(notes) and (velocity.min() < 1 or velocity.max() > 127):
+            notes["velocity"] = np.clip(velocity, 1, 127)
+        notes.flags.writeable = False
+        out: NDArray[Any] = notes
+        return out
+
+    def _check_track_indices(self, notes: NDArray[Any], track: NDArray[Any] | None = None) -> None:
+        track = notes["track"] if track is None else track
+        if len(notes) and (track.min() < 0 or track.max() >= len(self.tracks)):
             raise ValueError(
                 f"{self._where()}note track indices must be in 0..{len(self.tracks) - 1}"
             )
-        order = np.lexsort((notes["pitch"], notes["track"], notes["start"]))
-        notes = notes[order]
-        notes["velocity"] = np.clip(notes["velocity"], 1, 127)
-        notes.flags.writeable = False
-        object.__setattr__(self, "notes", notes)
-        tempos = tuple(TempoChange(float(b), float(bpm)) for b, bpm in self.tempos)
-        sigs = tuple(TimeSignature(float(b), int(n), int(d)) for b, n, d in self.time_signatures)
-        for name, changes in (("tempo", tempos), ("time signature", sigs)):
-            beats = [c[0] for c in changes]
-            if beats != sorted(beats):
-                raise ValueError(f"{self._where()}{name} changes must be in time order")
-        if any(t.bpm <= 0 for t in tempos):
-            raise ValueError(f"{self._where()}tempos must be > 0 bpm")
-        object.__setattr__(self, "tempos", tempos)
-        object.__setattr__(self, "time_signatures", sigs)
-        if self.key is not None:
-            object.__setattr__(self, "key", key_tonic(self.key))
-        try:
-            object.__setattr__(self, "chords", sorted_chords(self.chords))
-            object.__setattr__(self, "bars", check_bars(self.bars))
-            sections: tuple[Section, ...] = ()
-            if self.sections:  # (imported here: most songs have none, and the CLI loads faster)
-                from popgen.music.sections import check_sections
-
-                sections = check_sections(self.sections)
-                check_sections(sections, len(self.bar_lines()) - 1)
-            object.__setattr__(self, "sections", sections)
-        except ValueError as error:
-            raise ValueError(f"{self._where()}{error}") from None
 
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
@@ -277,13 +311,24 @@ class Song:
         >>> song.replace(notes=song.notes[:1]).sections
         (Section(label='A', first_bar=0, num_bars=1),)
         """
-        if not self.sections or "sections" in changes or not _MOVES_BARS & changes.keys():
-            return dataclasses.replace(self, **changes)
-        from popgen.music.sections import moved_sections
+        if self.sections and "sections" not in changes and _MOVES_BARS & changes.keys():
+            from popgen.music.sections import moved_sections
 
-        new = dataclasses.replace(self, **changes, sections=())
-        sections = moved_sections(self.sections, self.bar_lines(), new.bar_lines())
-        return dataclasses.replace(new, sections=sections)
+            new = self._replaced({**changes, "sections": ()})
+            sections = moved_sections(self.sections, self.bar_lines(), new.bar_lines())
+            return new._replaced({"sections": sections})
+        return self._replaced(changes)
+
+    def _replaced(self, changes: dict[str, Any]) -> Song:
+        """A copy with ``changes``, checking only the fields they name."""
+        unknown = changes.keys() - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"Song has no field {sorted(unknown)[0]!r}; fields: {_FIELDS}")
+        song = object.__new__(type(self))
+        song.__dict__.update(self.__dict__)
+        song.__dict__.update(changes)
+        song._check(changes)  # the fields not changed were checked when self was built
+        return song
 
     # ------------------------------------------------------------ transforms
     def transpose(self, semitones: int) -> Song:
@@ -598,3 +643,19 @@ def _shift_changes(changes: Sequence[Any], start: float) -> tuple[Any, ...]:
     active = [c for c in changes if c[0] <= start][-1:] or [changes[0]]
     later = [c for c in changes if c[0] > start]
     return tuple(kind(max(c[0] - start, 0.0), *c[1:]) for c in active + later)
+
+
+#: The fields of :class:`Song`, in order.
+_FIELDS = tuple(f.name for f in dataclasses.fields(Song))
+
+
+def _in_order(start: NDArray[Any], track: NDArray[Any], pitch: NDArray[Any]) -> bool:
+    """Whether notes are sorted by (start, track, pitch): a stable lexsort's order."""
+    if len(start) < 2:
+        return True
+    later = start[1:] > start[:-1]
+    if not (later | (start[1:] == start[:-1])).all():
+        return False  # out of order, or NaN onsets: lexsort decides
+    track_later = track[1:] > track[:-1]
+    same_track = track[1:] == track[:-1]
+    return bool((later | track_later | (same_track & (pitch[1:] >= pitch[:-1]))).all())
