@@ -43,7 +43,7 @@ import numpy as np
 from popgen import render
 from popgen._synth import RELEASE, render_notes
 from popgen.chords import chords_in
-from popgen.limits import bound_song, cut_song
+from popgen.limits import MAX_AUDIO_SECONDS, bound_song, cut_song
 from popgen.music import Song, beats_to_seconds, seconds_to_beats
 
 if TYPE_CHECKING:
@@ -63,10 +63,8 @@ __all__ = [
 
 DEFAULT_SAMPLE_RATE = 22050
 """Samples per second of :func:`synthesize` and :func:`to_audio` unless told otherwise."""
-MAX_SECONDS = 3600.0
-"""The longest audio rendered, in seconds (one hour); a longer song is cut there, with a warning.
-
-Audio costs memory in proportion to its length (a float32 hour at 22 050 Hz is 318 MB)."""
+MAX_SECONDS = MAX_AUDIO_SECONDS
+"""The longest audio rendered, in seconds (:data:`popgen.limits.MAX_AUDIO_SECONDS`, one hour)."""
 SYNTHS = ("auto", "builtin", "fluidsynth")
 """What ``synth`` may be: ``"auto"`` (FluidSynth when installed), ``"builtin"``, ``"fluidsynth"``.
 """

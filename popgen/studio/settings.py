@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from popgen import limits
+
 if TYPE_CHECKING:
     from popgen.sampling import Strategy
     from popgen.tokenizers.base import Tokenizer
@@ -34,11 +36,11 @@ __all__ = [
 ]
 
 #: The most candidates one click writes (each is a row of the batch, and a row on the page).
-MAX_CANDIDATES = 4
+MAX_CANDIDATES = limits.STUDIO_MAX_CANDIDATES
 #: The most tokens one candidate may take: a page request must stay seconds, not minutes.
-MAX_TOKENS = 4096
+MAX_TOKENS = limits.STUDIO_MAX_TOKENS
 #: The most bars a progression may ask for.
-MAX_BARS = 128
+MAX_BARS = limits.STUDIO_MAX_BARS
 
 
 class StudioError(ValueError):

@@ -1,0 +1,61 @@
+"""Every cap in :mod:`popgen.limits` (issue 29), and old model headers still load."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from popgen import limits
+from popgen.limits import DEFAULT_LIMITS, Limits
+from popgen.pretrained import builtin_folder
+
+#: The limits as popgen 0.x recorded them in a model file's header, before issue 29.
+OLD_HEADER = {
+    "max_silence": 256.0,
+    "max_beats": 100000.0,
+    "max_notes": 1000000,
+    "max_file_bytes": 16777216,
+    "min_bar": 0.0625,
+    "min_bpm": 4.0,
+}
+
+
+def test_old_limits_load_with_new_defaults() -> None:
+    old = Limits.from_dict(OLD_HEADER)
+    assert old == DEFAULT_LIMITS
+    assert old.max_seconds_per_file == 120.0
+    assert old.max_compression_ratio == 200.0
+    assert old.max_score_notes == 200_000
+
+
+@pytest.mark.parametrize("name", ["pop909-melody", "pop909-songs"])
+def test_shipped_models_load(name: str) -> None:
+    from popgen.model_file import load_model_file
+
+    run = load_model_file(builtin_folder() / f"{name}.safetensors")
+    reading = run.usage.reading
+    assert reading is not None
+    assert reading.limits.max_score_notes == DEFAULT_LIMITS.max_score_notes
+
+
+def test_new_caps_checked() -> None:
+    with pytest.raises(ValueError, match="max_seconds_per_file must be a number > 0"):
+        Limits(max_seconds_per_file=0)
+    with pytest.raises(ValueError, match="max_compression_ratio must be a number > 0"):
+        Limits(max_compression_ratio=-1)
+    with pytest.raises(ValueError, match="max_score_notes must be a whole number >= 1"):
+        Limits(max_score_notes=0)
+    assert Limits(max_seconds_per_file=math.inf).max_seconds_per_file == math.inf
+
+
+def test_caps_live_in_limits() -> None:
+    from popgen import audio, display
+    from popgen.studio import session, settings
+
+    assert audio.MAX_SECONDS == limits.MAX_AUDIO_SECONDS
+    assert display.MAX_DISPLAY_SECONDS == limits.MAX_DISPLAY_SECONDS
+    assert settings.MAX_TOKENS == limits.STUDIO_MAX_TOKENS
+    assert settings.MAX_BARS == limits.STUDIO_MAX_BARS
+    assert settings.MAX_CANDIDATES == limits.STUDIO_MAX_CANDIDATES
+    assert session._MAX_PRIMER_BYTES == limits.STUDIO_MAX_PRIMER_BYTES
