@@ -47,7 +47,9 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
         help="sampling strategy, as for 'generate' (default: the run's recipe, "
         f"popgen's being '{DEFAULT_STRATEGY}'; '' samples plainly)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the songs sampled to evaluate (default 0)"
+    )
     parser.add_argument(
         "--track", help="multitrack reference songs: a track index, a track name or 'merge'"
     )

@@ -361,7 +361,7 @@ def max_gap(tokens: int, pitches: Any) -> Strategy:
                 f"logits have {logits.shape[-1]} tokens but the pitch table {is_pitch.shape[0]}; "
                 "build the strategy from the same tokenizer as the model"
             )
-        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        prev = history.previous()
         gap = jnp.where(history.position > 1, jnp.where(is_pitch[prev], 0, gap + 1), gap)
         pitch_allowed = (jnp.isfinite(logits) & is_pitch[None, :]).any(axis=-1)
         banned = ~is_pitch[None, :] & ((gap >= limit) & pitch_allowed)[:, None]
