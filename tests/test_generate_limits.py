@@ -124,3 +124,32 @@ def test_partial_file_never_left(tmp_path: Path) -> None:
         part.write_bytes(b"half")
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_stops_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    """SIGINT during a long generation: exit 130 within seconds, no file (not even partial)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = tmp_path / "songs" / "b.mid"
+    argv = ["generate", "pop909-songs", "--out", str(out), "--tokens", "150000", "--seed", "3"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "popgen", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(10)
+    process.send_signal(signal.SIGINT)
+    sent = time.perf_counter()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert time.perf_counter() - sent < 10
+    assert b"popgen: interrupted" in err and b"Traceback" not in err
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,9 +57,10 @@ def interruptible(work: Callable[[], T]) -> T:
     """``work()``, run in a worker thread so that Ctrl-C interrupts the waiting at once.
 
     The main thread waits in slices of a fifth of a second, where Python
-    raises ``KeyboardInterrupt``; the worker (inside a compiled loop that
-    cannot be stopped) is left to finish while the process exits. An
-    exception of ``work`` is raised here.
+    raises ``KeyboardInterrupt``; then the process ends at once with exit
+    status 130 and one line on stderr (the worker, inside a compiled loop,
+    cannot be stopped, and the interpreter cannot shut down around it). An
+    exception of ``work`` is raised here. For the command line only.
 
     >>> interruptible(lambda: 6 * 7)
     42
@@ -74,8 +76,15 @@ def interruptible(work: Callable[[], T]) -> T:
 
     worker = threading.Thread(target=target, name="popgen-generate", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(0.2)
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        # the worker is inside a compiled loop: ending the interpreter around it aborts
+        # in C++, so the process ends here, at once, having written nothing
+        print("\npopgen: interrupted; nothing written", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)
     if failure:
         raise failure[0]
     return result[0]
