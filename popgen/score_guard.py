@@ -207,8 +207,9 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
     """Raise :class:`CorpusError` if the body runs longer than ``seconds`` (``inf``: no limit).
 
     A ``SIGALRM`` timer: it works in the main thread of a process (each
-    reading worker is one), on POSIX; elsewhere the body runs unbounded.
-    Any timer set before is put back afterwards (not its remaining time).
+    reading worker is one), on POSIX, where ``SIGALRM`` has no handler set
+    outside Python; elsewhere the body runs unbounded. A timer set before is
+    put back afterwards, with the time it had left.
 
     Raises:
         CorpusError: time ran out; the message starts with ``what`` and names
@@ -225,6 +226,7 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
         seconds != float("inf")
         and hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) is not None  # None: a handler set outside Python
     )
     if not usable:
         yield
@@ -235,11 +237,11 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
 
     previous = signal.signal(signal.SIGALRM, expire)
     try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        timer = signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
             yield
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_REAL, *timer)  # a timer set before goes on
     except _OutOfTime:
         raise CorpusError(
             f"{what}: music21 took more than {seconds:g} s (Limits.max_seconds_per_file)"

@@ -129,7 +129,11 @@ def read_score(
         named = [(s, f"{source}#{i}") for i, s in enumerate(parsed.scores, start=1)]
     else:
         named = [(parsed, source)]
-    songs = [score_to_song(s, source=src, accents=accents) for s, src in named]
+    try:
+        songs = [score_to_song(s, source=src, accents=accents) for s, src in named]
+    except Exception as exc:  # music21 objects of a damaged file fail in many ways
+        reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        raise CorpusError(f"{path}: music21 read it, but not as a score ({reason})") from exc
     songs = [s for s in songs if s.num_notes]
     if not songs:
         raise CorpusError(f"{path}: no notes")
