@@ -25,7 +25,7 @@ class StepProgress:
 
     >>> progress = StepProgress()
     >>> progress.start(1000, "generating")
-    >>> progress.report(np.int32(512))
+    >>> progress.report(np.int32(511))  # step 511 done: 512 steps
     >>> progress.done
     512
     >>> progress.close()

@@ -49,7 +49,12 @@ def pitch_distances(table: NDArray[Any], is_pitch: NDArray[np.bool_]) -> NDArray
 
 
 class ReachState(NamedTuple):
-    """The state of :func:`reach_pitch`: per row, tokens since the last pitch, grammar state."""
+    """The state of :func:`reach_pitch`: per row, tokens since the last pitch, grammar state.
+
+    >>> table = jnp.array([[0, -1]])  # one state; token 1 never allowed
+    >>> reach_pitch(4, np.array([-1, 60]), table, 0).init(2)
+    ReachState(gap=Array([0, 0], dtype=int32), grammar=Array([0, 0], dtype=int32))
+    """
 
     gap: jax.Array  # int32[batch]
     grammar: jax.Array  # int32[batch]
