@@ -1,4 +1,4 @@
-"""A progress bar for generation: the compiled loop reports its step now and then.
+"""A progress bar for generation (on a terminal): the compiled loop reports its step now and then.
 
 Generation is one compiled ``lax.scan``; :class:`StepProgress` is handed to it
 as a host callback that the loop calls every :data:`EVERY` steps (a
@@ -47,7 +47,10 @@ class StepProgress:
             if self._bar is not None:
                 self._bar.close()
             self.done = 0
-            self._bar = tqdm(total=total, desc=desc, unit="token", leave=False, delay=2.0)
+            # disable=None: shown on a terminal only, not in logs or pipes
+            self._bar = tqdm(
+                total=total, desc=desc, unit="token", leave=False, delay=2.0, disable=None
+            )
 
     def report(self, step: Any) -> None:
         """Called by the loop with its step (a numpy scalar): move the bar there.
