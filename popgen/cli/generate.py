@@ -192,7 +192,6 @@ def run(args: argparse.Namespace) -> None:
     import dataclasses
 
     from popgen.checkpoint import load_run
-    from popgen.midi import read_midi
     from popgen.sampling import Sampler, chain
 
     if args.program is not None and not 0 <= args.program <= 127:
@@ -203,7 +202,7 @@ def run(args: argparse.Namespace) -> None:
     steering = args.chords is not None or args.chords_file is not None or args.bars is not None
     if steering:
         _check_controls(args)
-    primer = read_midi(args.primer) if args.primer else None
+    primer = _read_primer(args.primer) if args.primer else None
     run = load_run(args.run)
     controls = _controls(args, run) if steering else None
     if controls is not None:
@@ -250,6 +249,16 @@ def run(args: argparse.Namespace) -> None:
             song = song.replace(tracks=tracks)
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i}{out.suffix}")
         write_song(song, path, args)
+
+
+def _read_primer(path: Path) -> Song:
+    """The primer file, within the default limits (its size first, then its song)."""
+    from popgen.limits import bound_song, check_file_size
+    from popgen.midi import read_midi
+
+    if path.is_file():  # a missing one: read_midi names it
+        check_file_size(path)
+    return bound_song(read_midi(path))
 
 
 def _check_controls(args: argparse.Namespace) -> None:
