@@ -153,3 +153,17 @@ def test_ctrl_c_stops_at_once_and_writes_nothing(tmp_path: Path) -> None:
     assert time.perf_counter() - sent < 10
     assert b"popgen: interrupted" in err and b"Traceback" not in err
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_progress_bar_draws_the_same_tokens() -> None:
+    """The loop's progress reports are host callbacks: the tokens drawn do not change."""
+    import numpy as np
+
+    from popgen.pretrained import load_model
+    from popgen.sampling import Sampler
+
+    run = load_model("pop909-songs")
+    plain = Sampler.from_run(run).generate_ids(600, seed=5)
+    shown = Sampler.from_run(run, progress=True)
+    assert np.array_equal(shown.generate_ids(600, seed=5), plain)
+    assert shown._progress is not None and shown._progress._bar is None  # closed
