@@ -198,6 +198,10 @@ def check_score(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -
         )
 
 
+#: Seconds between two alarms once time is up (see :func:`time_limit`).
+_AGAIN = 0.05
+
+
 class _OutOfTime(BaseException):
     """Raised in the parsing thread when time is up; a BaseException, so music21 lets it by."""
 
@@ -232,22 +236,33 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
         yield
         return
 
+    expired = False
+
     def expire(signum: int, frame: FrameType | None) -> None:
+        nonlocal expired
+        expired = True
         raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, expire)
+    # the timer fires again every 50 ms once time is up: an exception raised where Python
+    # swallows it (a garbage-collection callback, a __del__) is raised again, soon
+    timer = signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)
     try:
-        timer = signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, *timer)  # a timer set before goes on
+        yield
     except _OutOfTime:
+        pass
+    finally:
+        while True:  # an alarm may land here too: stop ours, whatever it raises meanwhile
+            try:
+                signal.setitimer(signal.ITIMER_REAL, *timer)  # a timer set before goes on
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except _OutOfTime:
+                continue
+    if expired:
         raise CorpusError(
             f"{what}: music21 took more than {seconds:g} s (Limits.max_seconds_per_file)"
-        ) from None
-    finally:
-        signal.signal(signal.SIGALRM, previous)
+        )
 
 
 def parse_score(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Any:
