@@ -38,6 +38,7 @@ import contextlib
 import os
 import re
 import signal
+import sys
 import threading
 import zipfile
 import zlib
@@ -243,7 +244,12 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
         expired = True
         raise _OutOfTime
 
+    def unraisable(hook_args: Any) -> None:
+        if not isinstance(hook_args.exc_value, _OutOfTime):
+            previous_hook(hook_args)  # ours is raised again in 50 ms: nothing to say
+
     previous = signal.signal(signal.SIGALRM, expire)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     # the timer fires again every 50 ms once time is up: an exception raised where Python
     # swallows it (a garbage-collection callback, a __del__) is raised again, soon
     timer = signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)
@@ -256,6 +262,7 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
             try:
                 signal.setitimer(signal.ITIMER_REAL, *timer)  # a timer set before goes on
                 signal.signal(signal.SIGALRM, previous)
+                sys.unraisablehook = previous_hook
                 break
             except _OutOfTime:
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import resource
 import struct
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -193,3 +194,25 @@ def test_time_limit_survives_a_swallowed_alarm() -> None:
                 swallowed.append(1)  # the first one is lost, as in a gc callback
     assert swallowed == [1]
     assert time.perf_counter() - started < 1
+
+
+def test_a_swallowed_alarm_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """An alarm landing in a garbage-collection callback says nothing ("Exception ignored")."""
+    import gc
+
+    def collect(phase: str, info: dict[str, int]) -> None:
+        time.sleep(0.005)  # an alarm may land here, where Python swallows exceptions
+
+    before = sys.unraisablehook
+    gc.callbacks.append(collect)
+    started = time.perf_counter()
+    try:
+        with pytest.raises(CorpusError), time_limit(0.05, "x"):
+            while time.perf_counter() - started < 5:
+                gc.collect()
+                time.sleep(0.005)
+    finally:
+        gc.callbacks.remove(collect)
+    assert time.perf_counter() - started < 2
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert sys.unraisablehook is before
