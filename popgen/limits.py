@@ -127,8 +127,8 @@ class Limits:
     min_bar: float = SHORTEST_BAR
     # the slowest tempo, bpm: MIDI cannot write one below 3.58; 15 s a beat
     min_bpm: float = 4.0
-    # seconds music21 may take on one score file; the Bach chorales take under one
-    max_seconds_per_file: float = 120.0
+    # seconds music21 may take on one score file: MusicXML costs it 2 to 9 ms a note
+    max_seconds_per_file: float = 300.0
     # unpacked / packed size of a zip member; MusicXML packs 10 to 40 times, a bomb 1000
     max_compression_ratio: float = 200.0
     # notes in one score file music21 parses: about 8 s and 530 MB of music21 objects

@@ -24,7 +24,7 @@ OLD_HEADER = {
 def test_old_limits_load_with_new_defaults() -> None:
     old = Limits.from_dict(OLD_HEADER)
     assert old == DEFAULT_LIMITS
-    assert old.max_seconds_per_file == 120.0
+    assert old.max_seconds_per_file == 300.0
     assert old.max_compression_ratio == 200.0
     assert old.max_score_notes == 200_000
 
