@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,23 @@ def test_caps_live_in_limits() -> None:
     assert settings.MAX_BARS == limits.STUDIO_MAX_BARS
     assert settings.MAX_CANDIDATES == limits.STUDIO_MAX_CANDIDATES
     assert session._MAX_PRIMER_BYTES == limits.STUDIO_MAX_PRIMER_BYTES
+
+
+def test_a_damaged_tokenizer_config_is_one_run_error(tmp_path: Path) -> None:
+    """Fuzzing the model file's header found a ValueError of the pop encoding's config."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    from popgen.errors import RunError
+    from popgen.model_file import load_model_file
+
+    with safe_open(str(builtin_folder() / "pop909-songs.safetensors"), framework="numpy") as f:
+        meta = json.loads(f.metadata()["popgen"])
+        tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
+    meta["tokenizer"]["config"]["roles"] = ["a.mid", "b.mid", "c.mid"]
+    path = tmp_path / "damaged.safetensors"
+    save_file(tensors, str(path), metadata={"format": "popgen.model", "popgen": json.dumps(meta)})
+    with pytest.raises(RunError, match=r"damaged\.safetensors: unreadable model or tokenizer"):
+        load_model_file(path)
