@@ -37,6 +37,11 @@ __all__ = [
 _BEAM_MAX_GAP = 16
 
 
+#: From this many tokens (or bars of controls) on, generation shows a progress bar.
+_BAR_TOKENS = 4096
+_BAR_BARS = 128
+
+
 def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     """Add the ``generate`` command to ``popgen``'s subcommands.
 
@@ -211,7 +216,10 @@ def run(args: argparse.Namespace) -> None:
     tokens = args.tokens if args.tokens is not None or steering else 400
     if args.beam_size is not None:  # constraint first, so truncations choose among its tokens
         strategy = chain(_beam_notes(run, _beam_gap(tokens)), strategy)
-    sampler = Sampler.from_run(run, strategy, progress=True)
+    # a bar for long songs only: a program with the bar's host callback is not kept in the
+    # persistent compilation cache, and short songs are done before a bar would show
+    long = (tokens or 0) >= _BAR_TOKENS or (controls is not None and controls.bars >= _BAR_BARS)
+    sampler = Sampler.from_run(run, strategy, progress=long)
     keep = not args.continuation_only
     seed = 0 if args.beam_size is not None else seed_from(args)  # beams draw nothing
     if controls is not None:
