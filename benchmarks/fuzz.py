@@ -10,6 +10,14 @@ instrumented for coverage:
 ``tokens``  random token ids -> every encoding's ``decode`` -> ``write_midi``
             (each tokenizer fitted on the seed songs, so every id is in range
             and many decode to notes).
+``score``   bytes -> a MusicXML, ``.mxl`` (the bytes zipped as its score) or ABC
+            file (the first byte chooses) -> ``read_file`` (the score guards of
+            :mod:`popgen.formats.score_guard`, music21, ``score_to_song``, the limits);
+            seeds: the seed songs written as MusicXML and an ABC tune.
+``header``  bytes -> the popgen description in a model file's safetensors
+            header (beside the shipped ``pop909-songs`` tensors) ->
+            ``read_model_card`` and ``load_model_file``; seeds: both shipped
+            models' descriptions.
 
 Only popgen's documented errors (:class:`popgen.PopgenError` and its
 subclasses) may escape; anything else, an input slower than ``-timeout``
@@ -18,6 +26,8 @@ reports with the input that caused it (saved as ``crash-*``).
 
     python benchmarks/fuzz.py midi -runs=100000 -timeout=5 -rss_limit_mb=2048
     python benchmarks/fuzz.py tokens -runs=100000 -timeout=5 -rss_limit_mb=2048
+    python benchmarks/fuzz.py score -max_total_time=3600 -timeout=10 -rss_limit_mb=2048
+    python benchmarks/fuzz.py header -max_total_time=3600 -timeout=10 -rss_limit_mb=2048
     python benchmarks/fuzz.py midi --replay /tmp/fuzz-midi-XXXX   # each input alone
 
 The fuzzing process's resident memory grows with libFuzzer's and atheris's
@@ -39,6 +49,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import atheris
@@ -46,9 +57,15 @@ import mido
 
 with atheris.instrument_imports(include=["popgen"]):  # popgen imports lazily: name them all
     import popgen
+    import popgen.corpus.options
+    import popgen.corpus.reading
+    import popgen.formats.score_guard
+    import popgen.formats.score_reading
     import popgen.music.bars
     import popgen.music.chords
+    import popgen.music.limits
     import popgen.music.song
+    import popgen.runs.model_file
     import popgen.tokenizers
     import popgen.tokenizers.chord
     import popgen.tokenizers.event
@@ -143,6 +160,85 @@ def tokens_target(data: bytes) -> None:
             pass
 
 
+_SCORE_KINDS = (".musicxml", ".mxl", ".abc")
+#: Score files parse in at most 5 s (libFuzzer's -timeout catches any slower input).
+_SCORE_OPTIONS = popgen.corpus.options.CorpusOptions(
+    limits=popgen.music.limits.Limits(max_seconds_per_file=5.0), keys="file"
+)
+_CONTAINER = (
+    b'<?xml version="1.0"?><container><rootfiles>'
+    b'<rootfile full-path="score.xml"/></rootfiles></container>'
+)
+_ABC_SEED = b"X:1\nT:Seed\nM:3/4\nL:1/8\nK:G\n|:GAB c2d|e2d c2B|A2G F2D|G6:|\n"
+
+
+def score_target(data: bytes) -> None:
+    """bytes -> a score file of the kind the first byte picks -> read_file; popgen's errors only."""
+    import zipfile
+
+    kind = _SCORE_KINDS[data[0] % 3] if data else ".abc"
+    path = SCRATCH / f"fuzz-{os.getpid()}{kind}"
+    if kind == ".mxl":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("META-INF/container.xml", _CONTAINER)
+            archive.writestr("score.xml", data[1:])
+    else:
+        path.write_bytes(data[1:])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            popgen.corpus.reading.read_file(path, _SCORE_OPTIONS)
+    except PopgenError:
+        pass
+
+
+def score_seeds(songs: list[popgen.Song]) -> list[bytes]:
+    """The seed songs as MusicXML (plain and to be zipped), and an ABC tune."""
+    seeds = [bytes([2]) + _ABC_SEED]
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, song in enumerate(songs[:2]):
+            path = Path(tmp, f"{i}.musicxml")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                popgen.formats.score_writing.write_musicxml(song, path)
+            seeds += [bytes([0]) + path.read_bytes(), bytes([1]) + path.read_bytes()]
+    return seeds
+
+
+_TENSORS: dict[str, object] = {}
+
+
+def header_target(data: bytes) -> None:
+    """bytes -> a model file's popgen header -> its card and the model; popgen's errors only."""
+    from safetensors.numpy import save_file
+
+    path = SCRATCH / f"fuzz-{os.getpid()}.safetensors"
+    text = data.decode("utf-8", "replace")
+    save_file(_TENSORS, str(path), metadata={"format": "popgen.model", "popgen": text})  # type: ignore[arg-type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            popgen.runs.model_file.read_model_card(path)
+            popgen.runs.model_file.load_model_file(path)
+    except PopgenError:
+        pass
+
+
+def header_seeds() -> list[bytes]:
+    """The shipped models' popgen descriptions; the tensors of ``pop909-songs`` kept."""
+    from safetensors import safe_open
+
+    from popgen.runs.pretrained import builtin_folder
+
+    seeds = []
+    for name in ("pop909-songs", "pop909-melody"):
+        with safe_open(str(builtin_folder() / f"{name}.safetensors"), framework="numpy") as f:
+            seeds.append(f.metadata()["popgen"].encode())
+            if not _TENSORS:
+                _TENSORS.update({key: f.get_tensor(key) for key in f.keys()})  # noqa: SIM118
+    return seeds
+
+
 SEED_SONGS: list[popgen.Song] = []
 TOKENIZERS: list[popgen.Tokenizer] = []
 
@@ -157,7 +253,7 @@ def replay(target: str, folder: Path) -> None:
     """
     import tracemalloc
 
-    run = midi_target if target == "midi" else tokens_target
+    run = _target(target)
     worst_time, worst_memory, count = (0.0, ""), (0.0, ""), 0
     for path in sorted(folder.iterdir()):
         data = path.read_bytes()
@@ -178,6 +274,18 @@ def replay(target: str, folder: Path) -> None:
     )
 
 
+def _target(name: str) -> Callable[[bytes], None]:
+    targets = {
+        "midi": midi_target,
+        "tokens": tokens_target,
+        "score": score_target,
+        "header": header_target,
+    }
+    if name not in targets:
+        raise SystemExit(f"unknown target {name!r}; the targets: {', '.join(targets)}")
+    return targets[name]
+
+
 def main() -> None:
     target = sys.argv.pop(1) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "midi"
     corpus = Path(tempfile.mkdtemp(prefix=f"fuzz-{target}-"))
@@ -189,15 +297,18 @@ def main() -> None:
     if target == "tokens":
         for i in range(4):
             (corpus / f"seed{i}.mid").write_bytes(os.urandom(256))
+    if target in ("score", "header"):
+        for path in corpus.iterdir():
+            path.unlink()
+        extra = score_seeds(SEED_SONGS) if target == "score" else header_seeds()
+        for i, data in enumerate(extra):
+            (corpus / f"seed{i}").write_bytes(data)
     if len(sys.argv) > 2 and sys.argv[1] == "--replay":
         replay(target, Path(sys.argv[2]))
         return
     print(f"target {target}, {len(TOKENIZERS)} encodings, seed corpus {corpus}", flush=True)
     started = time.perf_counter()
-    atheris.Setup(
-        [sys.argv[0], str(corpus), *sys.argv[1:]],
-        midi_target if target == "midi" else tokens_target,
-    )
+    atheris.Setup([sys.argv[0], str(corpus), *sys.argv[1:]], _target(target))
     try:
         atheris.Fuzz()
     finally:

@@ -101,14 +101,16 @@ def test_note_pairing_rules(tmp_path: Path, make_raw_midi: Any) -> None:
         (1300, off(70)),  # note-off without note-on: ignored
         (1440, on(64)),  # zero-length: dropped
         (1440, off(64)),
-        (1440, on(67)),  # never ended: dropped, not left stuck
+        (1440, on(67)),  # never ended: ends at the track's end, with a warning (issue 29)
         (1920, mido.MetaMessage("marker", text="end")),
     ]
-    song = read_midi(make_raw_midi(tmp_path / "pairs.mid", [events]))
+    with pytest.warns(UserWarning, match="pairs.mid: 1 notes had no note-off; each ends at"):
+        song = read_midi(make_raw_midi(tmp_path / "pairs.mid", [events]))
     assert columns(song) == [
         (60, 0.0, 1.0, 64, 0),
         (62, 1.0, 1.0, 50, 0),
         (62, 1.5, 0.5, 51, 0),
+        (67, 3.0, 1.0, 64, 0),
     ]
 
 

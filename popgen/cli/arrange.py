@@ -6,8 +6,15 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from popgen.cli.generate import add_output_flags, add_strategy_flags, strategy_from, write_song
+from popgen.cli.generate import (
+    add_output_flags,
+    add_strategy_flags,
+    seed_from,
+    strategy_from,
+    write_song,
+)
 from popgen.cli.options import RUN_HELP, positive_int
+from popgen.cli.safe_output import check_song_size
 
 if TYPE_CHECKING:
     from popgen.cli.options import Subcommands
@@ -97,9 +104,10 @@ def run(args: argparse.Namespace) -> None:
     if chords is not None:
         chords = transpose_chords(chords, shift)
     controls = Controls.for_melody(line.transpose(shift), chords=chords, infer=args.infer_chords)
+    check_song_size(tokens=args.tokens, bars=controls.bars)
     sampler = Sampler.from_run(run, strategy_from(args, run))
     songs = sampler.generate(
-        args.tokens, batch_size=args.batch_size, seed=args.seed, best_of=args.best_of,
+        args.tokens, batch_size=args.batch_size, seed=seed_from(args), best_of=args.best_of,
         controls=controls,
     )  # fmt: skip
     out: Path = args.out

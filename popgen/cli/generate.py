@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from popgen.cli.options import RUN_HELP, positive_int
+from popgen.cli.safe_output import check_song_size, interruptible, written_whole
 from popgen.sampling.recipe import DEFAULT_STRATEGY, run_recipe, strategy_spec
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ __all__ = [
     "add_parser",
     "add_strategy_flags",
     "run",
+    "seed_from",
     "strategy_from",
     "write_song",
 ]
@@ -34,6 +36,11 @@ __all__ = [
 #: The most tokens in a row a beam may take without a pitch token (``max_gap``): the
 #: likeliest path of a melody model is often all rests, which would make an empty song.
 _BEAM_MAX_GAP = 16
+
+
+#: From this many tokens (or bars of controls) on, generation shows a progress bar.
+_BAR_TOKENS = 4096
+_BAR_BARS = 128
 
 
 def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
@@ -126,7 +133,29 @@ def add_strategy_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--best-of", type=int, default=1, help="draw N per song, keep the likeliest"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the random draws: the same seed, model and flags give the same songs "
+        "(default: a fresh seed each run, printed so the songs can be made again)",
+    )
+
+
+def seed_from(args: argparse.Namespace) -> int:
+    """``--seed``, or a fresh seed drawn from the system and printed: ``seed 1234 (repeat ...)``.
+
+    >>> seed_from(argparse.Namespace(seed=7))
+    7
+    >>> seed = seed_from(argparse.Namespace(seed=None))  # doctest: +ELLIPSIS
+    seed ... (repeat with --seed ...)
+    """
+    if args.seed is not None:
+        return int(args.seed)
+    import secrets
+
+    seed = secrets.randbelow(2**31)
+    print(f"seed {seed} (repeat with --seed {seed})", flush=True)
+    return seed
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -177,44 +206,56 @@ def run(args: argparse.Namespace) -> None:
     """
     import dataclasses
 
-    from popgen.formats.midi_reading import read_midi
     from popgen.runs.load import load_run
-    from popgen.sampling import Sampler, chain, max_gap
+    from popgen.sampling import Sampler, chain
 
     if args.program is not None and not 0 <= args.program <= 127:
         raise ValueError(f"--program must be a General MIDI program in 0..127, got {args.program}")
     if args.beam_size is not None and (args.batch_size > 1 or args.best_of > 1):
         raise ValueError("--beam-size writes one song, the best beam; drop --batch-size/--best-of")
+    check_song_size(tokens=args.tokens, bars=args.bars)
     steering = any(x is not None for x in (args.chords, args.chords_file, args.bars, args.form))
     if steering:
         _check_controls(args)
-    primer = read_midi(args.primer) if args.primer else None
+    primer = _read_primer(args.primer) if args.primer else None
     run = load_run(args.run)
     controls = _controls(args, run) if steering else None
+    if controls is not None:
+        check_song_size(bars=controls.bars)  # a progression's own bars
     strategy = strategy_from(args, run)
     tokens = args.tokens if args.tokens is not None or steering else 400
     if args.beam_size is not None:  # constraint first, so truncations choose among its tokens
-        strategy = chain(max_gap(_beam_gap(tokens), run.tokenizer.token_pitches()), strategy)
-    sampler = Sampler.from_run(run, strategy)
+        strategy = chain(_beam_notes(run, _beam_gap(tokens)), strategy)
+    # a bar for long songs only: a program with the bar's host callback is not kept in the
+    # persistent compilation cache, and short songs are done before a bar would show
+    long = (tokens or 0) >= _BAR_TOKENS or (controls is not None and controls.bars >= _BAR_BARS)
+    sampler = Sampler.from_run(run, strategy, progress=long)
     keep = not args.continuation_only
+    seed = 0 if args.beam_size is not None else seed_from(args)  # beams draw nothing
     if controls is not None:
-        songs = sampler.generate(
-            tokens, batch_size=args.batch_size, seed=args.seed, best_of=args.best_of,
-            controls=controls,
+        songs = interruptible(
+            lambda: sampler.generate(
+                tokens, batch_size=args.batch_size, seed=seed, best_of=args.best_of,
+                controls=controls,
+            )
         )  # fmt: skip
     elif args.beam_size is not None:
-        beams = sampler.beam_search(
-            tokens, beam_size=args.beam_size, primer=primer, include_primer=keep
+        beams = interruptible(
+            lambda: sampler.beam_search(
+                tokens, beam_size=args.beam_size, primer=primer, include_primer=keep
+            )
         )
         songs = beams[:1]
     else:
-        songs = sampler.generate(
-            tokens,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            primer=primer,
-            include_primer=keep,
-            best_of=args.best_of,
+        songs = interruptible(
+            lambda: sampler.generate(
+                tokens,
+                batch_size=args.batch_size,
+                seed=seed,
+                primer=primer,
+                include_primer=keep,
+                best_of=args.best_of,
+            )
         )
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -226,6 +267,16 @@ def run(args: argparse.Namespace) -> None:
             song = song.replace(tracks=tracks)
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i}{out.suffix}")
         write_song(song, path, args)
+
+
+def _read_primer(path: Path) -> Song:
+    """The primer file, within the default limits (its size first, then its song)."""
+    from popgen.formats.midi_reading import read_midi
+    from popgen.music.limits import bound_song, check_file_size
+
+    if path.is_file():  # a missing one: read_midi names it
+        check_file_size(path)
+    return bound_song(read_midi(path))
 
 
 def _check_controls(args: argparse.Namespace) -> None:
@@ -268,6 +319,23 @@ def _controls(args: argparse.Namespace, run: Run) -> Controls:
     return dataclasses.replace(controls, form=default_form(controls.bars))
 
 
+def _beam_notes(run: Run, gap: int) -> Strategy:
+    """What makes a beam write notes: through the grammar to a pitch, else ``max_gap``.
+
+    In an encoding with a grammar (``pop``: a pitch comes only after a bar, a chord,
+    a part and a position) ``max_gap`` alone cannot force one, and the likeliest
+    path is empty bars; :func:`popgen.sampling.reach.reach_pitch` follows the grammar.
+    """
+    from popgen.sampling import max_gap
+    from popgen.sampling.reach import reach_pitch
+
+    pitches = run.tokenizer.token_pitches()
+    grammar = run.tokenizer.grammar()
+    if grammar is None:
+        return max_gap(gap, pitches)
+    return reach_pitch(gap, pitches, grammar.table, grammar.start)
+
+
 def _beam_gap(num_tokens: int) -> int:
     """``max_gap``'s limit for beams of ``num_tokens`` tokens: room for a whole note after it.
 
@@ -287,17 +355,21 @@ def write_song(song: Song, path: Path, args: argparse.Namespace) -> None:
     from popgen.formats.score_writing import write_musicxml
     from popgen.outputs.audio import write_wav
 
-    song.write_midi(path)
+    with written_whole(path) as part:  # Ctrl-C or a failure leaves no half-written file
+        song.write_midi(part)
     written = [path]
     if args.png:
         written.append(path.with_suffix(".png"))
-        song.write_png(written[-1])
+        with written_whole(written[-1]) as part:
+            song.write_png(part)
     if args.musicxml:
         written.append(path.with_suffix(".musicxml"))
-        write_musicxml(song, written[-1])
+        with written_whole(written[-1]) as part:
+            write_musicxml(song, part)
     if args.wav:
         written.append(path.with_suffix(".wav"))
-        write_wav(song, written[-1])
+        with written_whole(written[-1]) as part:
+            write_wav(song, part)
     names = ", ".join(str(p) for p in written)
     print(f"wrote {names} ({song.num_notes} notes, {song.end:.1f} beats)")
     if song.num_notes == 0:

@@ -131,7 +131,9 @@ class CorpusOptions:
         CorpusOptions(tracks=None, programs=None, drums=True, quantize=4, transpose_to=None,
                       accents=True, keys='auto', annotations=True, chords='auto', roles=None,
                       limits=Limits(max_silence=256.0, max_beats=100000.0, max_notes=1000000,
-                                    max_file_bytes=16777216, min_bar=0.0625, min_bpm=4.0),
+                                    max_file_bytes=16777216, min_bar=0.0625, min_bpm=4.0,
+                                    max_seconds_per_file=300.0, max_compression_ratio=200.0,
+                                    max_score_notes=200000),
                       reader='auto', sections='labels')
         >>> CorpusOptions().replace(track=["Bass"])
         Traceback (most recent call last):

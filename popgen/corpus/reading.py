@@ -146,7 +146,7 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     elif suffix in SCORE_SUFFIXES:
         from popgen.formats.score_reading import read_score
 
-        songs = read_score(path, accents=options.accents)
+        songs = read_score(path, accents=options.accents, limits=options.limits)
     else:
         known = ", ".join(sorted(MIDI_SUFFIXES | SCORE_SUFFIXES))
         kind = suffix or "(no suffix)"

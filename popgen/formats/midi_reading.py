@@ -33,7 +33,7 @@ import mido
 import numpy as np
 
 from popgen.errors import MidiError
-from popgen.formats.midi_salvage import salvage_midi
+from popgen.formats.midi_salvage import count_track_chunks, salvage_midi
 from popgen.music.chords import CHORD_DTYPE, make_chords, parse_chord
 from popgen.music.keys import key_tonic
 from popgen.music.limits import DEFAULT_LIMITS
@@ -61,9 +61,10 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
     are chord labels become chords (see :func:`song_from_midifile`). A note-on with
     velocity 0 counts as a note-off; a note-off ends every note of its
     (track, channel, pitch) that began before it, as pretty_midi reads them, so
-    a note struck again without a note-off does not sound to the end; notes
-    never ended (no note-off before the end of their track) and zero-length
-    notes are dropped, as pretty_midi drops them, rather than left stuck.
+    a note struck again without a note-off does not sound to the end;
+    zero-length notes are dropped. A note never ended (no note-off before the
+    end of its track) ends at its track's end (the tick of its last event),
+    with a warning: pretty_midi and symusic drop such notes.
 
     A damaged file that mido cannot parse (a data byte above 127, a track cut
     short, a chunk with a wrong length or of an unknown type, ...) is read as
@@ -103,6 +104,9 @@ def read_midi(path: str | os.PathLike[str]) -> Song:
         mid = mido.MidiFile(file=io.BytesIO(data))
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError, ...
         return _salvage(path, exc, data)
+    declared, found = count_track_chunks(data)
+    if found != len(mid.tracks):  # a wrong track count: mido read too few tracks
+        return _salvage(path, ValueError(f"the header declares {declared} track(s)"), data)
     mid.filename = str(path)
     return song_from_midifile(mid, source=str(path))
 
@@ -171,10 +175,11 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
     keys: list[tuple[int, str]] = []
     programs: list[tuple[int, int, int]] = []  # (tick, channel, program), every track
     markers: list[tuple[int, str]] = []  # (tick, text), every track
+    unended = 0  # notes with no note-off, ended at their track's end
     for index, track in enumerate(mid.tracks):
         name = ""
         track_programs: dict[int, int] = {}
-        tick = 0
+        tick = end = 0
         for msg in track:
             tick += msg.time
             if tick > _MAX_TICK:  # delta times no file means (a damaged varlen): the rest goes
@@ -184,6 +189,7 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
                     stacklevel=2,
                 )
                 break
+            end = tick
             if msg.type == "track_name" and not name:
                 name = msg.name.strip()
             elif msg.type == "set_tempo" and msg.tempo > 0:  # 0 us a beat: no tempo
@@ -209,8 +215,14 @@ def song_from_midifile(mid: mido.MidiFile, *, source: str = "") -> Song:
         for voice in voices.values():
             if voice.track_index == index:
                 voice.name = name
+                unended += voice.end_all(end)
+    if unended:
+        warnings.warn(
+            f"{where}: {unended} notes had no note-off; each ends at its track's end",
+            stacklevel=2,
+        )
     ordered = sorted(voices.values(), key=lambda v: (v.track_index, v.first_tick, v.channel))
-    ordered = [v for v in ordered if v.notes]  # notes never ended are dropped
+    ordered = [v for v in ordered if v.notes]
     rows = [(*row, i) for i, v in enumerate(ordered) for row in v.notes]
     if not rows:
         raise MidiError(f"{where}: no notes")
@@ -288,9 +300,19 @@ class _Voice:
         # (on, off, on at one tick); alone, it is a zero-length note and dropped
         self.open[pitch] = keep if closed else deque()
 
-    def _add(self, pitch: int, on: int, off: int, velocity: int) -> None:
+    def end_all(self, tick: int) -> int:
+        """End every note still sounding at ``tick`` (the track's end); how many had length."""
+        ended = 0
+        for pitch, queue in self.open.items():
+            for on, velocity in queue:
+                ended += self._add(pitch, on, tick, velocity)
+        self.open.clear()
+        return ended
+
+    def _add(self, pitch: int, on: int, off: int, velocity: int) -> bool:
         if off > on:
             self.notes.append((pitch, on, off, velocity))
+        return off > on
 
 
 def _program(voice: _Voice, programs: list[tuple[int, int, int]]) -> int:

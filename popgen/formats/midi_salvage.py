@@ -5,7 +5,12 @@ does, but where mido gives up it keeps what it has read and says what was lost:
 
 * a data byte above 127 is clipped to 127 (as mido's ``clip=True``);
 * a track cut short, or unreadable from some byte on, keeps the events before
-  that byte (notes never ended are then dropped by :func:`popgen.formats.midi_reading.read_midi`);
+  that byte (notes never ended then end at the track's end, with a warning from
+  :func:`popgen.formats.midi_reading.read_midi`);
+* a header whose track count is wrong: every track chunk of the file is read,
+  fewer or more than it declares (:func:`count_track_chunks` finds a header
+  mido would read wrongly: mido stops at the count, and reads a count of 32 768
+  or more as none);
 * a track chunk's declared length is trusted when it ends at the next ``MTrk``
   chunk or at the end of the file; otherwise the track is read up to its
   ``end_of_track`` event;
@@ -30,7 +35,7 @@ from mido.midifiles import midifiles as _files
 
 from popgen.errors import MidiError
 
-__all__ = ["Salvaged", "salvage_midi"]
+__all__ = ["Salvaged", "count_track_chunks", "salvage_midi"]
 
 _TRACK = b"MTrk"
 _HEADER_SIZE = 14  # b"MThd", length 6, then format, number of tracks, division
@@ -53,8 +58,9 @@ def salvage_midi(data: bytes, *, source: str = "<bytes>") -> Salvaged:
 
     Reads like ``mido.MidiFile(file=..., clip=True)``, with the repairs listed in
     this module's docstring; an intact file reads as mido reads it, with no losses.
-    Tracks are read until as many as the header declares are found (later bytes
-    are ignored, as mido ignores them).
+    Tracks are read until as many as the header declares are found, and then on
+    while more track chunks follow (other later bytes are ignored, as mido
+    ignores them).
 
     Args:
         data: the file's bytes.
@@ -93,7 +99,7 @@ def salvage_midi(data: bytes, *, source: str = "<bytes>") -> Salvaged:
         pos = _HEADER_SIZE
     tracks: list[mido.MidiTrack] = []
     with _meta.meta_charset("latin1"):  # mido's default charset for text meta events
-        while pos < len(data) and len(tracks) < declared:
+        while pos < len(data) and (len(tracks) < declared or data.startswith(_TRACK, pos)):
             if data.startswith(_TRACK, pos):
                 track, pos = _read_track(data, pos, len(tracks), losses)
                 tracks.append(track)
@@ -101,12 +107,39 @@ def salvage_midi(data: bytes, *, source: str = "<bytes>") -> Salvaged:
                 pos = _skip_chunk(data, pos, losses)
     if len(tracks) < declared:
         losses.append(f"the header declares {declared} track(s); found {len(tracks)}")
+    elif len(tracks) > declared:
+        losses.append(f"the header declares {declared} track(s); read all {len(tracks)} found")
     if kind not in (0, 1, 2):
         guess = 0 if len(tracks) == 1 else 1
         losses.append(f"the header gives format {kind}, not 0, 1 or 2; read as type {guess}")
         kind = guess
     midi = mido.MidiFile(type=kind, ticks_per_beat=division, tracks=tracks)
     return Salvaged(midi, tuple(losses))
+
+
+def count_track_chunks(data: bytes) -> tuple[int, int]:
+    """``(tracks the header declares, track chunks that follow it)`` of a MIDI file's bytes.
+
+    The chunks are walked by their declared lengths from the end of the
+    header; the walk stops at the first chunk that runs past the end of the
+    file. Linear in the chunks, no event is read. ``(0, 0)`` without a header.
+
+    >>> header = b"MThd" + bytes([0, 0, 0, 6, 0, 1, 0, 1, 0, 96])
+    >>> track = b"MTrk" + bytes([0, 0, 0, 4, 0, 0xFF, 0x2F, 0])
+    >>> count_track_chunks(header + track * 3)
+    (1, 3)
+    """
+    if not data.startswith(b"MThd") or len(data) < _HEADER_SIZE:
+        return 0, 0
+    declared = int.from_bytes(data[10:12], "big")
+    pos, found = 8 + int.from_bytes(data[4:8], "big"), 0
+    while pos + 8 <= len(data):
+        end = pos + 8 + int.from_bytes(data[pos + 4 : pos + 8], "big")
+        if end > len(data):
+            break
+        found += data.startswith(_TRACK, pos)
+        pos = end
+    return declared, found
 
 
 def _read_track(data: bytes, pos: int, index: int, losses: list[str]) -> tuple[mido.MidiTrack, int]:

@@ -16,7 +16,9 @@ back from the raw bytes where that is certain), and symusic accepts some bytes
 mido rejects. So each file is checked, from symusic's readings and scans of
 the raw bytes, for anything where the two could part; such a file, and any
 file symusic cannot parse (a damaged one, SMPTE time, ...), is read with
-:func:`popgen.formats.midi_reading.read_midi`, salvage of damaged files included. On the
+:func:`popgen.formats.midi_reading.read_midi`, salvage of damaged files included; so is a file
+with a note never ended (popgen ends it at its track's end, symusic drops it)
+or with more track chunks than its header declares (symusic reads the count). On the
 shared files, the songs are the same for every file (docs/benchmarks.md).
 """
 
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from popgen.formats.midi_salvage import count_track_chunks
 from popgen.formats.midi_scan import TrackScan, scan_tracks
 from popgen.music.keys import key_tonic
 from popgen.music.song import NOTE_DTYPE, Song, Track
@@ -160,6 +163,8 @@ def _track_chunks(data: bytes) -> list[tuple[int, int]] | None:
             return None
         chunks.append((start, end))
         at = end
+    if count_track_chunks(data)[1] != ntracks:
+        return None  # more track chunks than the header declares: mido's salvage reads them
     return chunks
 
 
@@ -323,6 +328,8 @@ def _paired(read: dict[str, NDArray[Any]], ended: dict[str, NDArray[Any]]) -> _N
     found = at < len(offs)
     closing = offs[np.minimum(at, len(offs) - 1)] if len(offs) else ons
     kept = found & (closing // _PITCH_STRIDE == pitch)
+    if not kept.all():
+        return None  # a note never ended: mido's reader ends it at the track's end, and says so
     off = closing - pitch * _PITCH_STRIDE
     # a note-on at a note-off's tick survives it only when that note-off ends an older
     # note: certain if one note-off sits there and an older note of the pitch ends there

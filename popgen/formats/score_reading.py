@@ -19,6 +19,7 @@ import numpy as np
 
 from popgen.errors import CorpusError
 from popgen.music.keys import key_tonic
+from popgen.music.limits import DEFAULT_LIMITS, Limits
 from popgen.music.song import NOTE_DTYPE, Song, Track
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -75,7 +76,11 @@ def corpus_paths(name: str) -> list[Path]:
 
 
 def read_score(
-    path: str | os.PathLike[str], *, source: str | None = None, accents: bool = True
+    path: str | os.PathLike[str],
+    *,
+    source: str | None = None,
+    accents: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Song]:
     """Read any file music21 parses into songs, one per score.
 
@@ -88,34 +93,38 @@ def read_score(
         path: a MusicXML, ``.mxl``, ABC, ``**kern``, ... file.
         source: the songs' ``source``; defaults to ``str(path)``.
         accents: scale velocities by metric accent (see :func:`score_to_song`).
+        limits: the caps on the file music21 parses (see :mod:`popgen.formats.score_guard`).
 
     Returns:
         The songs, in the file's order.
 
     Raises:
-        CorpusError: the file is missing, music21 cannot parse it, or it has no
-            notes. The message starts with the path.
+        CorpusError: the file is missing, music21 cannot parse it, it passes a
+            cap of ``limits`` (a zip bomb, too many notes, too slow), or it has
+            no notes. The message starts with the path.
 
     >>> [chorale] = read_score(music21_root() / "bach" / "bwv66.6.mxl")
     >>> chorale.title, chorale.num_notes, chorale.key
     ('bwv66.6', 163, 'F# minor')
 
     """
-    from music21 import converter, stream
+    from music21 import stream
+
+    from popgen.formats.score_guard import parse_score
 
     source = str(path) if source is None else source
     if not os.path.exists(path):
         raise CorpusError(f"{path}: no such file")
-    try:
-        parsed = converter.parse(Path(path))
-    except Exception as exc:  # music21 raises many unrelated exception types
-        reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
-        raise CorpusError(f"{path}: music21 could not read it ({reason})") from exc
+    parsed = parse_score(path, limits)
     if isinstance(parsed, stream.Opus):
         named = [(s, f"{source}#{i}") for i, s in enumerate(parsed.scores, start=1)]
     else:
         named = [(parsed, source)]
-    songs = [score_to_song(s, source=src, accents=accents) for s, src in named]
+    try:
+        songs = [score_to_song(s, source=src, accents=accents) for s, src in named]
+    except Exception as exc:  # music21 objects of a damaged file fail in many ways
+        reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        raise CorpusError(f"{path}: music21 read it, but not as a score ({reason})") from exc
     songs = [s for s in songs if s.num_notes]
     if not songs:
         raise CorpusError(f"{path}: no notes")

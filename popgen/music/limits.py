@@ -27,7 +27,16 @@ costs memory and time in proportion to a song's notes and bars, so
   audio lasts seconds, and MIDI cannot write a tempo below 3.58 bpm).
 - ``max_file_bytes``: bigger files are not read at all (mido holds about 150
   bytes of memory per byte of a MIDI file); the corpus skips them, naming
-  them.
+  them. A compressed score (``.mxl``, any zip) is measured unpacked too: a
+  member, or all of them, bigger than this is not read.
+- ``max_compression_ratio``: a zip whose member unpacks to more than this
+  many times its packed size is not read (a zip bomb).
+- ``max_seconds_per_file``: music21 may parse one score file (MusicXML, ABC,
+  ``**kern``, ...) this long; a slower one is refused.
+- ``max_score_notes``: before music21 parses a score file, the notes its text
+  holds are counted; a file with more is refused (music21 reads a score whole,
+  about 2.5 KB a note, so it cannot be cut while read). See
+  :mod:`popgen.formats.score_guard`.
 
 Where they apply: :func:`popgen.corpus.reading.read_file` bounds every song it reads
 with :attr:`popgen.corpus.options.CorpusOptions.limits` and warns, naming the
@@ -67,6 +76,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "MAX_AUDIO_SECONDS",
+    "MAX_DISPLAY_SECONDS",
+    "MAX_GENERATED_BARS",
+    "MAX_GENERATED_TOKENS",
+    "STUDIO_MAX_BARS",
+    "STUDIO_MAX_CANDIDATES",
+    "STUDIO_MAX_PRIMER_BYTES",
+    "STUDIO_MAX_TOKENS",
     "Limits",
     "bound_song",
     "check_file_size",
@@ -112,16 +129,21 @@ class Limits:
     min_bar: float = SHORTEST_BAR
     # the slowest tempo, bpm: MIDI cannot write one below 3.58; 15 s a beat
     min_bpm: float = 4.0
+    # seconds music21 may take on one score file: MusicXML costs it 2 to 9 ms a note
+    max_seconds_per_file: float = 300.0
+    # unpacked / packed size of a zip member; MusicXML packs 10 to 40 times, a bomb 1000
+    max_compression_ratio: float = 200.0
+    # notes in one score file music21 parses: about 8 s and 530 MB of music21 objects
+    max_score_notes: int = 200_000
 
     def __post_init__(self) -> None:
-        for name in ("max_silence", "max_beats"):
+        for name in ("max_silence", "max_beats", "max_seconds_per_file", "max_compression_ratio"):
             value = getattr(self, name)
             if not is_real(value) or not value > 0:
-                raise ValueError(
-                    f"{name} must be a number of beats > 0 (inf: no cap), got {value!r}"
-                )
+                unit = "of beats " if name in ("max_silence", "max_beats") else ""
+                raise ValueError(f"{name} must be a number {unit}> 0 (inf: no cap), got {value!r}")
             object.__setattr__(self, name, float(value))
-        for name in ("max_notes", "max_file_bytes"):
+        for name in ("max_notes", "max_file_bytes", "max_score_notes"):
             value = getattr(self, name)
             whole_number(value, name)
         for name in ("min_bar", "min_bpm"):
@@ -152,7 +174,8 @@ class Limits:
         >>> Limits.from_dict({"max_silences": 64})
         Traceback (most recent call last):
         TypeError: unknown limit 'max_silences'; the limits are: max_silence, max_beats,
-            max_notes, max_file_bytes, min_bar, min_bpm
+            max_notes, max_file_bytes, min_bar, min_bpm, max_seconds_per_file,
+            max_compression_ratio, max_score_notes
         """
         known = [f.name for f in dataclasses.fields(cls)]
         unknown = [str(name) for name in data if name not in known]
@@ -165,6 +188,30 @@ class Limits:
 
 #: The caps used where no :class:`Limits` is given: by the encodings, audio and MusicXML.
 DEFAULT_LIMITS = Limits()
+
+# The caps outside a file's song: what popgen makes, plays and shows (one place for all).
+MAX_AUDIO_SECONDS = 3600.0
+"""The longest audio rendered, in seconds (one hour); a longer song is cut there, with a warning.
+
+Audio costs memory in proportion to its length (a float32 hour at 22 050 Hz is 318 MB)."""
+MAX_DISPLAY_SECONDS = 600
+"""A song shown in a notebook plays its first ten minutes at most (about 26 MB of page)."""
+MAX_GENERATED_TOKENS = 200_000
+"""The most tokens ``popgen generate --tokens`` makes for one song (minutes on a CPU).
+
+Generation costs time in proportion to the tokens; above this, ``popgen generate`` stops
+with one line and writes nothing. The Python API takes any count."""
+MAX_GENERATED_BARS = 4096
+"""The most bars ``popgen generate --bars`` (or a chord progression) asks for: 2.3 hours
+of 4/4 at 120 bpm; above this, ``popgen generate`` stops with one line."""
+STUDIO_MAX_CANDIDATES = 4
+"""The most candidates one click of the studio writes (each is a row of the batch)."""
+STUDIO_MAX_TOKENS = 4096
+"""The most tokens one studio candidate may take: a page request must stay seconds."""
+STUDIO_MAX_BARS = 128
+"""The most bars a studio progression may ask for."""
+STUDIO_MAX_PRIMER_BYTES = 4 * 2**20
+"""The biggest primer file the studio reads, in bytes."""
 
 
 def check_file_size(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> None:

@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popgen.checks import is_whole
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -90,7 +92,7 @@ class Section:
             )
         for name in ("first_bar", "num_bars"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            if not is_whole(value):
                 raise TypeError(f"section {name} must be a whole number, got {value!r}")
             object.__setattr__(self, name, int(value))
         if self.first_bar < 0:

@@ -44,7 +44,7 @@ import numpy as np
 
 from popgen.checks import whole_number
 from popgen.music.chords import chords_in
-from popgen.music.limits import bound_song, cut_song
+from popgen.music.limits import MAX_AUDIO_SECONDS, bound_song, cut_song
 from popgen.music.song import Song
 from popgen.music.time import beats_to_seconds, seconds_to_beats
 from popgen.outputs._synth import RELEASE, render_notes
@@ -69,10 +69,8 @@ __all__ = [
 
 DEFAULT_SAMPLE_RATE = 22050
 """Samples per second of :func:`synthesize` and :func:`to_audio` unless told otherwise."""
-MAX_SECONDS = 3600.0
-"""The longest audio rendered, in seconds (one hour); a longer song is cut there, with a warning.
-
-Audio costs memory in proportion to its length (a float32 hour at 22 050 Hz is 318 MB)."""
+MAX_SECONDS = MAX_AUDIO_SECONDS
+"""The longest audio rendered, in seconds: one hour (``popgen.music.limits.MAX_AUDIO_SECONDS``)."""
 SYNTHS = ("auto", "builtin", "fluidsynth")
 """What ``synth`` may be: ``"auto"`` (FluidSynth when installed), ``"builtin"``, ``"fluidsynth"``.
 """

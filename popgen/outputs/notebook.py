@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from popgen.checks import whole_number
+from popgen.music import limits
 
 if TYPE_CHECKING:
     from popgen.music.song import Song
@@ -41,7 +42,7 @@ DISPLAY_SAMPLE_RATE = 16000
 """Samples per second of the audio in the HTML: 16-bit mono at 16 kHz is 32 kB a second."""
 #: A song shown in a notebook plays its first ten minutes at most (a ten-minute
 #: player is already about 26 MB of page); the piano roll shows all of it.
-MAX_DISPLAY_SECONDS = 600
+MAX_DISPLAY_SECONDS = limits.MAX_DISPLAY_SECONDS
 _SMALL = (5.0, 2.4)  # inches: a gallery's piano rolls
 _STYLE = "font-family:sans-serif;font-size:13px;margin:4px 0"
 

@@ -11,7 +11,7 @@ from typing import Any
 import jax
 
 from popgen.data.usage import RunUsage
-from popgen.errors import RunError
+from popgen.errors import PopgenError, RunError
 from popgen.models.base import SequenceModel
 from popgen.models.registry import model_from_dict, model_to_dict
 from popgen.runs.keys import check_known_keys
@@ -127,8 +127,13 @@ def run_from_description(
     check_known_keys(meta, source)
     if not isinstance(meta.get("tokenizer"), dict):
         raise RunError(f"{source}: no tokenizer description")
-    model = model_from_dict(meta.get("model"), source=source)
-    tokenizer = Tokenizer.from_dict(meta["tokenizer"], source=source)
+    try:  # a damaged description fails in the configs' own checks: one RunError
+        model = model_from_dict(meta.get("model"), source=source)
+        tokenizer = Tokenizer.from_dict(meta["tokenizer"], source=source)
+    except PopgenError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise RunError(f"{source}: unreadable model or tokenizer description ({exc})") from None
     if tokenizer.vocab_size != model.vocab_size:
         raise RunError(
             f"{source}: tokenizer has {tokenizer.vocab_size} tokens but the model "

@@ -196,7 +196,9 @@ def repeat_melody(n: int, boost: float, pitches: Any) -> Strategy:
     history (durations, velocities and rests ignored) are searched for the
     last ``n - 1`` pitches, and each pitch that followed them there gets
     ``boost`` added to the logits of its pitch tokens. Songs then come back to
-    their own phrases, as pop melodies do, while rhythm stays free.
+    their own phrases, as pop melodies do, while rhythm stays free. The search
+    looks back over the last :data:`LOOKBACK` tokens, so that a step costs the
+    same however long the song.
 
     Args:
         n: ``>= 2``; the context is the last ``n - 1`` pitches.
@@ -221,7 +223,7 @@ def repeat_melody(n: int, boost: float, pitches: Any) -> Strategy:
         return ()
 
     def apply(logits: jax.Array, state: Any, history: History) -> tuple[jax.Array, Any]:
-        tokens, pos = history.tokens, history.position
+        tokens, pos = _recent(history)
         batch, length = tokens.shape
         pitch = jnp.where(jnp.arange(length) < pos, table[tokens], -1)
         is_pitch = pitch >= 0
@@ -245,6 +247,22 @@ def repeat_melody(n: int, boost: float, pitches: Any) -> Strategy:
         return jnp.where(favoured, logits + boost, logits), state
 
     return Strategy(init, apply)
+
+
+#: The tokens :func:`repeat_melody` searches back over: the cost of a step stays bounded,
+#: and generation linear in the song's length (about 680 notes of ``note`` tokens).
+LOOKBACK = 2048
+
+
+def _recent(history: History) -> tuple[jax.Array, jax.Array]:
+    """The last :data:`LOOKBACK` tokens before the position, and the position in them."""
+    tokens, pos = history.tokens, jnp.asarray(history.position)
+    length = tokens.shape[1]
+    if length <= LOOKBACK:
+        return tokens, pos
+    start = jnp.clip(pos - LOOKBACK, 0, length - LOOKBACK)
+    window = jax.lax.dynamic_slice_in_dim(tokens, start, LOOKBACK, axis=1)
+    return window, pos - start
 
 
 def _continuations(history: History, n: int, vocab: int) -> jax.Array:
@@ -362,7 +380,7 @@ def max_gap(tokens: int, pitches: Any) -> Strategy:
                 f"logits have {logits.shape[-1]} tokens but the pitch table {is_pitch.shape[0]}; "
                 "build the strategy from the same tokenizer as the model"
             )
-        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        prev = history.previous()
         gap = jnp.where(history.position > 1, jnp.where(is_pitch[prev], 0, gap + 1), gap)
         pitch_allowed = (jnp.isfinite(logits) & is_pitch[None, :]).any(axis=-1)
         banned = ~is_pitch[None, :] & ((gap >= limit) & pitch_allowed)[:, None]

@@ -169,7 +169,7 @@ def follow_controls(
     def apply(logits: jax.Array, state: ControlState, history: History) -> tuple[jax.Array, Any]:
         which = jnp.arange(logits.shape[0]) % schedules  # row r follows schedule r % schedules
         n_bars = song_bars[which]
-        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        prev = history.previous()
         moved = table[state.grammar, prev]
         grammar = jnp.where(history.position > 0, jnp.where(moved >= 0, moved, start), start)
         first = history.position <= 1  # after BOS: nothing taken yet

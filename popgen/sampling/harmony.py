@@ -104,7 +104,7 @@ def chord_tones(weight: float, tokenizer: Tokenizer) -> Strategy:
         return ChordToneState(jnp.zeros((batch_size, _MAX_BEATS, 12), bool), zeros, zeros)
 
     def apply(logits: jax.Array, state: ChordToneState, history: History) -> tuple[jax.Array, Any]:
-        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        prev = history.previous()
         fresh = (prev == bar) | (history.position <= 1)
         table = jnp.where(fresh[:, None, None], False, state.chords)
         at = jnp.where(fresh, 0, jnp.where(beat_t[prev] >= 0, beat_t[prev], state.beat))

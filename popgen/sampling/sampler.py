@@ -16,9 +16,10 @@ of one pitch, none shorter than ``min_duration``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -35,6 +36,7 @@ from popgen.music.time import TimeSignature
 from popgen.runs.load import load_run
 from popgen.runs.run import Run
 from popgen.sampling.beam import beam_search
+from popgen.sampling.progress import EVERY, StepProgress
 from popgen.sampling.recipe import run_recipe
 from popgen.sampling.strategies import History, Strategy, chain, follow_grammar, identity
 from popgen.tokenizers.base import BOS, EOS, PAD, UNK, Tokenizer
@@ -57,6 +59,7 @@ def generate_scored(
     *,
     banned: jax.Array | None = None,
     stop_token: int | None = None,
+    progress: Callable[[Any], None] | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """Feed ``prompt`` through ``step``, draw ``num_tokens`` new tokens, and score them.
 
@@ -71,6 +74,9 @@ def generate_scored(
         key: PRNG key; the same key gives the same tokens.
         banned: ``bool[vocab]`` tokens never drawn (applied before the strategy).
         stop_token: tokens after the first drawn ``stop_token`` are not scored.
+        progress: called from the loop with its step every
+            :data:`popgen.sampling.progress.EVERY` steps (a host callback: the
+            tokens drawn stay the same).
 
     Returns:
         ``int32[batch, prompt_len + num_tokens]`` (the prompt followed by the
@@ -92,15 +98,23 @@ def generate_scored(
     total = prompt_len + num_tokens
     buf = jnp.full((batch, total), PAD, jnp.int32).at[:, :prompt_len].set(prompt)
 
-    def body(state: tuple[Any, ...], xs: tuple[jax.Array, jax.Array]) -> tuple[Any, None]:
-        carry, buf, strat_state, score, count, live = state
-        i, u = xs
-        logits, carry = step(carry, buf[:, i])
+    # the token fed to the model comes from the loop's state and a forced one from the scan's
+    # inputs, not from the buffer: a read of the buffer that XLA may move after its update
+    # makes it copy the whole buffer at every step (quadratic in the song's length)
+    ahead = jnp.full((total - 1, batch), PAD, jnp.int32).at[: prompt_len - 1].set(prompt[:, 1:].T)
+
+    def body(
+        state: tuple[Any, ...], xs: tuple[jax.Array, jax.Array, jax.Array]
+    ) -> tuple[Any, None]:
+        carry, prev, buf, strat_state, score, count, live = state
+        i, u, given = xs
+        logits, carry = step(carry, prev)
         allowed = logits if banned is None else jnp.where(banned[None, :], -jnp.inf, logits)
         forced = i + 1 < prompt_len  # still reading the prompt
-        shaped, strat_state = strategy.apply(allowed, strat_state, History(buf, i + 1))
+        history = History(buf, i + 1, prev)
+        shaped, strat_state = strategy.apply(allowed, strat_state, history)
         shaped = jnp.where(jnp.isfinite(shaped).any(-1, keepdims=True), shaped, allowed)
-        token = jnp.where(forced, buf[:, i + 1], _draw(shaped, u))
+        token = jnp.where(forced, given, _draw(shaped, u))
         log_p = jnp.take_along_axis(jax.nn.log_softmax(logits, -1), token[:, None], -1)[:, 0]
         counted = live & ~forced
         score = score + jnp.where(counted, log_p, 0.0)
@@ -108,12 +122,16 @@ def generate_scored(
         if stop_token is not None:
             live = live & ~(counted & (token == stop_token))
         buf = buf.at[:, i + 1].set(token)
-        return (carry, buf, strat_state, score, count, live), None
+        if progress is not None:
+            report = progress
+            jax.lax.cond(i % EVERY == 0, lambda: jax.debug.callback(report, i), lambda: None)
+        return (carry, token, buf, strat_state, score, count, live), None
 
     zeros = jnp.zeros((batch,), jnp.float32)
-    init = (carry, buf, strategy.init(batch), zeros, zeros, jnp.ones((batch,), bool))
+    init = (carry, prompt[:, 0], buf, strategy.init(batch), zeros, zeros, jnp.ones((batch,), bool))
     uniforms = jax.random.uniform(key, (total - 1, batch))
-    (_, buf, _, score, count, _), _ = jax.lax.scan(body, init, (jnp.arange(total - 1), uniforms))
+    xs = (jnp.arange(total - 1), uniforms, ahead)
+    (_, _, buf, _, score, count, _), _ = jax.lax.scan(body, init, xs)
     return buf, score / jnp.maximum(count, 1.0)
 
 
@@ -194,6 +212,8 @@ class Sampler:
             wins; so do meters an encoding writes itself), e.g. ``(3, 4)``.
         track: the track (name, program, role) of single-track songs written;
             a primer song's wins.
+        progress: show a tqdm bar while generating (``popgen generate`` does);
+            the songs are the same.
 
     >>> import jax, jax.numpy as jnp
     >>> from popgen import LSTMModel
@@ -223,6 +243,7 @@ class Sampler:
         min_duration: float = 1 / 16,
         meter: tuple[int, int] = (4, 4),
         track: Track | None = None,
+        progress: bool = False,
     ) -> None:
         if model.vocab_size != tokenizer.vocab_size:
             raise ValueError(
@@ -250,6 +271,8 @@ class Sampler:
             "banned": jnp.asarray(banned),
             "stop_token": EOS if allow_eos else None,
         }
+        #: a tqdm bar while generating (``progress=True``; the tokens drawn are the same)
+        self._progress = StepProgress() if progress else None
         self._sample = jax.jit(self._run, static_argnums=(3,))
         self._beam = jax.jit(self._run_beam, static_argnums=(2, 3))
         self._controlled = jax.jit(self._run_controlled, static_argnums=(3, 6, 7))
@@ -297,7 +320,13 @@ class Sampler:
         self, params: Any, prompt: jax.Array, key: jax.Array, num_tokens: int
     ) -> tuple[jax.Array, jax.Array]:
         step, carry = self._step(params), self._net.init_carry(prompt.shape[0])
-        return generate_scored(step, carry, prompt, num_tokens, self.strategy, key, **self._limits)
+        return generate_scored(
+            step, carry, prompt, num_tokens, self.strategy, key,
+            progress=self._report(), **self._limits,
+        )  # fmt: skip
+
+    def _report(self) -> Callable[[Any], None] | None:
+        return None if self._progress is None else self._progress.report
 
     def _run_controlled(
         self,
@@ -327,7 +356,7 @@ class Sampler:
         strategy = chain(self.strategy, controls)
         return generate_scored(
             step, carry, prompt, num_tokens, strategy, key,
-            banned=self._limits["banned"], stop_token=EOS,
+            banned=self._limits["banned"], stop_token=EOS, progress=self._report(),
         )  # fmt: skip
 
     def _run_beam(
@@ -398,8 +427,21 @@ class Sampler:
         if rows < 1:
             raise ValueError(f"batch_size must be >= 1, got {rows}")
         prompt = jnp.asarray(np.tile(self.prompt_ids(primer), (rows, 1)))
-        ids, scores = self._sample(self.params, prompt, jax.random.key(seed), num_tokens)
-        return np.asarray(ids), np.asarray(scores)
+        with self._bar(prompt.shape[1] + num_tokens):
+            ids, scores = self._sample(self.params, prompt, jax.random.key(seed), num_tokens)
+            return np.asarray(ids), np.asarray(scores)
+
+    @contextlib.contextmanager
+    def _bar(self, steps: int) -> Iterator[None]:
+        """Show the progress bar (``progress=True``) while the body generates ``steps`` steps."""
+        if self._progress is None:
+            yield
+            return
+        self._progress.start(steps - 1, "generating")
+        try:
+            yield
+        finally:
+            self._progress.close()
 
     def generate_ids(
         self, num_tokens: int, *, batch_size: int = 1, seed: int = 0, primer: _Primer = None
@@ -524,10 +566,12 @@ class Sampler:
         cap = max(c.max_bar_tokens for c in each)
         rows = len(each) * best_of
         prompt = jnp.full((rows, 1), BOS, jnp.int32)
-        ids, scores = self._controlled(
-            self.params, prompt, jax.random.key(seed), num_tokens,
-            jnp.asarray(prefixes), jnp.asarray(lengths), cap, (bar, sections),
-        )  # fmt: skip
+        with self._bar(1 + num_tokens):
+            ids, scores = self._controlled(
+                self.params, prompt, jax.random.key(seed), num_tokens,
+                jnp.asarray(prefixes), jnp.asarray(lengths), cap, (bar, sections),
+            )  # fmt: skip
+            scores = np.asarray(scores)
         best = np.asarray(scores).reshape(len(each), best_of).argmax(axis=1)
         ids = np.asarray(ids).reshape(len(each), best_of, -1)[np.arange(len(each)), best]
         songs = []

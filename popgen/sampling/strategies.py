@@ -69,6 +69,20 @@ class History(NamedTuple):
 
     tokens: jax.Array
     position: jax.Array
+    # int32[batch]: the token before ``position``, when the sampler carries it: strategies
+    # read it here, not from ``tokens`` (XLA then updates the buffer in place: linear cost)
+    last: jax.Array | None = None
+
+    def previous(self) -> jax.Array:
+        """``int32[batch]``: each row's token before ``position`` (at position 0, the first).
+
+        >>> import jax.numpy as jnp
+        >>> History(jnp.array([[1, 7, 8, 0]]), jnp.asarray(3)).previous().tolist()
+        [8]
+        """
+        if self.last is not None:
+            return self.last
+        return self.tokens[:, jnp.maximum(self.position - 1, 0)]
 
     @staticmethod
     def empty(batch_size: int, length: int) -> History:
@@ -327,7 +341,7 @@ def follow_grammar(table: Any, start: int) -> Strategy:
         return jnp.full((batch_size,), start, jnp.int32)
 
     def apply(logits: jax.Array, state: jax.Array, history: History) -> tuple[jax.Array, jax.Array]:
-        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        prev = history.previous()
         moved = table[state, prev]
         moved = jnp.where(moved >= 0, moved, start)
         state = jnp.where(history.position > 0, moved, state)
@@ -375,7 +389,7 @@ def max_same_pitch_run(k: int, pitches: Any) -> Strategy:
     def apply(
         logits: jax.Array, state: PitchRunState, history: History
     ) -> tuple[jax.Array, PitchRunState]:
-        prev = history.tokens[:, jnp.maximum(history.position - 1, 0)]
+        prev = history.previous()
         pitch = jnp.where(history.position > 0, table[prev], -1)
         is_pitch = pitch >= 0
         same = is_pitch & (pitch == state.last_pitch)

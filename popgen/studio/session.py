@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from popgen.music import limits
 from popgen.sampling.recipe import run_recipe
 from popgen.studio.settings import Settings, StudioError, check_strategy, strategy_spec
 
@@ -50,7 +51,7 @@ _KEEP_SAMPLERS = 8
 #: Samples per second of the audio: enough for a preview, half the bytes of CD rate.
 _SAMPLE_RATE = 22050
 #: The biggest primer file read, in bytes.
-_MAX_PRIMER_BYTES = 4 * 2**20
+_MAX_PRIMER_BYTES = limits.STUDIO_MAX_PRIMER_BYTES
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from popgen.checks import whole_number
+from popgen.music import limits
 from popgen.music.sections import parse_form
 from popgen.sampling.recipe import strategy_spec as _spec
 
@@ -38,11 +39,11 @@ __all__ = [
 ]
 
 #: The most candidates one click writes (each is a row of the batch, and a row on the page).
-MAX_CANDIDATES = 4
+MAX_CANDIDATES = limits.STUDIO_MAX_CANDIDATES
 #: The most tokens one candidate may take: a page request must stay seconds, not minutes.
-MAX_TOKENS = 4096
+MAX_TOKENS = limits.STUDIO_MAX_TOKENS
 #: The most bars a progression may ask for.
-MAX_BARS = 128
+MAX_BARS = limits.STUDIO_MAX_BARS
 
 
 class StudioError(ValueError):
