@@ -7,8 +7,11 @@ compares all of them.
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,12 +42,34 @@ def _notes_in_ticks(path: Path) -> tuple[list[tuple[int, int, int]], list[tuple[
             key = (i, n.pitch, pm.time_to_tick(n.start))
             longest[key] = max(longest.get(key, -1), pm.time_to_tick(n.end))
     ref = sorted((pitch, on, off) for (_, pitch, on), off in longest.items())
-    song = read_midi(path).drop_drums()
-    tpb = pm.resolution
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        song = read_midi(path).drop_drums()
+    # notes with no note-off: pretty_midi drops them, popgen ends them at their track's end
+    unended = sum(int(m.group(1)) for w in said
+                  if (m := re.search(r"(\d+) notes had no note-off", str(w.message))))  # fmt: skip
+    got = sorted(zip(song.notes["pitch"].tolist(), *_ticks(song, pm.resolution), strict=True))
+    if unended:  # leave out the notes pretty_midi lacks, when they are exactly the unended ones
+        left = Counter((pitch, on) for pitch, on, _ in ref)
+        kept, extra = [], []
+        for note in got:
+            match = next(((note[0], note[1] + d) for d in (0, -1, 1)
+                          if left[(note[0], note[1] + d)] > 0), None)  # fmt: skip
+            if match is None:
+                extra.append(note)
+            else:
+                left[match] -= 1
+                kept.append(note)
+        if len(extra) == unended:
+            return ref, kept
+    return ref, got
+
+
+def _ticks(song: Any, tpb: int) -> tuple[list[int], list[int]]:
+    """Each note's onset and offset in ticks."""
     on = np.round(song.notes["start"] * tpb).astype(int)
     off = np.round((song.notes["start"] + song.notes["duration"]) * tpb).astype(int)
-    got = sorted(zip(song.notes["pitch"].tolist(), on.tolist(), off.tolist(), strict=True))
-    return ref, got
+    return on.tolist(), off.tolist()
 
 
 def test_same_notes_as_pretty_midi() -> None:

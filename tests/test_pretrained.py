@@ -57,7 +57,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "tiny = popgen_tiny_models:tiny\n"
         "gone = popgen_tiny_models:gone\n"
         "broken = popgen_no_such_module:tiny",
-        group="popgen.runs.pretrained",
+        group="popgen.pretrained",
     )
     monkeypatch.syspath_prepend(str(folder))
     monkeypatch.delitem(sys.modules, "popgen_tiny_models", raising=False)
