@@ -119,19 +119,30 @@ def attempt(read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return None
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(description: str) -> argparse.Namespace:
+    """The flags of the salvage benchmarks: where the shared files are, how many copies."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--pop909", type=Path, default=DATA / "pop909")
     parser.add_argument("--ff-piano", type=Path, default=DATA / "ff-piano")
     parser.add_argument("--songs", type=int, default=100, help="POP909 songs to draw")
     parser.add_argument("--copies", type=int, default=300)
     parser.add_argument("--seed", type=int, default=18)
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
+    return parser.parse_args()
+
+
+def draw_sources(args: argparse.Namespace, rng: random.Random) -> list[Path]:
+    """The files the damaged copies are made of: ``--songs`` POP909 songs, every ff-piano file."""
     pop = sorted(args.pop909.glob("*/*.mid"))
-    sources = sorted(rng.sample(pop, min(args.songs, len(pop)))) + sorted(
+    return sorted(rng.sample(pop, min(args.songs, len(pop)))) + sorted(
         args.ff_piano.glob("*.mid")
     )
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    rng = random.Random(args.seed)
+    pop = sorted(args.pop909.glob("*/*.mid"))
+    sources = draw_sources(args, rng)
     originals = {p: p.read_bytes() for p in sources}
     print(
         f"{len(sources)} source files ({min(args.songs, len(pop))} POP909, "

@@ -15,13 +15,11 @@ song). Usage: ``python benchmarks/salvage_readers.py [--copies 300] [--seed 18]`
 
 from __future__ import annotations
 
-import argparse
 import io
 import random
 import sys
 import tempfile
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +27,7 @@ from pathlib import Path
 import mido
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from salvage import DATA, mutate
+from salvage import attempt, draw_sources, mutate, parse_args
 
 from popgen.formats.midi_reading import read_midi
 
@@ -55,15 +53,6 @@ READERS: dict[str, Callable[[Path], int]] = {
     "symusic 0.6": _symusic,
     "pretty_midi 0.2": _pretty_midi,
 }
-
-
-def _notes(path: Path, read: Callable[[Path], int]) -> int | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return read(path)
-    except Exception:
-        return None
 
 
 def crafted() -> dict[str, bytes]:
@@ -97,30 +86,21 @@ def crafted() -> dict[str, bytes]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pop909", type=Path, default=DATA / "pop909")
-    parser.add_argument("--ff-piano", type=Path, default=DATA / "ff-piano")
-    parser.add_argument("--songs", type=int, default=100, help="POP909 songs to draw")
-    parser.add_argument("--copies", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=18)
-    args = parser.parse_args()
+    args = parse_args(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         print("| crafted file | " + " | ".join(READERS) + " |")
         print("|---" * (len(READERS) + 1) + "|")
         for name, data in crafted().items():
             path = Path(tmp, "crafted.mid")
             path.write_bytes(data)
-            found = [_notes(path, read) for read in READERS.values()]
+            found = [attempt(read, path) for read in READERS.values()]
             cells = ["error" if n is None else f"{n} notes" for n in found]
             print(f"| {name} | " + " | ".join(cells) + " |")
         rng = random.Random(args.seed)  # the draws of benchmarks/salvage.py, in its order
-        pop = sorted(args.pop909.glob("*/*.mid"))
-        if not pop:
+        if not any(args.pop909.glob("*/*.mid")):
             print("no shared data: the damaged copies are left out")
             return
-        sources = sorted(rng.sample(pop, min(args.songs, len(pop)))) + sorted(
-            args.ff_piano.glob("*.mid")
-        )
+        sources = draw_sources(args, rng)
         originals = {p: p.read_bytes() for p in sources}
         files: Counter[str] = Counter()
         notes: Counter[str] = Counter()
@@ -132,7 +112,7 @@ def main() -> None:
             data, _ = mutate(originals[source], rng, cut=i % 3 == 0)
             path = Path(tmp, f"{i:03d}-{source.name}")
             path.write_bytes(data)
-            found = {name: _notes(path, read) for name, read in READERS.items()}
+            found = {name: attempt(read, path) for name, read in READERS.items()}
             ours = found["popgen read_midi"] or 0
             for name, count in found.items():
                 files[name] += bool(count)
