@@ -17,6 +17,10 @@ from popgen.cli.safe_output import check_song_size, interruptible, written_whole
 from popgen.sampling.recipe import DEFAULT_STRATEGY, run_recipe, strategy_spec
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import NDArray
+
     from popgen.cli.options import Subcommands
     from popgen.music.song import Song
     from popgen.runs.run import Run
@@ -204,8 +208,6 @@ def run(args: argparse.Namespace) -> None:
     $ popgen generate runs/folk --out songs/folk.mid --batch-size 4 --png
     ```
     """
-    import dataclasses
-
     from popgen.runs.load import load_run
     from popgen.sampling import Sampler, chain
 
@@ -291,32 +293,18 @@ def _check_controls(args: argparse.Namespace) -> None:
 
 
 def _controls(args: argparse.Namespace, run: Run) -> Controls:
-    """The controls of ``--chords``/``--chords-file``, ``--bars`` and ``--form`` (run's meter).
-
-    Without ``--form`` the song gets :func:`popgen.music.form.default_form`'s sections.
-    """
-    from popgen.music.form import default_form, read_progressions
-    from popgen.music.progression import parse_progression, read_progression
-    from popgen.music.sections import format_form, parse_form
+    """The controls of ``--chords``/``--chords-file``, ``--bars`` and ``--form`` (run's meter)."""
+    from popgen.music.form import read_progressions
+    from popgen.music.progression import read_progression
     from popgen.sampling.controls import Controls
 
     meter = run.usage.meter
-    if args.form is not None:
-        form = parse_form(args.form)
-        bars = max((s.end_bar for s in form), default=0)
-        if args.bars is not None and args.bars != bars:
-            raise ValueError(
-                f"--bars {args.bars} but the form '{format_form(form)}' has {bars} bars; "
-                "give one of them"
-            )
-        per_section = read_progressions(args.chords_file) if args.chords_file else args.chords
-        return Controls.over_form(form, per_section, meter=meter)
-    if args.chords_file is not None:
+    chords: str | NDArray[Any] | dict[str, str] = args.chords
+    if args.chords_file is not None and args.form:  # a file may give each section its own
+        chords = read_progressions(args.chords_file)
+    elif args.chords_file is not None:
         chords = read_progression(args.chords_file, meter=meter, bars=args.bars)
-    else:
-        chords = parse_progression(args.chords, meter=meter, bars=args.bars)
-    controls = Controls.over_chords(chords, bars=args.bars, meter=meter)
-    return dataclasses.replace(controls, form=default_form(controls.bars))
+    return Controls.for_song(chords, bars=args.bars, form=args.form, meter=meter)
 
 
 def _beam_notes(run: Run, gap: int) -> Strategy:

@@ -35,10 +35,16 @@ from numpy.typing import NDArray
 
 from popgen.checks import whole_number
 from popgen.music.chords import CHORD_DTYPE, Chord, chord_labels, make_chords, parse_chord  # noqa: F401
-from popgen.music.form import form_chords
+from popgen.music.form import default_form, form_chords
 from popgen.music.melody import melody_line
 from popgen.music.progression import parse_progression
-from popgen.music.sections import Section, check_sections, infer_sections, parse_form
+from popgen.music.sections import (
+    Section,
+    check_sections,
+    format_form,
+    infer_sections,
+    parse_form,
+)
 from popgen.music.song import Song, make_notes
 from popgen.music.time import TempoChange, TimeSignature
 
@@ -173,6 +179,48 @@ class Controls:
         bars = max(s.end_bar for s in sections)
         made = form_chords(sections, chords, meter=meter)
         return cls(bars=bars, meter=meter, chords=made, form=sections, **options)
+
+    @classmethod
+    def for_song(
+        cls,
+        chords: str | NDArray[Any] | Mapping[str, str],
+        *,
+        bars: int | None = None,
+        form: str | None = None,
+        meter: tuple[int, int] = (4, 4),
+        **options: Any,
+    ) -> Controls:
+        """Controls from what a person asks for: chords, and a form or a number of bars.
+
+        With ``form``, :meth:`over_form` (``chords`` may then be a progression
+        per section); else :meth:`over_chords`, with 8-bar sections A B A B ...
+        (:func:`popgen.music.form.default_form`). ``popgen generate`` and the
+        studio build their controls here.
+
+        Raises:
+            ValueError: what :meth:`over_form` or :meth:`over_chords` raise;
+                ``bars`` other than the form's; a progression per section without a form.
+
+        >>> Controls.for_song("C G", bars=20).form[-1]
+        Section(label='A', first_bar=16, num_bars=4)
+        >>> Controls.for_song("C G", bars=12, form="A4 B4")
+        Traceback (most recent call last):
+        ValueError: 12 bars asked, but the form 'A4 B4' has 8 bars; give one of them
+        """
+        if form:
+            if not isinstance(chords, str | Mapping):
+                raise ValueError("a form takes its chords as text: one progression, or one a section")
+            controls = cls.over_form(form, chords, meter=meter, **options)
+            if bars is not None and bars != controls.bars:
+                raise ValueError(
+                    f"{bars} bars asked, but the form '{format_form(controls.form)}' has "
+                    f"{controls.bars} bars; give one of them"
+                )
+            return controls
+        if isinstance(chords, Mapping):
+            raise ValueError("a progression per section needs a form to say where each goes")
+        controls = cls.over_chords(chords, bars, meter=meter, **options)
+        return dataclasses.replace(controls, form=default_form(controls.bars))
 
     @classmethod
     def for_melody(

@@ -323,24 +323,16 @@ class Studio:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def _controls(self, run: Run, settings: Settings) -> Controls:
-        import dataclasses
-
-        from popgen.music.form import default_form, parse_progressions
-        from popgen.music.progression import parse_progression
+        from popgen.music.form import parse_progressions
         from popgen.sampling.controls import Controls
         from popgen.sampling.follow import schedule
 
         meter = run.usage.meter
         try:
-            if settings.form:
-                progressions = parse_progressions(settings.chords)
-                controls = Controls.over_form(settings.form, progressions, meter=meter)
-                if settings.bars is not None and settings.bars != controls.bars:
-                    raise ValueError(f"the form has {controls.bars} bars, not {settings.bars}")
-            else:
-                chords = parse_progression(settings.chords, meter=meter, bars=settings.bars)
-                controls = Controls.over_chords(chords, bars=settings.bars, meter=meter)
-                controls = dataclasses.replace(controls, form=default_form(controls.bars))
+            chords = parse_progressions(settings.chords) if settings.form else settings.chords
+            controls = Controls.for_song(
+                chords, bars=settings.bars, form=settings.form or None, meter=meter
+            )
             schedule(run.tokenizer, controls)
         except ValueError as exc:
             raise StudioError(f"chords {settings.chords.strip()!r}: {exc}") from None
