@@ -209,7 +209,7 @@ class Controls:
         """
         if form:
             if not isinstance(chords, str | Mapping):
-                raise ValueError("a form takes its chords as text: one progression, or one a section")
+                raise ValueError("a form takes its chords as text: one, or one per section")
             controls = cls.over_form(form, chords, meter=meter, **options)
             if bars is not None and bars != controls.bars:
                 raise ValueError(
