@@ -57,6 +57,14 @@ if TYPE_CHECKING:
     )
     from popgen.music.limits import (
         DEFAULT_LIMITS,
+        MAX_AUDIO_SECONDS,
+        MAX_DISPLAY_SECONDS,
+        MAX_GENERATED_BARS,
+        MAX_GENERATED_TOKENS,
+        STUDIO_MAX_BARS,
+        STUDIO_MAX_CANDIDATES,
+        STUDIO_MAX_PRIMER_BYTES,
+        STUDIO_MAX_TOKENS,
         Limits,
         bound_song,
         check_file_size,
@@ -66,7 +74,7 @@ if TYPE_CHECKING:
         shorten_silences,
     )
     from popgen.music.melody import melody_line
-    from popgen.music.progression import parse_progression, read_progression
+    from popgen.music.progression import parse_progression, read_chord_file, read_progression
     from popgen.music.roles import ROLE_PROGRAMS, ROLE_WORDS, guess_role, with_roles
     from popgen.music.sections import (
         MARKER_PREFIX,
@@ -93,6 +101,10 @@ _LAZY = {
     "DEFAULT_LIMITS": "popgen.music.limits",
     "Limits": "popgen.music.limits",
     "MARKER_PREFIX": "popgen.music.sections",
+    "MAX_AUDIO_SECONDS": "popgen.music.limits",
+    "MAX_DISPLAY_SECONDS": "popgen.music.limits",
+    "MAX_GENERATED_BARS": "popgen.music.limits",
+    "MAX_GENERATED_TOKENS": "popgen.music.limits",
     "MAX_SECTION_BARS": "popgen.music.sections",
     "NOTE_DTYPE": "popgen.music.song",
     "NO_CHORD": "popgen.music.chords",
@@ -102,6 +114,10 @@ _LAZY = {
     "ROLE_PROGRAMS": "popgen.music.roles",
     "ROLE_WORDS": "popgen.music.roles",
     "SHORTEST_BAR": "popgen.music.bars",
+    "STUDIO_MAX_BARS": "popgen.music.limits",
+    "STUDIO_MAX_CANDIDATES": "popgen.music.limits",
+    "STUDIO_MAX_PRIMER_BYTES": "popgen.music.limits",
+    "STUDIO_MAX_TOKENS": "popgen.music.limits",
     "Section": "popgen.music.sections",
     "Song": "popgen.music.song",
     "TempoChange": "popgen.music.time",
@@ -143,6 +159,7 @@ _LAZY = {
     "parse_progression": "popgen.music.progression",
     "parse_progressions": "popgen.music.form",
     "profile_key": "popgen.music.keys",
+    "read_chord_file": "popgen.music.progression",
     "read_progression": "popgen.music.progression",
     "read_progressions": "popgen.music.form",
     "seconds_to_beats": "popgen.music.time",
@@ -173,6 +190,10 @@ __all__ = [
     "DEFAULT_LIMITS",
     "Limits",
     "MARKER_PREFIX",
+    "MAX_AUDIO_SECONDS",
+    "MAX_DISPLAY_SECONDS",
+    "MAX_GENERATED_BARS",
+    "MAX_GENERATED_TOKENS",
     "MAX_SECTION_BARS",
     "NOTE_DTYPE",
     "NO_CHORD",
@@ -182,6 +203,10 @@ __all__ = [
     "ROLE_PROGRAMS",
     "ROLE_WORDS",
     "SHORTEST_BAR",
+    "STUDIO_MAX_BARS",
+    "STUDIO_MAX_CANDIDATES",
+    "STUDIO_MAX_PRIMER_BYTES",
+    "STUDIO_MAX_TOKENS",
     "Section",
     "Song",
     "TempoChange",
@@ -223,6 +248,7 @@ __all__ = [
     "parse_progression",
     "parse_progressions",
     "profile_key",
+    "read_chord_file",
     "read_progression",
     "read_progressions",
     "seconds_to_beats",

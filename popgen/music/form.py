@@ -24,14 +24,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from popgen.music.chords import CHORD_DTYPE
-from popgen.music.progression import parse_progression
+from popgen.music.progression import parse_progression, read_chord_file
 from popgen.music.sections import Section, parse_form
 
 __all__ = ["ANY_SECTION", "default_form", "form_chords", "parse_progressions", "read_progressions"]
@@ -87,15 +86,13 @@ def read_progressions(path: str | os.PathLike[str]) -> dict[str, str]:
     r""":func:`parse_progressions` of a text file; errors name the file.
 
     >>> import tempfile
+    >>> from pathlib import Path
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _ = Path(tmp, "form.txt").write_text("A: C G\nB: F\n")
     ...     read_progressions(Path(tmp, "form.txt"))
     {'A': 'C G', 'B': 'F'}
     """
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read the chord file ({error})") from None
+    text = read_chord_file(path)
     try:
         return parse_progressions(text)
     except ValueError as error:

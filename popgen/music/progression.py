@@ -12,6 +12,7 @@ from popgen.music.chords import Chord, make_chords, parse_chord
 
 __all__ = [
     "parse_progression",
+    "read_chord_file",
     "read_progression",
 ]
 
@@ -99,12 +100,22 @@ def read_progression(
     ...     chord_labels(read_progression(Path(tmp, "song.txt")), style="symbol")
     ['C', 'G', 'Am', 'F']
     """
-    try:
-        lines = Path(path).read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read the chord file ({error})") from None
+    lines = read_chord_file(path).splitlines()
     text = " | ".join(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
     try:
         return parse_progression(text, meter=meter, bars=bars)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+
+
+def read_chord_file(path: str | os.PathLike[str]) -> str:
+    """The text of a chord file; a ``ValueError`` naming the file when it cannot be read.
+
+    >>> read_chord_file("no/such/chords.txt")
+    Traceback (most recent call last):
+    ValueError: no/such/chords.txt: cannot read the chord file ([Errno 2] No such file ...
+    """
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the chord file ({error})") from None
