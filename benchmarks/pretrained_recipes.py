@@ -25,8 +25,9 @@ TRAIN_SONGS = [f"{DATA}/[0-6]*/*.mid", f"{DATA}/700"]
 RECIPES: dict[str, list[str]] = {
     "pop909-melody": ["--tracks", "MELODY", "--transpose-to", "C", "--epochs", "5"],
     "pop909-songs": [
-        "--tokenizer", "pop", "--transpose-to", "C",
-        "--seq-len", "256", "--batch-size", "16", "--epochs", "3", "--max-steps", "1700",
+        "--tokenizer", "pop", "--tokenizer-option", "sections=True", "--transpose-to", "C",
+        "--step-features", "--seq-len", "256", "--batch-size", "16", "--epochs", "3",
+        "--max-steps", "1700",
         "--lr-schedule", "cosine", "--warmup-steps", "50",
         "--hidden-size", "256", "--num-layers", "2", "--embed-dim", "64", "--dropout", "0.1",
         "--valid-fraction", "0.05", "--patience", "5",

@@ -81,3 +81,32 @@ def test_controls_over_a_form_carry_it_to_the_song() -> None:
         Controls.over_form("", "C")
     with pytest.raises(ValueError):
         Controls(bars=2, form=parse_form("A4"))  # a form longer than the song
+
+
+def test_a_form_opens_its_sections_in_the_bars_the_model_is_given() -> None:
+    import jax
+
+    from popgen import LSTMModel
+    from popgen.sampling import Sampler
+    from popgen.tokenizers import get_tokenizer
+
+    controls = Controls.over_form("i1 A2 B1", {"A": "C G", "B": "F", "*": "Am"})
+    skeleton = controls.skeleton()
+    assert skeleton.sections == controls.form and len(skeleton.bar_lines()) == 5
+    tok = get_tokenizer("pop", sections=True)
+    heads = [prefix[:3] for prefix in tok.bar_prefixes(skeleton, controls.bars)]
+    assert heads == [
+        ["BAR", "SECTION_i", "CHORD_A:min"],
+        ["BAR", "SECTION_A", "CHORD_C:maj"],
+        ["BAR", "CHORD_G:maj", "MELODY"],
+        ["BAR", "SECTION_B", "CHORD_F:maj"],
+    ]
+    # an encoding without sections is given the same bars without them
+    plain = get_tokenizer("pop").bar_prefixes(skeleton, controls.bars)
+    assert not any(n.startswith("SECTION_") for prefix in plain for n in prefix)
+    model = LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1,
+                      feature_dim=tok.step_features().size)  # fmt: skip
+    sampler = Sampler(model, model.init_params(key=jax.random.key(0)), tok)
+    (song,) = sampler.generate(controls=controls, seed=0)
+    assert song.sections == controls.form
+    assert chord_labels(song.chords, style="symbol")[:3] == ["Am", "C", "G"]

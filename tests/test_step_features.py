@@ -1,20 +1,22 @@
-"""Step features of the pop encoding: position, part, chord now, lookback, bar in phrase."""
+"""Step features of the pop encoding: position, part, chords, lookbacks, melody, sections."""
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popgen.music.chords import make_chords
+from popgen.music.sections import parse_form
 from popgen.music.song import Song, Track, make_notes
 from popgen.tokenizers import get_tokenizer
 from popgen.tokenizers.features import counting_features, sequence_features
-from popgen.tokenizers.pop_features import PHRASE_BARS, feature_layout
+from popgen.tokenizers.pop_features import PHRASE_BARS, SECTION_SLOTS, feature_layout
 
 CHORDS = {"C": (0, 4, 7), "F": (5, 9, 0), "G": (7, 11, 2), "Am": (9, 0, 4)}
 
 
-def _song(bars: list[list[int | None]], chords: list[str]) -> Song:
+def _song(bars: list[list[int | None]], chords: list[str], form: str = "") -> Song:
     """A melody of quarter notes (``None``: a rest) over one chord a bar, and a bass note a bar."""
     pitches, starts, tracks = [], [], []
     for b, beats in enumerate(bars):
@@ -29,7 +31,7 @@ def _song(bars: list[list[int | None]], chords: list[str]) -> Song:
     notes = make_notes(pitches, starts, [1.0] * len(pitches), track=tracks)
     tracks_ = (Track("M", role="melody"), Track("P", role="accompaniment"))
     segments = make_chords(chords, [4.0 * b for b in range(len(bars))], [4.0] * len(bars))
-    return Song(notes, tracks=tracks_, chords=segments)
+    return Song(notes, tracks=tracks_, chords=segments, sections=parse_form(form))
 
 
 melodies = st.lists(
@@ -58,7 +60,8 @@ def test_features_match_the_song_they_encode(bars: list[list[int | None]], data)
         if name in ("MELODY", "ACCOMPANIMENT"):
             part = name
         row = out[i]
-        assert row[layout["bar_in_phrase"]].argmax() == bar % PHRASE_BARS
+        assert row[layout["bar_in_section"]].argmax() == bar % PHRASE_BARS
+        assert row[layout["section"]].argmax() == SECTION_SLOTS.index("none")
         if not name.startswith("POSITION_"):
             continue
         position = int(name.split("_")[1])
@@ -71,6 +74,46 @@ def test_features_match_the_song_they_encode(bars: list[list[int | None]], data)
             earlier = bars[bar - back][beat] if bar - back >= 0 else None
             expected = earlier % 12 if earlier is not None else 12
             assert row[layout[slot]].argmax() == expected, (name, bar, back)
+
+
+def _features(song: Song, **options: object) -> tuple[list[str], np.ndarray, dict[str, slice]]:
+    tok = get_tokenizer("pop", sections=True, **options).fit([song])
+    names = tok.song_to_names(song)
+    ids = jnp.array([[tok.token_id(n) for n in names]])
+    return names, np.asarray(sequence_features(tok.step_features(), ids))[0], feature_layout(tok)
+
+
+def test_a_section_looks_back_at_the_same_bar_of_its_label_last_time() -> None:
+    song = _song([[60, None, 62, None], [64, None, None, None], [67, 65, None, None],
+                  [72, None, None, None]], ["C", "G", "F", "C"], form="A1 B1 A2")  # fmt: skip
+    names, out, layout = _features(song)
+    heads = [i for i, n in enumerate(names) if n == "MELODY"]  # each bar's melody opens
+    at = [out[i + 1] for i in heads]  # after POSITION_0 of each bar (the first note's step)
+    assert [int(r[layout["section"]].argmax()) for r in at] == [0, 1, 0, 0]  # A B A A
+    assert [int(r[layout["bar_in_section"]].argmax()) for r in at] == [0, 0, 0, 1]
+    # bar 3 (A, its first bar) hears bar 1 (A's first bar, C = 60); bar 4 (A's second bar)
+    # had no second bar of A before it; the first A heard nothing
+    look = [int(r[layout["lookback_section"]].argmax()) for r in at]
+    assert look == [12, 12, 0, 12]
+
+
+def test_the_melody_pitch_and_the_next_chord_are_heard() -> None:
+    song = _song([[None, None, 79, None], [None, None, None, None]], ["C", "G"])
+    names, out, layout = _features(song)
+    accompaniment = names.index("ACCOMPANIMENT")
+    row = out[accompaniment]  # the accompaniment hears the melody's last note, G5
+    assert row[layout["melody_pitch_class"]].argmax() == 7
+    assert row[layout["melody_octave"]].argmax() == 79 // 12 - 3
+    position = names.index("POSITION_8")  # beat 3 of bar 1 (C): the next beat is still C
+    assert set(np.flatnonzero(out[position][layout["next_chord"]]).tolist()) == {0, 4, 7}
+
+
+def test_the_encoding_picks_its_feature_groups() -> None:
+    song = _song([[60, 62, 64, 65]], ["C"])
+    _, out, layout = _features(song, features=("chord", "part"))
+    assert list(layout) == ["part", "chord"] and out.shape[1] == 3 + 12
+    with pytest.raises(ValueError, match="features must be among"):
+        get_tokenizer("pop", features=("tempo",))
 
 
 def test_features_depend_only_on_tokens_so_far() -> None:

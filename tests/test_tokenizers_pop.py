@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popgen.music.chords import chord_labels, make_chords
+from popgen.music.sections import Section
 from popgen.music.song import Song, Track, make_notes
 from popgen.music.time import TimeSignature
 from popgen.tokenizers import LeadTokenizer, PopTokenizer, get_tokenizer
@@ -58,15 +59,25 @@ def pop_songs(draw: st.DrawFn) -> Song:
     if draw(st.booleans()):
         sigs.append(TimeSignature(8.0, 3, 4))
     bars = np.array([1.0, 5.0, 9.0]) if draw(st.booleans()) else np.zeros(0)
-    return Song(notes, tracks=tracks, time_signatures=tuple(sigs), chords=chords, bars=bars)
+    song = Song(notes, tracks=tracks, time_signatures=tuple(sigs), chords=chords, bars=bars)
+    bar = draw(st.integers(0, 3))  # sections from here, some bars apart
+    sections = []
+    while bar < len(song.bar_lines()) - 1 and draw(st.booleans()):
+        length = draw(st.integers(1, 4))
+        if bar + length > len(song.bar_lines()) - 1:
+            break
+        sections.append(Section(draw(st.sampled_from("AABix")), bar, length))
+        bar += length + draw(st.integers(0, 1))
+    return song.replace(sections=tuple(sections))
 
 
 @settings(deadline=None, max_examples=150)
-@given(pop_songs(), st.sampled_from(ROLE_SETS), st.sampled_from([4, 3, 12]), st.booleans())
+@given(pop_songs(), st.sampled_from(ROLE_SETS), st.sampled_from([4, 3, 12]), st.booleans(),
+       st.booleans())  # fmt: skip
 def test_round_trip_after_documented_loss(
-    song: Song, roles: tuple[str, ...], spb: int, chords: bool
+    song: Song, roles: tuple[str, ...], spb: int, chords: bool, sections: bool
 ) -> None:
-    tok = PopTokenizer(roles=roles, steps_per_beat=spb, chords=chords)
+    tok = PopTokenizer(roles=roles, steps_per_beat=spb, chords=chords, sections=sections)
     names = tok.song_to_names(song)
     decoded = tok.names_to_song(names)
     prepared = tok.prepare(song)
@@ -76,6 +87,9 @@ def test_round_trip_after_documented_loss(
     if len(prepared.notes):
         assert decoded.time_signatures == prepared.time_signatures
         assert decoded.chords.tolist() == prepared.chords.tolist()
+    assert decoded.sections == prepared.sections
+    if not sections:
+        assert not prepared.sections and not any(n.startswith("SECTION_") for n in names)
     grammar = tok.fit([song]).grammar()
     assert grammar is not None
     ids = tok.encode(song)
@@ -85,7 +99,7 @@ def test_round_trip_after_documented_loss(
 @settings(deadline=None, max_examples=50)
 @given(pop_songs())
 def test_encoding_is_idempotent_on_prepared_songs(song: Song) -> None:
-    tok = PopTokenizer(roles=("melody", "accompaniment"))
+    tok = PopTokenizer(roles=("melody", "accompaniment"), sections=True)
     prepared = tok.prepare(song)
     assert tok.song_to_names(prepared) == tok.song_to_names(song)
 
@@ -141,6 +155,23 @@ def test_grammar_puts_roles_in_order() -> None:
     assert not grammar.accepts([tok.token_id(n) for n in ["BAR", "CHORD_C:maj", "SECOND"]])
     assert not grammar.accepts([tok.token_id(n) for n in ["BAR", "MELODY", "CHORD_C:maj"]])
     assert tok.token_id("BAR") != BOS
+
+
+def test_sections_open_their_first_bar_and_last_until_the_next() -> None:
+    from popgen.music.sections import parse_form
+
+    song = Song(
+        make_notes([72, 74, 76, 77], [0, 4, 8, 12], [1, 1, 1, 1]), sections=parse_form("A1 -1 B2")
+    )
+    tok = LeadTokenizer(sections=True)
+    names = tok.song_to_names(song)
+    assert [n for n in names if n in ("BAR", "SECTION_A", "SECTION_B")] == [
+        "BAR", "SECTION_A", "BAR", "BAR", "SECTION_B", "BAR"]  # fmt: skip
+    assert names.index("SECTION_A") < names.index("MELODY")  # in the bar's head
+    # the bar between A and B joins A
+    assert tok.names_to_song(names).sections == parse_form("A2 B2")
+    assert tok.prepare(song).sections == parse_form("A2 B2")
+    assert "SECTION_z" in tok.base_vocabulary() and "SECTION_A" not in LeadTokenizer().vocab
 
 
 def test_config_errors() -> None:

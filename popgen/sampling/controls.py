@@ -292,7 +292,7 @@ class Controls:
         >>> Controls.for_melody(tune).apply(written).notes.tolist()
         [(48, 0.0, 4.0, 80, 1), (72, 0.01, 3.99, 77, 0)]
         """
-        skeleton = self.skeleton()
+        skeleton = dataclasses.replace(self, form=()).skeleton()
         changes: dict[str, Any] = {
             "time_signatures": skeleton.time_signatures,
             "tempos": (TempoChange(0.0, self.tempo),),
@@ -312,7 +312,9 @@ class Controls:
         return song.replace(**changes)
 
     def skeleton(self) -> Song:
-        """The controls as a song: the melody's notes (if any), the chords, the meter.
+        """The controls as a song: the melody's notes (if any), the chords, the meter, the form.
+
+        With a form, the song gives every bar line (so the form's bars exist).
 
         >>> Controls.over_chords("C G").skeleton().chords["start"].tolist()
         [0.0, 4.0]
@@ -328,7 +330,15 @@ class Controls:
             sigs = [TimeSignature(0.0, upbeat.numerator, upbeat.denominator),
                     TimeSignature(self.pickup, *self.meter)]  # fmt: skip
             bars = np.array([self.pickup, self.pickup + self.bar_length])
-        return Song(notes, time_signatures=tuple(sigs), chords=chords, bars=bars)
+        if not self.form:
+            return Song(notes, time_signatures=tuple(sigs), chords=chords, bars=bars)
+        # every bar line given, so that the form's bars exist before any note does
+        lines = self.pickup + self.bar_length * np.arange(
+            self.bars + 1 - (self.pickup > 0), dtype=np.float64
+        )
+        lines = lines[lines > 0]
+        return Song(notes, time_signatures=tuple(sigs), chords=chords, bars=lines,
+                    sections=self.form)  # fmt: skip
 
     @property
     def end(self) -> float:
@@ -338,8 +348,6 @@ class Controls:
         9.0
         """
         return self.pickup + (self.bars - (self.pickup > 0)) * self.bar_length
-
-
 
 
 def _melody_form(song: Song, line: Song, bars: int) -> tuple[Section, ...]:

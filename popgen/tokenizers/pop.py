@@ -4,6 +4,7 @@ One bar of the ``pop`` encoding (roles melody and accompaniment)::
 
     BAR                          a bar line; every bar has one, empty bars included
     TIMESIG_3/4                  the bar's length, where it differs from the bar before
+    SECTION_A                    a section of the song's form starts here (option ``sections``)
     CHORD_C:maj BEAT_2 CHORD_A:min    the chord at the bar line, then changes, in beats
     MELODY                       the melody's notes in this bar follow
     POSITION_4 PITCH_72 VELOCITY_88 DURATION_1     one note (position in steps from the bar line)
@@ -34,7 +35,9 @@ signatures are rewritten from the bar lengths (a bar of 3 beats is 3/4 unless
 the song says 6/8); chords lose their bass note (``C:maj/3`` is ``C:maj``),
 changes snap to whole beats from the bar line (of two in one beat the later
 wins), gaps between chords become "no chord", and the last chord lasts until
-the end of the last bar; tempo (120 bpm), key and title are not encoded;
+the end of the last bar; with ``sections``, each section lasts until the next
+one starts (bars between sections join the one before; bars before the first
+have none); tempo (120 bpm), key and title are not encoded;
 stretches longer than 256 beats in which no encoded note starts or ends are
 shortened (:func:`popgen.music.limits.shorten_silences`, by whole bars).
 """
@@ -53,18 +56,29 @@ from numpy.typing import NDArray
 from popgen.music.bars import has_bar
 from popgen.music.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
 from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
+from popgen.music.sections import Section
 from popgen.music.song import Song, Track, make_notes, resolve_overlaps
 from popgen.music.time import TimeSignature
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
 from popgen.tokenizers.features import StepFeatures
 from popgen.tokenizers.grammar import GrammarRules
+from popgen.tokenizers.pop_features import FEATURE_GROUPS
 
-__all__ = ["LeadConfig", "LeadTokenizer", "PopConfig", "PopTokenizer", "ROLE_TOKENS"]
+__all__ = [
+    "LeadConfig",
+    "LeadTokenizer",
+    "PopConfig",
+    "PopTokenizer",
+    "ROLE_TOKENS",
+    "SECTION_LABELS",
+]
 
 #: The token that opens each role's section of a bar, and the decoded track's name.
 ROLE_TOKENS = {"melody": "MELODY", "second": "SECOND", "accompaniment": "ACCOMPANIMENT"}
 _TRACK_NAMES = {"melody": "Melody", "second": "Second", "accompaniment": "Accompaniment"}
+#: The section labels a ``SECTION_X`` token may name: one ASCII letter, capitals first.
+SECTION_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True)
@@ -84,10 +98,15 @@ class PopConfig:
     velocity_bins: int = 8  # velocities 1..127 in this many equal bins
     chords: bool = True  # CHORD tokens from the song's chords
     programs: tuple[int, ...] = ()  # General MIDI program of each role's track; () = piano
+    sections: bool = False  # SECTION tokens where each of the song's sections starts
+    features: tuple[str, ...] = FEATURE_GROUPS  # the step features' groups (pop_features)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))
         object.__setattr__(self, "programs", tuple(int(p) for p in self.programs))
+        object.__setattr__(self, "features", tuple(self.features))
+        if not set(self.features) <= set(FEATURE_GROUPS):
+            raise ValueError(f"features must be among {FEATURE_GROUPS}, got {self.features!r}")
         if (
             not self.roles
             or len(set(self.roles)) != len(self.roles)
@@ -130,6 +149,7 @@ class _Layout(NamedTuple):
     edges: NDArray[np.int64]  # bar lines in steps, edges[0] == 0, one more than bars
     meters: list[tuple[int, int]]  # each bar's time signature
     chords: list[list[tuple[int, Chord]]]  # per bar: (beat from the bar line, chord)
+    sections: dict[int, str]  # the first bar of each section -> its label (option sections)
 
 
 @register_tokenizer("pop")
@@ -162,7 +182,8 @@ class PopTokenizer(Tokenizer):
         """BAR, the role tokens, positions of a 4/4 bar, pitches, velocities, durations, chords.
 
         Chords are named by root and quality (``CHORD_A:min7``), all 12 x 19 of them,
-        so that a user's progression is in the vocabulary whatever the corpus had.
+        so that a user's progression is in the vocabulary whatever the corpus had;
+        with ``sections``, every label's ``SECTION_X`` (the 52 ASCII letters) too.
 
         >>> names = PopTokenizer().base_vocabulary()
         >>> names[:4], len(names)
@@ -172,10 +193,12 @@ class PopTokenizer(Tokenizer):
         spb = cfg.steps_per_beat
         chords = [f"CHORD_{c}" for c in _chord_names()] if cfg.chords else []
         beats = [f"BEAT_{k}" for k in range(1, 4)] if cfg.chords else []
+        sections = [f"SECTION_{x}" for x in SECTION_LABELS] if cfg.sections else []
         return [
             "BAR",
             *(ROLE_TOKENS[r] for r in cfg.roles),
             *chords,
+            *sections,
             *beats,
             *(f"POSITION_{k}" for k in range(4 * spb)),
             *(f"PITCH_{p}" for p in range(128)),
@@ -271,8 +294,10 @@ class PopTokenizer(Tokenizer):
             "end": {"EOS": "end"},
         }
         first = {ROLE_TOKENS[roles[0]]: "r0"}
-        rules["bar"] = {"TIMESIG": "meter", "CHORD": "chord", **first}
-        rules["meter"] = {"CHORD": "chord", **first}
+        opens = {"SECTION": "section"} if self.config.sections else {}
+        rules["bar"] = {"TIMESIG": "meter", **opens, "CHORD": "chord", **first}
+        rules["meter"] = {**opens, "CHORD": "chord", **first}
+        rules["section"] = {"CHORD": "chord", **first}
         rules["chord"] = {"BEAT": "beat", **first}
         rules["beat"] = {"CHORD": "chord"}
         for i in range(len(roles)):
@@ -337,7 +362,7 @@ class PopTokenizer(Tokenizer):
             song = self._shortened(song)
         notes = self._notes(song)
         if bars is None and not len(notes):
-            return _Layout(notes, np.zeros(1, np.int64), [], [])
+            return _Layout(notes, np.zeros(1, np.int64), [], [], {})
         end = float((notes["start"] + notes["duration"]).max()) if len(notes) else 0.0
         edges = np.unique(np.round(_bar_edges(song, end) * spb).astype(np.int64))
         if edges[-1] < end * spb:  # snapping pulled the last bar line back over a note
@@ -351,7 +376,10 @@ class PopTokenizer(Tokenizer):
         chords: list[list[tuple[int, Chord]]] = []
         if self.config.chords and len(song.chords):
             chords = _bar_chords(song.chords, edges, spb)
-        return _Layout(notes, edges, meters, chords)
+        starts: dict[int, str] = {}
+        if self.config.sections:
+            starts = {x.first_bar: x.label for x in song.sections if x.first_bar < len(meters)}
+        return _Layout(notes, edges, meters, chords, starts)
 
     def prepare(self, song: Song) -> Song:
         """The song as this encoding sees it (see the module docstring for the loss).
@@ -374,12 +402,13 @@ class PopTokenizer(Tokenizer):
         rows: list[tuple[float, Chord]] = []
         for start, bar in zip(lay.edges.tolist(), lay.chords, strict=False):
             rows += [(start / spb + beat, chord) for beat, chord in bar]
-        return Song(
+        song = Song(
             lay.notes,
             tracks=self._tracks(),
             time_signatures=tuple(sigs) or Song.time_signatures,
             chords=_segments(rows, float(lay.edges[-1]) / spb),
         )
+        return _with_sections(song, lay.sections, len(lay.meters))
 
     def song_to_names(self, song: Song) -> list[str]:
         """Encode a song (see the module docstring).
@@ -446,6 +475,8 @@ class PopTokenizer(Tokenizer):
             if lay.meters[bar] != meter:
                 meter = lay.meters[bar]
                 head.append(f"TIMESIG_{meter[0]}/{meter[1]}")
+            if bar in lay.sections:
+                head.append(f"SECTION_{lay.sections[bar]}")
             if lay.chords:
                 for beat, chord in lay.chords[bar]:
                     head += [f"BEAT_{beat}"] if beat else []
@@ -483,15 +514,18 @@ class PopTokenizer(Tokenizer):
         roles = {ROLE_TOKENS[r]: i for i, r in enumerate(self.config.roles)}
         rows: list[tuple[int, int, int, int, int]] = []
         chords: list[tuple[float, Chord]] = []
+        starts: dict[int, str] = {}
         sigs = [TimeSignature(0.0, 4, 4)]
-        bar_start, bar_len, now, track, beat = -1, 4 * spb, 0, 0, 0
+        bar_start, bar_len, now, track, beat, bar = -1, 4 * spb, 0, 0, 0, -1
         pitch = velocity = -1
         for name in names:
             family, _, value = name.partition("_")
             try:
                 if name == "BAR":
                     bar_start = 0 if bar_start < 0 else bar_start + bar_len
-                    now, track, beat = bar_start, 0, 0
+                    now, track, beat, bar = bar_start, 0, 0, bar + 1
+                elif family == "SECTION" and value in SECTION_LABELS and value:
+                    starts[max(bar, 0)] = value
                 elif family == "TIMESIG":
                     num, den = (int(v) for v in value.split("/"))
                     if num > 0 and den > 0 and den & (den - 1) == 0:
@@ -526,12 +560,13 @@ class PopTokenizer(Tokenizer):
             arr[:, 0], arr[:, 1] / spb, arr[:, 2] / spb, arr[:, 3].tolist(), arr[:, 4].tolist()
         )
         end = (bar_start + bar_len) / spb if bar_start >= 0 else 0.0
-        return Song(
+        song = Song(
             notes,
             tracks=self._tracks(),
             time_signatures=tuple(sigs),
             chords=_segments(sorted(chords, key=lambda c: c[0]), end),
         )
+        return _with_sections(song, starts, bar + 1)
 
 
 @register_tokenizer("lead")
@@ -631,6 +666,21 @@ def _bar_chords(
     for i in np.flatnonzero(~same | (k == 0)).tolist():
         out[int(bar[i])].append((int(k[i]), Chord(int(root[i]), int(quality[i]), int(bass[i]))))
     return out
+
+
+def _with_sections(song: Song, starts: dict[int, str], bars: int) -> Song:
+    """``song`` with sections from their first bars, each until the next starts.
+
+    The last runs to the end of ``bars`` bars, or of the song's notes when
+    they end sooner (a song's sections lie within its bars).
+    """
+    if not starts:
+        return song
+    bars = min(bars, len(song.bar_lines()) - 1)
+    firsts = sorted(b for b in starts if b < bars)
+    ends = [*firsts[1:], bars]
+    sections = tuple(Section(starts[a], a, b - a) for a, b in zip(firsts, ends, strict=True))
+    return song.replace(sections=sections)
 
 
 def _segments(rows: Sequence[tuple[float, Chord]], end: float) -> NDArray[Any]:

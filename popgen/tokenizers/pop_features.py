@@ -1,18 +1,27 @@
 """The step features of ``pop`` and ``lead``: where the model is, and what came before.
 
-After each token the model is told, as one vector (:func:`pop_features`):
+After each token the model is told, as one vector (:func:`pop_features`), the
+groups of :data:`FEATURE_GROUPS` (all by default; the encoding's ``features``
+option picks some, for ablations):
 
 - **position**: the grid step in the bar (``POSITION_n``; 0 at a bar's head
   and at the start of each part), one-hot;
-- **part**: the bar's head (bar line, meter, chords) or the part being
-  written (``melody``, ``accompaniment`` ...), one-hot;
-- **chord now**: the pitch classes of the chord sounding at that position
-  (the bar's head names its chords and the beats they start on), multi-hot;
+- **part**: the bar's head (bar line, meter, section, chords) or the part
+  being written (``melody``, ``accompaniment`` ...), one-hot;
+- **chord**: the pitch classes of the chord sounding at that position, and
+  **next_chord**, those of the chord on the next beat (the bar's head names
+  its chords and the beats they start on; past the bar's last beat, the
+  last chord), multi-hot;
 - **lookback**: the pitch class of the melody note that started at the same
-  position one bar ago and two bars ago (Magenta's Lookback RNN), one-hot
-  with a slot for "no note";
-- **bar in the phrase**: the bar's index modulo 8, one-hot (the phrase of an
-  8-bar form; a song's sections will refine it).
+  position one bar ago and two bars ago (Magenta's Lookback RNN), and in the
+  same bar of the last section with the same label (its bars are those since
+  its ``SECTION_X`` token), one-hot with a slot for "no note";
+- **melody_pitch**: the last melody note's pitch class and octave, so the
+  accompaniment hears the line and the next bar's melody starts near it;
+- **bar_in_section**: the bars since the section began (since the song began
+  without ``SECTION`` tokens) modulo 8, one-hot: the bar in its phrase;
+- **section**: the label of the section being written, one-hot
+  (:data:`SECTION_SLOTS`).
 
 Every table is built once from the vocabulary, as arrays indexed by token id,
 so the automaton runs inside jit with no name parsing.
@@ -43,14 +52,33 @@ from popgen.tokenizers.features import StepFeatures
 if TYPE_CHECKING:
     from popgen.tokenizers.pop import PopTokenizer
 
-__all__ = ["PHRASE_BARS", "feature_layout", "pop_features"]
+__all__ = ["FEATURE_GROUPS", "PHRASE_BARS", "SECTION_SLOTS", "feature_layout", "pop_features"]
 
-#: Bars of the phrase whose bar index the features give (``bar % PHRASE_BARS``).
+#: The feature groups, in the order of the vector (see the module).
+FEATURE_GROUPS = (
+    "position",
+    "part",
+    "chord",
+    "next_chord",
+    "lookback",
+    "melody_pitch",
+    "bar_in_section",
+    "section",
+)
+#: Bars of the phrase whose bar index the features give (bars into the section % PHRASE_BARS).
 PHRASE_BARS = 8
+#: The section labels told apart, one slot each; other capitals share a slot, and so
+#: do other small letters; the last slot is "no section".
+SECTION_SLOTS = ("A", "B", "C", "D", "E", "F", "G", "H", "other capital", "i", "o", "x",
+                 "other small", "none")  # fmt: skip
+#: Bars of a section whose melody the section lookback remembers.
+_SECTION_BARS = 16
 #: Beats of the longest bar whose chords are followed beat by beat.
 _MAX_BEATS = 16
 #: Slots of a lookback: the 12 pitch classes, then "no note started here".
 _LOOK = 13
+#: Octaves the melody's register tells apart (MIDI octaves 3..8, clipped).
+_OCTAVES = 6
 
 
 class _Tables(NamedTuple):
@@ -63,6 +91,18 @@ class _Tables(NamedTuple):
     is_chord: Any  # bool[vocab]
     chord: Any  # bool[vocab, 12]
     pitch: Any  # int32[vocab]: PITCH_n -> n
+    section: Any  # int32[vocab]: SECTION_X -> its slot of SECTION_SLOTS
+
+
+def _section_slot(label: str) -> int:
+    """The slot of :data:`SECTION_SLOTS` of one label.
+
+    >>> [_section_slot(x) for x in "ABJioXz"]
+    [0, 1, 8, 9, 10, 8, 12]
+    """
+    if label in SECTION_SLOTS:
+        return SECTION_SLOTS.index(label)
+    return SECTION_SLOTS.index("other capital" if label.isupper() else "other small")
 
 
 def _sizes(tokenizer: PopTokenizer) -> tuple[int, int]:
@@ -71,26 +111,38 @@ def _sizes(tokenizer: PopTokenizer) -> tuple[int, int]:
     return (max(positions) + 1 if positions else 1), len(tokenizer.part_roles)
 
 
+def _groups(tokenizer: PopTokenizer) -> tuple[str, ...]:
+    """The feature groups the encoding asks for (its ``features`` option), in vector order."""
+    asked = getattr(tokenizer.config, "features", FEATURE_GROUPS)
+    return tuple(g for g in FEATURE_GROUPS if g in asked)
+
+
 def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
     """Where each feature sits in the vector of :func:`pop_features`.
 
     >>> from popgen.tokenizers import get_tokenizer
-    >>> sorted(feature_layout(get_tokenizer("pop")))
-    ['bar_in_phrase', 'chord', 'lookback_1', 'lookback_2', 'part', 'position']
+    >>> sorted(feature_layout(get_tokenizer("pop")))  # doctest: +NORMALIZE_WHITESPACE
+    ['bar_in_section', 'chord', 'lookback_1', 'lookback_2', 'lookback_section',
+     'melody_octave', 'melody_pitch_class', 'next_chord', 'part', 'position', 'section']
+    >>> list(feature_layout(get_tokenizer("pop", features=("chord", "part"))))
+    ['part', 'chord']
     """
     positions, parts = _sizes(tokenizer)
     sizes = {
-        "position": positions,
-        "part": parts + 1,
-        "chord": 12,
-        "lookback_1": _LOOK,
-        "lookback_2": _LOOK,
-        "bar_in_phrase": PHRASE_BARS,
+        "position": {"position": positions},
+        "part": {"part": parts + 1},
+        "chord": {"chord": 12},
+        "next_chord": {"next_chord": 12},
+        "lookback": {"lookback_1": _LOOK, "lookback_2": _LOOK, "lookback_section": _LOOK},
+        "melody_pitch": {"melody_pitch_class": _LOOK, "melody_octave": _OCTAVES},
+        "bar_in_section": {"bar_in_section": PHRASE_BARS},
+        "section": {"section": len(SECTION_SLOTS)},
     }
     out, start = {}, 0
-    for name, size in sizes.items():
-        out[name] = slice(start, start + size)
-        start += size
+    for group in _groups(tokenizer):
+        for name, size in sizes[group].items():
+            out[name] = slice(start, start + size)
+            start += size
     return out
 
 
@@ -100,7 +152,7 @@ def _tables(tokenizer: PopTokenizer) -> _Tables:
     tables = _Tables(
         np.zeros(size, bool), np.full(size, -1, np.int32), np.full(size, -1, np.int32),
         np.full(size, -1, np.int32), np.zeros(size, bool), np.zeros((size, 12), bool),
-        np.full(size, -1, np.int32),
+        np.full(size, -1, np.int32), np.full(size, -1, np.int32),
     )  # fmt: skip
     parts = {tokenizer.part_token(role): i for i, role in enumerate(tokenizer.part_roles)}
     for i, name in enumerate(vocab):
@@ -118,7 +170,26 @@ def _tables(tokenizer: PopTokenizer) -> _Tables:
         elif family == "CHORD":
             tables.is_chord[i] = True
             tables.chord[i, list(parse_chord(value).pitch_classes)] = True
+        elif family == "SECTION" and len(value) == 1 and value.isascii() and value.isalpha():
+            tables.section[i] = _section_slot(value)
     return tables
+
+
+class _State(NamedTuple):
+    """The automaton's state, batch first."""
+
+    pos: Any  # int32[batch]: the grid step in the bar
+    part: Any  # int32[batch]: the part being written, -1 at the bar's head
+    bar: Any  # int32[batch]: bars begun
+    head_beat: Any  # int32[batch]: the beat of the bar head's next chord
+    chords: Any  # bool[batch, beats, 12]: the chord of each beat of the bar
+    cur: Any  # int32[batch, positions]: melody pitch started at each step of this bar
+    prev1: Any  # ... one bar ago
+    prev2: Any  # ... two bars ago
+    section: Any  # int32[batch]: the section's slot
+    in_section: Any  # int32[batch]: bars since the section began
+    memory: Any  # int32[batch, slots, bars, positions]: each label's last section's melody
+    melody: Any  # int32[batch]: the last melody pitch, -1 before any
 
 
 def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
@@ -135,47 +206,78 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
     melody = tokenizer.part_roles.index("melody") if "melody" in tokenizer.part_roles else -1
     spb = int(tokenizer.config.steps_per_beat)
     t = _Tables(*(jnp.asarray(a) for a in _tables(tokenizer)))
-    size = feature_layout(tokenizer)["bar_in_phrase"].stop
+    groups = _groups(tokenizer)
+    size = max((s.stop for s in feature_layout(tokenizer).values()), default=0)
+    none = len(SECTION_SLOTS) - 1
     beats = jnp.arange(_MAX_BEATS)
-    eye_pos, eye_part = jnp.eye(positions, dtype=jnp.float32), jnp.eye(parts + 1, dtype=jnp.float32)
-    eye_look, eye_bar = jnp.eye(_LOOK, dtype=jnp.float32), jnp.eye(PHRASE_BARS, dtype=jnp.float32)
+    eye = {n: jnp.eye(n, dtype=jnp.float32) for n in {positions, parts + 1, _LOOK, _OCTAVES,
+                                                      PHRASE_BARS, len(SECTION_SLOTS)}}  # fmt: skip
 
-    def init(batch: int) -> Any:
+    def init(batch: int) -> _State:
         zeros = jnp.zeros((batch,), jnp.int32)
         grid = jnp.full((batch, positions), -1, jnp.int32)
+        memory = jnp.full((batch, len(SECTION_SLOTS), _SECTION_BARS, positions), -1, jnp.int32)
         chords = jnp.zeros((batch, _MAX_BEATS, 12), bool)
-        return (zeros, zeros - 1, zeros, zeros, chords, grid, grid, grid)  # pos, part, bar ...
+        return _State(zeros, zeros - 1, zeros, zeros, chords, grid, grid, grid, zeros + none,
+                      zeros - 1, memory, zeros - 1)  # fmt: skip
 
-    def update(state: Any, token: Any) -> tuple[Any, Any]:
-        pos, part, bar, head_beat, chords, cur, prev1, prev2 = state
+    def update(s: _State, token: Any) -> tuple[_State, Any]:
         rows = jnp.arange(token.shape[0])
         is_bar = t.is_bar[token]
-        prev2 = jnp.where(is_bar[:, None], prev1, prev2)
-        prev1 = jnp.where(is_bar[:, None], cur, prev1)
-        cur = jnp.where(is_bar[:, None], -1, cur)
-        bar = bar + is_bar
+        # a bar ends: remember its melody (for the lookbacks and its section's next time)
+        kept = jnp.minimum(jnp.maximum(s.in_section, 0), _SECTION_BARS - 1)
+        old = s.memory[rows, s.section, kept]
+        stored = jnp.where((is_bar & (s.in_section >= 0))[:, None], s.cur, old)
+        memory = s.memory.at[rows, s.section, kept].set(stored)
+        prev2 = jnp.where(is_bar[:, None], s.prev1, s.prev2)
+        prev1 = jnp.where(is_bar[:, None], s.cur, s.prev1)
+        cur = jnp.where(is_bar[:, None], -1, s.cur)
+        bar = s.bar + is_bar
+        in_section = s.in_section + is_bar
+        opens_section = t.section[token] >= 0
+        section = jnp.where(opens_section, t.section[token], s.section)
+        in_section = jnp.where(opens_section, 0, in_section)
         opens = t.part[token] >= 0
-        part = jnp.where(is_bar, -1, jnp.where(opens, t.part[token], part))
-        moved = jnp.where(t.position[token] >= 0, t.position[token], pos)
-        pos = jnp.where(is_bar | opens, 0, moved)
-        pos = jnp.clip(pos, 0, positions - 1)
-        head_beat = jnp.where(is_bar, 0, jnp.where(t.beat[token] >= 0, t.beat[token], head_beat))
+        part = jnp.where(is_bar, -1, jnp.where(opens, t.part[token], s.part))
+        moved = jnp.where(t.position[token] >= 0, t.position[token], s.pos)
+        pos = jnp.clip(jnp.where(is_bar | opens, 0, moved), 0, positions - 1)
+        head_beat = jnp.where(is_bar, 0, jnp.where(t.beat[token] >= 0, t.beat[token], s.head_beat))
         from_here = (beats[None, :] >= head_beat[:, None])[:, :, None]
         chords = jnp.where(t.is_chord[token][:, None, None] & from_here,
-                           t.chord[token][:, None, :], chords)  # fmt: skip
-        played = (t.pitch[token] >= 0) & (part == melody) & (cur[rows, pos] < 0)
+                           t.chord[token][:, None, :], s.chords)  # fmt: skip
+        in_melody = (t.pitch[token] >= 0) & (part == melody)
+        played = in_melody & (cur[rows, pos] < 0)
         cur = cur.at[rows, pos].set(jnp.where(played, t.pitch[token], cur[rows, pos]))
-        now = chords[rows, jnp.minimum(pos // spb, _MAX_BEATS - 1)].astype(jnp.float32)
+        last = jnp.where(in_melody, t.pitch[token], s.melody)
+        state = _State(pos, part, bar, head_beat, chords, cur, prev1, prev2, section,
+                       in_section, memory, last)  # fmt: skip
 
-        def look(grid: Any) -> Any:
-            pitch = grid[rows, pos]
-            return eye_look[jnp.where(pitch >= 0, pitch % 12, 12)]
+        def look(pitch: Any) -> Any:
+            return eye[_LOOK][jnp.where(pitch >= 0, pitch % 12, 12)]
 
-        out = jnp.concatenate(
-            [eye_pos[pos], eye_part[part + 1], now, look(prev1), look(prev2),
-             eye_bar[jnp.maximum(bar - 1, 0) % PHRASE_BARS]],
-            axis=-1,
-        )  # fmt: skip
-        return (pos, part, bar, head_beat, chords, cur, prev1, prev2), out
+        beat = pos // spb
+        out = []
+        if "position" in groups:
+            out.append(eye[positions][pos])
+        if "part" in groups:
+            out.append(eye[parts + 1][part + 1])
+        if "chord" in groups:
+            out.append(chords[rows, jnp.minimum(beat, _MAX_BEATS - 1)].astype(jnp.float32))
+        if "next_chord" in groups:
+            out.append(chords[rows, jnp.minimum(beat + 1, _MAX_BEATS - 1)].astype(jnp.float32))
+        if "lookback" in groups:
+            bar_of = jnp.minimum(jnp.maximum(in_section, 0), _SECTION_BARS - 1)
+            earlier = memory[rows, section, bar_of, pos]
+            earlier = jnp.where((section != none) & (in_section < _SECTION_BARS), earlier, -1)
+            out += [look(prev1[rows, pos]), look(prev2[rows, pos]), look(earlier)]
+        if "melody_pitch" in groups:
+            octave = jnp.clip(last // 12 - 3, 0, _OCTAVES - 1)
+            out += [look(last), eye[_OCTAVES][octave] * (last >= 0)[:, None]]
+        if "bar_in_section" in groups:
+            out.append(eye[PHRASE_BARS][jnp.maximum(in_section, 0) % PHRASE_BARS])
+        if "section" in groups:
+            out.append(eye[len(SECTION_SLOTS)][section])
+        features = jnp.concatenate(out, axis=-1) if out else jnp.zeros((token.shape[0], 0))
+        return state, features
 
     return StepFeatures(size, init, update)
