@@ -25,6 +25,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popgen.metrics import (
+    ONSET_TOLERANCE,
     choose_track,
     chord_tone_share,
     harmonisation,
@@ -48,6 +50,10 @@ if TYPE_CHECKING:
     from popgen.runs.run import Run
 
 __all__ = ["GROUP", "SteeringReport", "evaluate_steering", "excerpt", "melody_controls", "part"]
+
+#: How much a melody note may overlap the next onset and still be one line (beats), as in
+#: :func:`popgen.music.melody.melody_line`: played legato.
+_LEGATO = 0.25
 
 #: Folds of the two-sample test (it needs at least this many songs in each set).
 _FOLDS = 5
@@ -82,30 +88,81 @@ def part(song: Song, role: str) -> Song:
 def excerpt(song: Song, bars: int) -> Song | None:
     """``bars`` whole bars of 4/4 from the bar of the melody's first note, or ``None``.
 
-    ``None`` when the song has no melody, fewer bars, other meters there, or
-    a melody of more than one line there.
+    When a bar of another length (a 2/4 or 6/4 bar, common in POP909) comes
+    within those bars, the excerpt starts instead at the first bar after it
+    in which a melody note starts, and so on: the first ``bars`` bars of 4/4
+    in a row that open with melody. A melody with chords or long overlaps
+    (more than one line, :func:`popgen.music.melody.melody_line`) is reduced
+    to its top line (:func:`one_line`). ``None`` when the song has no melody
+    or no such run of bars.
 
     >>> from popgen.music.song import Track, make_notes
     >>> tune = Song(make_notes(range(60, 72), range(2, 14), [1] * 12),
     ...             tracks=(Track("Vocal", role="melody"),))
     >>> excerpt(tune, 2).notes["start"].tolist()[:3], excerpt(tune, 4) is None
     ([2.0, 3.0, 4.0], True)
+    >>> odd = tune.replace(bars=[4, 6, 10, 14])  # bar 1 is 2/4: the excerpt starts at bar 2
+    >>> excerpt(odd, 2).notes["start"].tolist()[:2]
+    [0.0, 1.0]
     """
-    edges = song.bar_lines()
+    edges = np.asarray(song.bar_lines(), dtype=np.float64)
     tune = part(song, "melody")
-    if not tune.num_notes:
+    if not tune.num_notes or len(edges) <= bars:
         return None
-    first = int(np.searchsorted(edges, tune.notes["start"][0], side="right")) - 1
-    if len(edges) <= first + bars or song.end < edges[first + bars] - 1e-9:
-        return None
-    if not np.allclose(np.diff(edges[first : first + bars + 1]), 4.0):
-        return None
-    out = song.slice(float(edges[first]), float(edges[first + bars]))
+    odd = ~np.isclose(np.diff(edges), 4.0)
+    odd_before = np.concatenate([[0], np.cumsum(odd)])  # odd bars before each bar
+    opens = np.zeros(len(edges) - 1, dtype=bool)
+    opens[np.clip(np.searchsorted(edges, tune.notes["start"], side="right") - 1, 0, None)] = True
+    for first in np.flatnonzero(opens[: len(edges) - bars]).tolist():
+        if odd_before[first + bars] == odd_before[first] and song.end >= edges[first + bars] - 1e-9:
+            return _melody_as_one_line(song.slice(float(edges[first]), float(edges[first + bars])))
+    return None
+
+
+def one_line(tune: Song) -> Song:
+    """The top line of a melody: the highest note of each onset, cut at the next onset.
+
+    Notes starting within :data:`popgen.metrics.ONSET_TOLERANCE` of one another
+    are one onset; a note that overlaps the next onset by more than a quarter
+    of a beat (more than a legato overlap, as :func:`popgen.music.melody.melody_line`
+    allows) ends there. Tracks are kept.
+
+    >>> from popgen.music.song import make_notes
+    >>> chordal = Song(make_notes([60, 64, 67, 65], [0, 0, 0.01, 2], [4, 2, 3, 2]))
+    >>> one_line(chordal).notes[["pitch", "start", "duration"]].tolist()
+    [(67, 0.01, 1.99), (65, 2.0, 2.0)]
+    """
+    notes = np.sort(tune.notes, order="start")
+    if not len(notes):
+        return tune
+    new = np.ones(len(notes), dtype=bool)
+    new[1:] = np.diff(notes["start"]) >= ONSET_TOLERANCE
+    group = np.cumsum(new) - 1
+    order = np.lexsort((notes["pitch"], group))  # by onset, the highest last
+    last = np.append(group[order][1:] != group[order][:-1], True)
+    kept = notes[order[last]].copy()
+    ends = kept["start"] + kept["duration"]
+    nexts = np.append(kept["start"][1:], np.inf)
+    cut = ends > nexts + _LEGATO
+    kept["duration"][cut] = nexts[cut] - kept["start"][cut]
+    return tune.replace(notes=kept)
+
+
+def _melody_as_one_line(song: Song) -> Song:
+    """``song`` with its melody reduced to its top line when it is more than one line."""
     try:
-        melody_line(part(out, "melody"))
-    except ValueError:  # more than one line: not a melody to arrange
-        return None
-    return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a few stray overlaps are kept, as arrange keeps them
+            melody_line(part(song, "melody"))
+        return song
+    except ValueError:  # more than one line: its top line
+        pass
+    melodic = np.array([t.role == "melody" for t in song.tracks], dtype=bool)
+    is_tune = melodic[song.notes["track"]]
+    tune = song.replace(notes=song.notes[is_tune])
+    line = one_line(tune).notes.copy()
+    line["track"] = int(np.flatnonzero(melodic)[0])  # the first melody track carries it
+    return song.replace(notes=np.concatenate([song.notes[~is_tune], line]))
 
 
 def melody_controls(song: Song) -> Controls:
