@@ -32,24 +32,38 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popgen.evaluation.goals import GOALS, goal_row, steering_table
 from popgen.metrics import (
     ONSET_TOLERANCE,
     choose_track,
-    chord_tone_share,
     harmonisation,
     metric_table,
-    notes_per_bar,
     two_sample_test,
 )
+from popgen.metrics.harmony import chord_tone_share
+from popgen.metrics.pitch import leap_share, mean_interval, pitch_range
+from popgen.metrics.rhythm import median_duration, notes_per_bar, notes_per_onset
+from popgen.metrics.structure import bar_repetition, rhythm_repetition, section_repetition
 from popgen.music.melody import melody_line
 from popgen.music.song import Song
 from popgen.music.time import TimeSignature
 from popgen.sampling.controls import Controls
+from popgen.sampling.recipe import run_recipe
 
 if TYPE_CHECKING:
     from popgen.runs.run import Run
 
-__all__ = ["GROUP", "SteeringReport", "evaluate_steering", "excerpt", "melody_controls", "part"]
+__all__ = [
+    "GROUP",
+    "SteeringReport",
+    "SteeringSongs",
+    "evaluate_steering",
+    "excerpt",
+    "melody_controls",
+    "one_line",
+    "part",
+    "steering_songs",
+]
 
 #: How much a melody note may overlap the next onset and still be one line (beats), as in
 #: :func:`popgen.music.melody.melody_line`: played legato.
@@ -184,12 +198,83 @@ def melody_controls(song: Song) -> Controls:
     return Controls.for_melody(tune.replace(chords=tune.chords[:0], time_signatures=four, bars=[]))
 
 
+@dataclass(frozen=True)
+class SteeringSongs:
+    """The real excerpts a steering evaluation measures against: made once, shared by runs.
+
+    Attributes:
+        bars: the length of :attr:`reference` and :attr:`held_out`'s excerpts.
+        form_bars: the length of the form excerpts.
+        reference: excerpts of every reference song: the reference ranges.
+        held_out: excerpts of the held-out songs: the controls, and the real medians.
+        training: the reference excerpts of songs not held out (the real-against-real test).
+        form_reference: ``form_bars`` excerpts of reference songs with a repeated section.
+        form_held_out: those of held-out songs: the forms and chords to write over.
+
+    Build one with :func:`steering_songs`.
+    """
+
+    bars: int
+    form_bars: int
+    reference: list[Song]
+    held_out: list[Song]
+    training: list[Song]
+    form_reference: list[Song]
+    form_held_out: list[Song]
+
+
+def steering_songs(
+    reference: Sequence[Song], held_out: Sequence[Song], *, bars: int = 16, form_bars: int = 32
+) -> SteeringSongs:
+    """The excerpts (:func:`excerpt`) of the reference and held-out songs, for all runs alike.
+
+    A form excerpt is kept when its melody repeats a section
+    (:func:`popgen.metrics.section_repetition` is not ``nan``). Reference songs
+    that are among ``held_out`` (the same objects) are left out of ``training``.
+
+    Raises:
+        ValueError: no held-out or reference song has an excerpt of ``bars`` bars.
+
+    >>> from popgen.music.song import Track, make_notes
+    >>> tune = Song(make_notes(range(60, 76), range(16), [1] * 16),
+    ...             tracks=(Track("Vocal", role="melody"),))
+    >>> songs = steering_songs([tune], [tune], bars=2, form_bars=4)
+    >>> len(songs.held_out), len(songs.training), len(songs.form_held_out)
+    (1, 0, 0)
+    """
+    ref = [e for s in reference if (e := excerpt(s, bars)) is not None]
+    held = [e for s in held_out if (e := excerpt(s, bars)) is not None]
+    if not held or not ref:
+        raise ValueError(f"no held-out song has {bars} whole 4/4 bars of melody; give fewer bars")
+    out = {id(s) for s in held_out}
+    training = [e for s in reference if id(s) not in out and (e := excerpt(s, bars)) is not None]
+    return SteeringSongs(
+        bars,
+        form_bars,
+        ref,
+        held,
+        training,
+        _with_form(reference, form_bars),
+        _with_form(held_out, form_bars),
+    )
+
+
+def _with_form(songs: Sequence[Song], bars: int) -> list[Song]:
+    found = (excerpt(s, bars) for s in songs if s.sections)
+    return [e for e in found if e is not None and not math.isnan(_form_share(e))]
+
+
+def _form_share(song: Song) -> float:
+    return section_repetition(part(song, "melody"))
+
+
 @dataclass
 class SteeringReport:
     """Figures of :func:`evaluate_steering` and the songs written.
 
     ``figures`` maps each measure to its percentiles (5th, 50th, 95th) for the
-    reference, held-out and generated songs, and ``inside`` shares.
+    reference, held-out and generated songs, and ``inside`` shares; its
+    ``"goals"`` holds each goal's row (:func:`popgen.evaluation.goals.goal_row`).
 
     ```python
     report = evaluate_steering(run, reference, held_out)
@@ -200,29 +285,43 @@ class SteeringReport:
     figures: dict[str, Any]
     over_chords: list[Song] = field(default_factory=list)
     arranged: list[Song] = field(default_factory=list)
+    over_form: list[Song] = field(default_factory=list)
 
     def table(self) -> str:
-        """The figures as a plain-text table.
+        """The goals table (:func:`popgen.evaluation.goals.steering_table`) of this run.
 
         ```python
         print(report.table())
         ```
         """
+        return steering_table({"generated": self})
+
+    def extra_rows(self) -> list[tuple[str, str]]:
+        """The figures measured beside the goals, as (label, text) rows of the table.
+
+        ```python
+        dict(report.extra_rows())["arranged melody unchanged"]
+        ```
+        """
         f = self.figures
-        lines = [f"{f['songs']} held-out excerpts of {f['bars']} bars, {f['seconds']:.0f} s"]
+        rows = []
         for name in ("chord_tone_share", "melody_notes_per_bar", "harmonisation"):
             row = f[name]
-            shown = "  ".join(
-                f"{k} {'/'.join(f'{v:.3g}' for v in row[k])}" for k in row if k != "inside"
-            )
-            lines.append(f"{name:22s} {shown}  inside {row['inside']:.0%}")
-        lines.append(f"arranged melody unchanged: {f['arranged_melody_unchanged']}")
-        each = ", ".join(f"{k} {v:.0%}" for k, v in f["group_inside_each"].items())
-        lines.append(f"inside on every metric of the group: {f['group_inside_all']:.0%} ({each})")
+            generated = "arranged" if name == "harmonisation" else "generated"
+            median = row[generated][1] if row[generated] else math.nan
+            rows.append((f"{name}: median (inside)", f"{median:.3g} ({row['inside']:.0%})"))
+        rows.append(("arranged melody unchanged", str(f["arranged_melody_unchanged"])))
+        rows.append(("inside on every GROUP metric", f"{f['group_inside_all']:.0%}"))
+        low = min(f["group_inside_each"], key=f["group_inside_each"].get)
+        rows.append(("GROUP metric least inside", f"{low} {f['group_inside_each'][low]:.0%}"))
         test = f["two_sample"]
-        accuracy = f"{test['accuracy']:.2f}" if test else f"n/a (fewer than {_FOLDS} songs)"
-        lines.append(f"two-sample accuracy: {accuracy}")
-        return "\n".join(lines)
+        interval = (
+            f"{test['interval'][0]:.2f}-{test['interval'][1]:.2f}"
+            if test and "interval" in test
+            else "n/a"
+        )
+        rows.append(("two-sample 95 % interval", interval))
+        return rows
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
         """Write the figures as JSON.
@@ -244,8 +343,10 @@ def evaluate_steering(
     strategy: str | None = None,
     seed: int = 0,
     chunk: int = 50,
+    form_bars: int = 32,
+    songs: SteeringSongs | None = None,
 ) -> SteeringReport:
-    """Generate over the held-out songs' progressions and for their melodies; measure.
+    """Generate over the held-out songs' progressions, forms, and for their melodies; measure.
 
     Args:
         run: a run of a steerable encoding (``pop``).
@@ -256,6 +357,10 @@ def evaluate_steering(
         strategy: a strategy spec; ``None``: the run's recipe.
         seed: the sampling seed.
         chunk: songs generated in one batch.
+        form_bars: the length of the excerpts whose sections and chords the
+            run writes a song over (the form measure).
+        songs: the excerpts, made once for several runs (:func:`steering_songs`);
+            ``None``: made here from ``reference`` and ``held_out``.
 
     Raises:
         ValueError: no held-out song has an excerpt of ``bars`` bars.
@@ -266,15 +371,13 @@ def evaluate_steering(
     """
     from popgen.sampling import Sampler
 
-    ref = [e for s in reference if (e := excerpt(s, bars)) is not None]
-    held = [e for s in held_out if (e := excerpt(s, bars)) is not None]
-    if not held or not ref:
-        raise ValueError(
-            f"no held-out song has {bars} whole 4/4 bars of one melody line; give fewer bars"
-        )
+    if songs is None:
+        songs = steering_songs(reference, held_out, bars=bars, form_bars=form_bars)
+    bars, ref, held = songs.bars, songs.reference, songs.held_out
     sampler = Sampler.from_run(run, strategy)
     over: list[Song] = []
     arranged: list[Song] = []
+    formed: list[Song] = []
     started = time.perf_counter()
     for at in range(0, len(held), chunk):
         some = held[at : at + chunk]
@@ -282,9 +385,21 @@ def evaluate_steering(
             controls=[Controls.over_chords(s.chords, bars=bars) for s in some], seed=seed + at
         )
         arranged += sampler.generate(controls=[melody_controls(s) for s in some], seed=seed + at)
+    for at in range(0, len(songs.form_held_out), chunk):
+        some = songs.form_held_out[at : at + chunk]
+        formed += sampler.generate(
+            controls=[
+                Controls.over_chords(s.chords, bars=songs.form_bars, form=s.sections) for s in some
+            ],
+            seed=seed + at,
+        )
     figures: dict[str, Any] = {
         "songs": len(held),
         "bars": bars,
+        "reference_songs": len(ref),
+        "form_songs": len(songs.form_held_out),
+        "form_bars": songs.form_bars,
+        "strategy": strategy or f"the run's recipe, {run_recipe(run)}",
         "seconds": time.perf_counter() - started,
     }
     melodies = {"reference": ref, "held_out": held, "generated": over}
@@ -321,7 +436,74 @@ def evaluate_steering(
         "held_out": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in held]),
         "generated": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in over]),
     }
-    return SteeringReport(figures, over, arranged)
+    figures["goals"] = _goals(songs, over, arranged, formed, figures, seed=seed)
+    return SteeringReport(figures, over, arranged, formed)
+
+
+#: The goal measures read from each excerpt: (goal name, part, metric).
+_MEASURES = (
+    ("pitch_range", "melody", pitch_range),
+    ("mean_interval", "melody", mean_interval),
+    ("leap_share", "melody", leap_share),
+    ("notes_per_bar", "melody", notes_per_bar),
+    ("median_duration", "melody", median_duration),
+    ("bar_repetition", "melody", bar_repetition),
+    ("accompaniment_rhythm_repetition", "accompaniment", rhythm_repetition),
+    ("chord_tone_share", "melody", chord_tone_share),
+    ("accompaniment_notes_per_bar", "accompaniment", notes_per_bar),
+    ("notes_per_onset", "melody", notes_per_onset),
+)
+
+
+def _goals(
+    songs: SteeringSongs,
+    over: list[Song],
+    arranged: list[Song],
+    formed: list[Song],
+    figures: dict[str, Any],
+    *,
+    seed: int,
+) -> dict[str, dict[str, Any]]:
+    """Each goal's row (:func:`goal_row`): the real excerpts against the songs written."""
+    goals = {goal.name: goal for goal in GOALS}
+    sets = {"reference": songs.reference, "held_out": songs.held_out, "generated": over}
+    rows = {}
+    for name, role, measure in _MEASURES:
+        values = {k: [measure(part(s, role)) for s in v] for k, v in sets.items()}
+        rows[name] = goal_row(
+            goals[name], values["reference"], values["held_out"], values["generated"]
+        )
+    rows["harmonisation"] = goal_row(
+        goals["harmonisation"],
+        [harmonisation(s) for s in songs.reference],
+        [harmonisation(s) for s in songs.held_out],
+        [harmonisation(s) for s in arranged],
+    )
+    test = figures["two_sample"]
+    rows["two_sample"] = goal_row(
+        goals["two_sample"],
+        [],
+        [_real_two_sample(songs, seed=seed)],
+        [test["accuracy"] if test else math.nan],
+    )
+    rows["section_repetition"] = goal_row(
+        goals["section_repetition"],
+        [_form_share(s) for s in songs.form_reference],
+        [_form_share(s) for s in songs.form_held_out],
+        [_form_share(s) for s in formed],
+    )
+    return rows
+
+
+def _real_two_sample(songs: SteeringSongs, *, seed: int) -> float:
+    """The classifier's accuracy telling held-out melodies from the other reference songs'."""
+    if min(len(songs.training), len(songs.held_out)) < _FOLDS:
+        return math.nan
+    tables = [
+        metric_table([choose_track(s, "melody") for s in v])
+        for v in (songs.held_out, songs.training)
+    ]
+    return two_sample_test(tables[0], tables[1], folds=_FOLDS, seed=seed).accuracy
 
 
 def _percentiles(values: list[float]) -> list[float]:
