@@ -163,7 +163,12 @@ class SteeringSongs:
         form_reference: ``form_bars`` excerpts of reference songs with a repeated section.
         form_held_out: those of held-out songs: the forms and chords to write over.
 
-    Build one with :func:`steering_songs`.
+    Build one with :func:`steering_songs`:
+
+    ```python
+    songs = steering_songs(corpus.songs, held_out, bars=16, form_bars=32)
+    reports = [evaluate_steering(run, [], [], songs=songs) for run in runs]
+    ```
     """
 
     bars: int
@@ -217,5 +222,14 @@ def _with_form(songs: Sequence[Song], bars: int) -> list[Song]:
 
 
 def form_share(song: Song) -> float:
-    """:func:`popgen.metrics.section_repetition` of the song's melody part."""
+    """:func:`popgen.metrics.section_repetition` of the song's melody part.
+
+    >>> from popgen.music.sections import parse_form
+    >>> from popgen.music.song import Track, make_notes
+    >>> bar = [60, 62, 64, 65]
+    >>> tune = Song(make_notes(bar * 2, range(8), [1] * 8), tracks=(Track("V", role="melody"),),
+    ...             sections=parse_form("A1 A1"))
+    >>> form_share(tune)
+    1.0
+    """
     return section_repetition(part(song, "melody"))

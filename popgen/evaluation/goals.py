@@ -59,7 +59,11 @@ class Goal:
 
     @property
     def wanted(self) -> str:
-        """What the goal asks, in a few words."""
+        """What the goal asks, in a few words.
+
+        >>> Goal("two_sample", "classifier", "at_most", 0.75).wanted
+        '<= 0.75'
+        """
         return {
             "inside": f">= {self.threshold:.0%} inside".replace("%", " %"),
             "near": f"median within {self.threshold:.0%} of real".replace("%", " %"),
