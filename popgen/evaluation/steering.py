@@ -146,11 +146,7 @@ class SteeringReport:
         low = min(f["group_inside_each"], key=f["group_inside_each"].get)
         rows.append(("GROUP metric least inside", f"{low} {f['group_inside_each'][low]:.0%}"))
         test = f["two_sample"]
-        interval = (
-            f"{test['interval'][0]:.2f}-{test['interval'][1]:.2f}"
-            if test and "interval" in test
-            else "n/a"
-        )
+        interval = f"{test['low']:.2f}-{test['high']:.2f}" if test else "n/a"
         rows.append(("two-sample 95 % interval", interval))
         return rows
 
