@@ -21,6 +21,7 @@ from popgen.metrics import (
     HISTOGRAMS,
     METRICS,
     SetComparison,
+    bar_repetition,
     choose_track,
     compare_sets,
     distinct_4gram_ratio,
@@ -29,11 +30,14 @@ from popgen.metrics import (
     groove_consistency,
     inside_share,
     inter_onset_histogram,
+    leap_share,
     longest_pitch_run,
     mean_interval,
+    median_duration,
     metric_table,
     note_length_histogram,
     notes_per_bar,
+    notes_per_onset,
     pitch_class_entropy,
     pitch_class_entropy_1bar,
     pitch_class_entropy_4bar,
@@ -44,6 +48,7 @@ from popgen.metrics import (
     polyphony_rate,
     reference_ranges,
     repeated_note_ratio,
+    rhythm_repetition,
     scale_consistency,
     song_metrics,
     velocity_spread,
@@ -264,6 +269,25 @@ def test_extreme_durations_go_to_the_end_bins() -> None:
     assert note_length_histogram(song)[[0, -1]].tolist() == [0.5, 0.5]
 
 
+def test_leaps_durations_and_notes_per_onset() -> None:
+    song = notes([(60, 0, 1), (64, 0, 2), (72, 1, 0.5), (71, 2, 0.5), (59, 3, 4)])
+    # the top line: E4 C5 B4 B3, intervals +8 -1 -12
+    assert leap_share(song) == pytest.approx(2 / 3)
+    assert median_duration(song) == 1.0
+    assert notes_per_onset(song) == pytest.approx(5 / 4)
+    assert leap_share(notes([(60, 0, 1), (67, 1, 1)])) == 0.0  # a fifth is not a leap
+
+
+def test_rhythm_repetition_reads_positions_not_pitches() -> None:
+    bar = [(0, 1), (1, 0.5), (1.5, 0.5), (2, 2)]
+    comp = [(48 + 5 * b + i, 4 * b + t, d) for b in range(4) for i, (t, d) in enumerate(bar)]
+    song = notes(comp)
+    assert rhythm_repetition(song) == 0.75  # three bars reuse the first bar's onsets
+    assert bar_repetition(song) == 0.0  # their pitches differ
+    chords = notes([(p, t, 1) for t in range(8) for p in (48, 52, 55)])  # block chords
+    assert rhythm_repetition(chords) == 0.5
+
+
 # -------------------------------------------------------------- degenerate songs
 EMPTY_VALUES = {
     "pitches_used": 0.0,
@@ -281,10 +305,13 @@ ONE_NOTE_VALUES = {
     "scale_consistency": 1.0,
     "notes_per_bar": 1.0,
     "empty_beat_rate": 0.0,
+    "median_duration": 1.0,
     "polyphony": 1.0,
+    "notes_per_onset": 1.0,
     "polyphony_rate": 0.0,
     "velocity_spread": 0.0,
     "bar_repetition": 0.0,
+    "rhythm_repetition": 0.0,
 }
 
 
@@ -406,13 +433,16 @@ def test_metric_bounds(song: Song) -> None:
     values = song_metrics(song)
     _check_values(values)
     shares = ["repeated_note_ratio", "distinct_4gram_ratio", "scale_consistency",
-              "empty_beat_rate", "groove_consistency", "polyphony_rate"]  # fmt: skip
+              "empty_beat_rate", "groove_consistency", "polyphony_rate", "leap_share",
+              "rhythm_repetition"]  # fmt: skip
     for name in shares:
         assert math.isnan(values[name]) or -1e-12 <= values[name] <= 1 + 1e-12, name
     if song.num_notes:
         assert 0 <= values["pitch_class_entropy"] <= math.log2(12) + 1e-9
         assert values["scale_consistency"] >= 7 / 12 - 1e-9
         assert values["polyphony"] >= 1 - 1e-9
+        assert 1 <= values["notes_per_onset"] <= song.num_notes
+        assert values["rhythm_repetition"] >= values["bar_repetition"] - 1e-12
         assert 1 <= values["longest_pitch_run"] <= song.num_notes
         assert values["pitches_used"] <= values["pitch_range"] + 1
 
@@ -424,7 +454,8 @@ def test_pitch_class_metrics_ignore_transposition(song: Song, shift: int) -> Non
     if moved.num_notes != song.num_notes:
         return
     for metric in (pitch_class_entropy, scale_consistency, pitch_class_entropy_1bar,
-                   pitch_range, mean_interval, distinct_4gram_ratio, polyphony):  # fmt: skip
+                   pitch_range, mean_interval, distinct_4gram_ratio, polyphony,
+                   leap_share, rhythm_repetition):  # fmt: skip
         a, b = metric(song), metric(moved)
         assert a == pytest.approx(b) or (math.isnan(a) and math.isnan(b)), metric.__name__
 

@@ -170,7 +170,12 @@ def test_evaluate_steer_measures_songs_over_chords_and_arrangements(
     figures = json.loads(out.read_text())
     assert figures["songs"] == 5 and figures["arranged_melody_unchanged"] is True
     assert 0 <= figures["chord_tone_share"]["inside"] <= 1
-    assert "two-sample accuracy" in capsys.readouterr().out
+    goals = figures["goals"]
+    assert goals["pitch_range"]["real"] == 14.0 and goals["harmonisation"]["real"] == 1.0
+    assert goals["two_sample"]["real"] != goals["two_sample"]["real"]  # nan: all held out
+    assert goals["section_repetition"]["songs"] == 0  # no song has 32 bars
+    printed = capsys.readouterr().out
+    assert "classifier on melodies" in printed and "melody leaps over a fifth" in printed
     assert main([*args, "--bars", "40"]) == 1
     assert "no held-out song has 40 whole 4/4 bars" in capsys.readouterr().err
 

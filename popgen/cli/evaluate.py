@@ -58,6 +58,13 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
     parser.add_argument(
         "--bars", type=positive_int, default=16, help="--steer: bars per excerpt (default: 16)"
     )
+    parser.add_argument(
+        "--form-bars",
+        type=positive_int,
+        default=32,
+        help="--steer: bars per excerpt of the form measure, written over its sections "
+        "(default: 32)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure as JSON")
     parser.add_argument("--png", type=Path, help="also write metric histograms as PNG")
     return parser
@@ -100,7 +107,13 @@ def _steer(run: Run, reference: list[Song], args: argparse.Namespace) -> None:
 
     _, held_out = split_reference(run, reference)
     report = evaluate_steering(
-        run, reference, held_out, bars=args.bars, strategy=args.strategy, seed=args.seed or 0
+        run,
+        reference,
+        held_out,
+        bars=args.bars,
+        form_bars=args.form_bars,
+        strategy=args.strategy,
+        seed=args.seed or 0,
     )
     print(report.table())
     if args.json:

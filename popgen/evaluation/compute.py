@@ -265,5 +265,3 @@ def _as_encoded(run: Run, encoded: EncodedSongs) -> list[Song]:
         run.tokenizer.decode(ids).replace(title=name)
         for ids, name in zip(encoded.ids, names, strict=True)
     ]
-
-

@@ -16,7 +16,17 @@ The reference ranges (5th-95th percentile) are those of the excerpts of all
 reference songs. Also measured: the share of generated melodies inside the
 range on the repetition, pitch and structure metrics together
 (:data:`GROUP`), and the classifier two-sample test of generated against
-held-out melodies. ``popgen evaluate RUN --reference SONGS --steer`` runs it.
+held-out melodies.
+
+The goals of issue 28 (:data:`popgen.evaluation.goals.GOALS`) are measured
+on the same excerpts: the melody's pitch range, intervals, leaps, notes per
+bar, durations, repeated bars and polyphony, the accompaniment's repeated
+rhythms and notes per bar (songs over the progressions), harmonisation
+(arrangements), the classifier (also real against real), and the form: the
+run writes a song over the sections and chords of each held-out
+``form_bars`` excerpt with a repeated section (:mod:`popgen.evaluation.excerpts`),
+measured with :func:`popgen.metrics.section_repetition`. ``popgen evaluate RUN
+--reference SONGS --steer`` runs it and prints the goals table.
 """
 
 from __future__ import annotations
@@ -31,23 +41,45 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popgen.evaluation.excerpts import (
+    SteeringSongs,
+    excerpt,
+    form_share,
+    melody_controls,
+    one_line,
+    part,
+    steering_songs,
+)
+from popgen.evaluation.goals import GOALS, goal_row, steering_table
 from popgen.metrics import (
     choose_track,
-    chord_tone_share,
     harmonisation,
     metric_table,
-    notes_per_bar,
     two_sample_test,
 )
+from popgen.metrics.harmony import chord_tone_share
+from popgen.metrics.pitch import leap_share, mean_interval, pitch_range
+from popgen.metrics.rhythm import median_duration, notes_per_bar, notes_per_onset
+from popgen.metrics.structure import bar_repetition, rhythm_repetition
 from popgen.music.melody import melody_line
 from popgen.music.song import Song
-from popgen.music.time import TimeSignature
 from popgen.sampling.controls import Controls
+from popgen.sampling.recipe import run_recipe
 
 if TYPE_CHECKING:
     from popgen.runs.run import Run
 
-__all__ = ["GROUP", "SteeringReport", "evaluate_steering", "excerpt", "melody_controls", "part"]
+__all__ = [
+    "GROUP",
+    "SteeringReport",
+    "SteeringSongs",
+    "evaluate_steering",
+    "excerpt",
+    "melody_controls",
+    "one_line",
+    "part",
+    "steering_songs",
+]
 
 #: Folds of the two-sample test (it needs at least this many songs in each set).
 _FOLDS = 5
@@ -67,72 +99,13 @@ GROUP = (
 )
 
 
-def part(song: Song, role: str) -> Song:
-    """The tracks of one role, chords and bars kept.
-
-    >>> from popgen.music.song import Track, make_notes
-    >>> song = Song(make_notes([72, 48], [0, 0], [1, 1], track=[0, 1]),
-    ...             tracks=(Track("V", role="melody"), Track("P", role="accompaniment")))
-    >>> part(song, "accompaniment").notes["pitch"].tolist()
-    [48]
-    """
-    return song.select_tracks([i for i, t in enumerate(song.tracks) if t.role == role])
-
-
-def excerpt(song: Song, bars: int) -> Song | None:
-    """``bars`` whole bars of 4/4 from the bar of the melody's first note, or ``None``.
-
-    ``None`` when the song has no melody, fewer bars, other meters there, or
-    a melody of more than one line there.
-
-    >>> from popgen.music.song import Track, make_notes
-    >>> tune = Song(make_notes(range(60, 72), range(2, 14), [1] * 12),
-    ...             tracks=(Track("Vocal", role="melody"),))
-    >>> excerpt(tune, 2).notes["start"].tolist()[:3], excerpt(tune, 4) is None
-    ([2.0, 3.0, 4.0], True)
-    """
-    edges = song.bar_lines()
-    tune = part(song, "melody")
-    if not tune.num_notes:
-        return None
-    first = int(np.searchsorted(edges, tune.notes["start"][0], side="right")) - 1
-    if len(edges) <= first + bars or song.end < edges[first + bars] - 1e-9:
-        return None
-    if not np.allclose(np.diff(edges[first : first + bars + 1]), 4.0):
-        return None
-    out = song.slice(float(edges[first]), float(edges[first + bars]))
-    try:
-        melody_line(part(out, "melody"))
-    except ValueError:  # more than one line: not a melody to arrange
-        return None
-    return out
-
-
-def melody_controls(song: Song) -> Controls:
-    """The controls that arrange the melody of an :func:`excerpt`: its tune in 4/4, no chords.
-
-    The excerpt's bars are whole 4/4 bars, so annotated bar lines a few
-    millionths of a beat off 4 (POP909's songs 418 and 519) are dropped for
-    4/4 from its start; kept, they would ask the encoding for a bar of one
-    step at the end.
-
-    >>> from popgen.music.song import Track, make_notes
-    >>> tune = Song(make_notes([60, 62], [0, 4], [1, 1]), tracks=(Track("Vocal", role="melody"),),
-    ...             bars=[3.999996, 7.999992])
-    >>> melody_controls(tune).bars
-    2
-    """
-    tune = part(song, "melody")
-    four = (TimeSignature(0.0, 4, 4),)
-    return Controls.for_melody(tune.replace(chords=tune.chords[:0], time_signatures=four, bars=[]))
-
-
 @dataclass
 class SteeringReport:
     """Figures of :func:`evaluate_steering` and the songs written.
 
     ``figures`` maps each measure to its percentiles (5th, 50th, 95th) for the
-    reference, held-out and generated songs, and ``inside`` shares.
+    reference, held-out and generated songs, and ``inside`` shares; its
+    ``"goals"`` holds each goal's row (:func:`popgen.evaluation.goals.goal_row`).
 
     ```python
     report = evaluate_steering(run, reference, held_out)
@@ -143,29 +116,39 @@ class SteeringReport:
     figures: dict[str, Any]
     over_chords: list[Song] = field(default_factory=list)
     arranged: list[Song] = field(default_factory=list)
+    over_form: list[Song] = field(default_factory=list)
 
     def table(self) -> str:
-        """The figures as a plain-text table.
+        """The goals table (:func:`popgen.evaluation.goals.steering_table`) of this run.
 
         ```python
         print(report.table())
         ```
         """
+        return steering_table({"generated": self})
+
+    def extra_rows(self) -> list[tuple[str, str]]:
+        """The figures measured beside the goals, as (label, text) rows of the table.
+
+        ```python
+        dict(report.extra_rows())["arranged melody unchanged"]
+        ```
+        """
         f = self.figures
-        lines = [f"{f['songs']} held-out excerpts of {f['bars']} bars, {f['seconds']:.0f} s"]
+        rows = []
         for name in ("chord_tone_share", "melody_notes_per_bar", "harmonisation"):
             row = f[name]
-            shown = "  ".join(
-                f"{k} {'/'.join(f'{v:.3g}' for v in row[k])}" for k in row if k != "inside"
-            )
-            lines.append(f"{name:22s} {shown}  inside {row['inside']:.0%}")
-        lines.append(f"arranged melody unchanged: {f['arranged_melody_unchanged']}")
-        each = ", ".join(f"{k} {v:.0%}" for k, v in f["group_inside_each"].items())
-        lines.append(f"inside on every metric of the group: {f['group_inside_all']:.0%} ({each})")
+            generated = "arranged" if name == "harmonisation" else "generated"
+            median = row[generated][1] if row[generated] else math.nan
+            rows.append((f"{name}: median (inside)", f"{median:.3g} ({row['inside']:.0%})"))
+        rows.append(("arranged melody unchanged", str(f["arranged_melody_unchanged"])))
+        rows.append(("inside on every GROUP metric", f"{f['group_inside_all']:.0%}"))
+        low = min(f["group_inside_each"], key=f["group_inside_each"].get)
+        rows.append(("GROUP metric least inside", f"{low} {f['group_inside_each'][low]:.0%}"))
         test = f["two_sample"]
-        accuracy = f"{test['accuracy']:.2f}" if test else f"n/a (fewer than {_FOLDS} songs)"
-        lines.append(f"two-sample accuracy: {accuracy}")
-        return "\n".join(lines)
+        interval = f"{test['low']:.2f}-{test['high']:.2f}" if test else "n/a"
+        rows.append(("two-sample 95 % interval", interval))
+        return rows
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
         """Write the figures as JSON.
@@ -187,8 +170,10 @@ def evaluate_steering(
     strategy: str | None = None,
     seed: int = 0,
     chunk: int = 50,
+    form_bars: int = 32,
+    songs: SteeringSongs | None = None,
 ) -> SteeringReport:
-    """Generate over the held-out songs' progressions and for their melodies; measure.
+    """Generate over the held-out songs' progressions, forms, and for their melodies; measure.
 
     Args:
         run: a run of a steerable encoding (``pop``).
@@ -199,6 +184,10 @@ def evaluate_steering(
         strategy: a strategy spec; ``None``: the run's recipe.
         seed: the sampling seed.
         chunk: songs generated in one batch.
+        form_bars: the length of the excerpts whose sections and chords the
+            run writes a song over (the form measure).
+        songs: the excerpts, made once for several runs (:func:`steering_songs`);
+            ``None``: made here from ``reference`` and ``held_out``.
 
     Raises:
         ValueError: no held-out song has an excerpt of ``bars`` bars.
@@ -209,15 +198,13 @@ def evaluate_steering(
     """
     from popgen.sampling import Sampler
 
-    ref = [e for s in reference if (e := excerpt(s, bars)) is not None]
-    held = [e for s in held_out if (e := excerpt(s, bars)) is not None]
-    if not held or not ref:
-        raise ValueError(
-            f"no held-out song has {bars} whole 4/4 bars of one melody line; give fewer bars"
-        )
+    if songs is None:
+        songs = steering_songs(reference, held_out, bars=bars, form_bars=form_bars)
+    bars, ref, held = songs.bars, songs.reference, songs.held_out
     sampler = Sampler.from_run(run, strategy)
     over: list[Song] = []
     arranged: list[Song] = []
+    formed: list[Song] = []
     started = time.perf_counter()
     for at in range(0, len(held), chunk):
         some = held[at : at + chunk]
@@ -225,9 +212,21 @@ def evaluate_steering(
             controls=[Controls.over_chords(s.chords, bars=bars) for s in some], seed=seed + at
         )
         arranged += sampler.generate(controls=[melody_controls(s) for s in some], seed=seed + at)
+    for at in range(0, len(songs.form_held_out), chunk):
+        some = songs.form_held_out[at : at + chunk]
+        formed += sampler.generate(
+            controls=[
+                Controls.over_chords(s.chords, bars=songs.form_bars, form=s.sections) for s in some
+            ],
+            seed=seed + at,
+        )
     figures: dict[str, Any] = {
         "songs": len(held),
         "bars": bars,
+        "reference_songs": len(ref),
+        "form_songs": len(songs.form_held_out),
+        "form_bars": songs.form_bars,
+        "strategy": strategy or f"the run's recipe, {run_recipe(run)}",
         "seconds": time.perf_counter() - started,
     }
     melodies = {"reference": ref, "held_out": held, "generated": over}
@@ -264,7 +263,74 @@ def evaluate_steering(
         "held_out": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in held]),
         "generated": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in over]),
     }
-    return SteeringReport(figures, over, arranged)
+    figures["goals"] = _goals(songs, over, arranged, formed, figures, seed=seed)
+    return SteeringReport(figures, over, arranged, formed)
+
+
+#: The goal measures read from each excerpt: (goal name, part, metric).
+_MEASURES = (
+    ("pitch_range", "melody", pitch_range),
+    ("mean_interval", "melody", mean_interval),
+    ("leap_share", "melody", leap_share),
+    ("notes_per_bar", "melody", notes_per_bar),
+    ("median_duration", "melody", median_duration),
+    ("bar_repetition", "melody", bar_repetition),
+    ("accompaniment_rhythm_repetition", "accompaniment", rhythm_repetition),
+    ("chord_tone_share", "melody", chord_tone_share),
+    ("accompaniment_notes_per_bar", "accompaniment", notes_per_bar),
+    ("notes_per_onset", "melody", notes_per_onset),
+)
+
+
+def _goals(
+    songs: SteeringSongs,
+    over: list[Song],
+    arranged: list[Song],
+    formed: list[Song],
+    figures: dict[str, Any],
+    *,
+    seed: int,
+) -> dict[str, dict[str, Any]]:
+    """Each goal's row (:func:`goal_row`): the real excerpts against the songs written."""
+    goals = {goal.name: goal for goal in GOALS}
+    sets = {"reference": songs.reference, "held_out": songs.held_out, "generated": over}
+    rows = {}
+    for name, role, measure in _MEASURES:
+        values = {k: [measure(part(s, role)) for s in v] for k, v in sets.items()}
+        rows[name] = goal_row(
+            goals[name], values["reference"], values["held_out"], values["generated"]
+        )
+    rows["harmonisation"] = goal_row(
+        goals["harmonisation"],
+        [harmonisation(s) for s in songs.reference],
+        [harmonisation(s) for s in songs.held_out],
+        [harmonisation(s) for s in arranged],
+    )
+    test = figures["two_sample"]
+    rows["two_sample"] = goal_row(
+        goals["two_sample"],
+        [],
+        [_real_two_sample(songs, seed=seed)],
+        [test["accuracy"] if test else math.nan],
+    )
+    rows["section_repetition"] = goal_row(
+        goals["section_repetition"],
+        [form_share(s) for s in songs.form_reference],
+        [form_share(s) for s in songs.form_held_out],
+        [form_share(s) for s in formed],
+    )
+    return rows
+
+
+def _real_two_sample(songs: SteeringSongs, *, seed: int) -> float:
+    """The classifier's accuracy telling held-out melodies from the other reference songs'."""
+    if min(len(songs.training), len(songs.held_out)) < _FOLDS:
+        return math.nan
+    tables = [
+        metric_table([choose_track(s, "melody") for s in v])
+        for v in (songs.held_out, songs.training)
+    ]
+    return two_sample_test(tables[0], tables[1], folds=_FOLDS, seed=seed).accuracy
 
 
 def _percentiles(values: list[float]) -> list[float]:

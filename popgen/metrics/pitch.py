@@ -25,6 +25,7 @@ from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used 
 __all__ = [
     "distinct_4gram_ratio",
     "distinct_ngram_ratio",
+    "leap_share",
     "longest_pitch_run",
     "mean_interval",
     "pitch_class_entropy",
@@ -146,6 +147,23 @@ def mean_interval(song: Song) -> float:
     """
     line = top_line(song)
     return float(np.abs(np.diff(line)).mean()) if len(line) > 1 else math.nan
+
+
+#: The largest interval that is not a leap, in semitones: a perfect fifth.
+_FIFTH = 7
+
+
+@metric
+def leap_share(song: Song) -> float:
+    """Share of consecutive top-line note pairs a leap apart: more than a fifth (7 semitones).
+
+    ``nan`` with fewer than two onsets.
+
+    >>> leap_share(Song(make_notes([60, 67, 79, 77, 65], range(5), [1] * 5)))  # +7 +12 -2 -12
+    0.5
+    """
+    line = top_line(song)
+    return float((np.abs(np.diff(line)) > _FIFTH).mean()) if len(line) > 1 else math.nan
 
 
 @metric

@@ -38,9 +38,11 @@ __all__ = [
     "empty_beat_rate",
     "groove_consistency",
     "inter_onset_histogram",
+    "median_duration",
     "note_length_histogram",
     "notes_per_bar",
     "notes_per_bar_by_role",
+    "notes_per_onset",
     "polyphony",
     "polyphony_rate",
     "velocity_spread",
@@ -124,6 +126,17 @@ def notes_per_bar_by_role(song: Song) -> dict[str, float]:
 
 
 @metric
+def median_duration(song: Song) -> float:
+    """Median length of the notes, in beats (``nan`` for an empty song).
+
+    >>> median_duration(Song(make_notes([60, 62, 64], [0, 1, 1.5], [1, 0.5, 2.5])))
+    1.0
+    """
+    duration = song.notes["duration"]
+    return float(np.median(duration)) if len(duration) else math.nan
+
+
+@metric
 def empty_beat_rate(song: Song) -> float:
     """Share of the beats in ``[0, ceil(song.end))`` during which no note sounds.
 
@@ -194,6 +207,20 @@ def polyphony(song: Song) -> float:
     start = song.notes["start"]
     lengths, count = _coverage(start, start + song.notes["duration"])
     return float((lengths * count).sum() / lengths[count > 0].sum())
+
+
+@metric
+def notes_per_onset(song: Song) -> float:
+    """Mean number of notes that start together (onsets closer than ``ONSET_TOLERANCE``).
+
+    1 for a melody of single notes, 3 for block triads; ``nan`` for an empty song.
+
+    >>> notes_per_onset(Song(make_notes([60, 64, 67, 72], [0, 0, 0, 1], [1] * 4)))  # C E G, C
+    2.0
+    """
+    if not song.num_notes:
+        return math.nan
+    return song.num_notes / len(onsets(np.sort(song.notes["start"])))
 
 
 @metric

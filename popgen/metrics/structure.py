@@ -1,10 +1,12 @@
 """Bar-level structure of one song: repeated bars and self-similarity.
 
-Pop songs repeat: a phrase comes back, a chorus returns. Three metrics read
+Pop songs repeat: a phrase comes back, a chorus returns. Four metrics read
 that off the song's bars (:meth:`popgen.music.song.Song.bar_lines`):
 
 * :func:`bar_repetition`: the share of bars that repeat an earlier bar
   exactly (the same onsets with the same pitches);
+* :func:`rhythm_repetition`: the share of bars that reuse an earlier bar's
+  onset positions (pitches aside), as an accompaniment keeps its pattern;
 * :func:`self_similarity`: how strongly the song resembles itself shifted by
   some number of bars, from a bar-by-bar self-similarity matrix of pitch-class
   and rhythm features: the symbolic counterpart of the *structureness
@@ -15,7 +17,7 @@ that off the song's bars (:meth:`popgen.music.song.Song.bar_lines`):
   back (:attr:`popgen.music.song.Song.sections`) repeats its first occurrence,
   bar by bar.
 
-All three follow the conventions stated in :mod:`popgen.metrics.music`, which
+All four follow the conventions stated in :mod:`popgen.metrics.music`, which
 lists them in its ``METRICS`` and re-exports them. Onset positions are on a
 grid of 1/4 beat counted from the start of each bar; an onset a hair before
 a bar line opens the next bar.
@@ -35,7 +37,13 @@ from popgen.metrics._notes import bar_edges, onset_cells, overlaps, shortened
 from popgen.metrics.registry import metric
 from popgen.music.song import Song, make_notes  # noqa: F401  (make_notes: used by the examples)
 
-__all__ = ["bar_features", "bar_repetition", "section_repetition", "self_similarity"]
+__all__ = [
+    "bar_features",
+    "bar_repetition",
+    "rhythm_repetition",
+    "section_repetition",
+    "self_similarity",
+]
 
 _PITCHES = 128
 
@@ -61,8 +69,35 @@ def bar_repetition(song: Song) -> float:
     if not song.num_notes:
         return math.nan
     bar, position, steps = onset_cells(song, bar_edges(song))
-    width = int(steps.max()) * _PITCHES
-    cells = np.unique(bar * width + position * _PITCHES + song.notes["pitch"].astype(np.int64))
+    key = position * _PITCHES + song.notes["pitch"].astype(np.int64)
+    return _repeated_share(bar, key, steps, int(steps.max()) * _PITCHES)
+
+
+@metric
+def rhythm_repetition(song: Song) -> float:
+    """Share of bars with onsets whose onset positions repeat an earlier bar's exactly.
+
+    As :func:`bar_repetition`, with pitches left out: a bar's pattern is the
+    set of 1/4-beat positions at which notes start in it (however many start
+    together), with the bar's length. An accompaniment that keeps its
+    rhythm over changing chords repeats; ``nan`` for an empty song.
+
+    >>> comp = [48, 52, 55, 52]  # a bar of quarter notes, then the same rhythm a fourth up
+    >>> rhythm_repetition(Song(make_notes(comp + [p + 5 for p in comp], range(8), [1] * 8)))
+    0.5
+    """
+    song = shortened(song)
+    if not song.num_notes:
+        return math.nan
+    bar, position, steps = onset_cells(song, bar_edges(song))
+    return _repeated_share(bar, position, steps, int(steps.max()))
+
+
+def _repeated_share(
+    bar: NDArray[np.int64], key: NDArray[np.int64], steps: NDArray[np.int64], width: int
+) -> float:
+    """Share of the bars with cells whose set of cells (keys below ``width``) an earlier bar has."""
+    cells = np.unique(bar * width + key)
     owner = cells // width
     used, first, count = np.unique(owner, return_index=True, return_counts=True)
     rows = np.full((len(used), int(count.max()) + 1), -1, dtype=np.int64)
