@@ -1,10 +1,13 @@
-"""Ablation: the same pop model with and without step features, same data and budget.
+"""Ablation: the same pop model with each input taken away, same data and budget.
 
-Trains two ``popgen train`` runs on POP909 songs 001-700 that differ only in
-``--step-features`` (position in the bar, part, chord now, lookback one and
-two bars, bar in the phrase), then measures each run's held-out negative
-log-likelihood on songs 701-800, read as the runs read their training songs
-(the same tracks, key and chords): like with like.
+Trains ``popgen train`` runs on POP909 songs 001-700 that differ only in what
+the model reads besides the token: no step features; every group
+(:data:`popgen.tokenizers.pop_features.FEATURE_GROUPS`) with ``SECTION``
+tokens; and every group but one (``--only`` picks variants). Then measures
+each run's held-out negative log-likelihood on songs 701-800, read as the
+runs read their training songs (the same tracks, key, chords and sections):
+like with like. Per note, so that runs with and without ``SECTION`` tokens
+compare (a run with them also pays for predicting them).
 
 Usage: ``python benchmarks/step_features.py [--steps 400] [--tokenizer pop] [--out runs/ablation]``
 """
@@ -23,17 +26,28 @@ TRAIN = [f"{DATA}/[0-6]*/*.mid", f"{DATA}/700"]
 HELD_OUT = [str(DATA / f"{n:03d}") for n in range(701, 801)]
 
 
-def train(out: Path, tokenizer: str, steps: int, features: bool) -> float:
+def variants() -> dict[str, list[str]]:
+    """Each variant's extra ``popgen train`` flags."""
+    from popgen.tokenizers.pop_features import FEATURE_GROUPS
+
+    every = ["--tokenizer-option", "sections=True", "--step-features"]
+    out = {"tokens only": [], "all inputs": every}
+    for group in FEATURE_GROUPS:
+        kept = tuple(g for g in FEATURE_GROUPS if g != group)
+        out[f"all but {group}"] = [*every, "--tokenizer-option", f"features={kept!r}"]
+    out["all but sections"] = ["--step-features"]  # no SECTION tokens: no section to follow
+    return out
+
+
+def train(out: Path, tokenizer: str, steps: int, extra: list[str]) -> float:
     """Train one run; its wall time in seconds."""
     flags = [
         "--tokenizer", tokenizer, "--transpose-to", "C",
         "--seq-len", "256", "--batch-size", "16", "--epochs", "3", "--max-steps", str(steps),
         "--lr-schedule", "cosine", "--warmup-steps", "50",
         "--hidden-size", "256", "--num-layers", "2", "--embed-dim", "64", "--dropout", "0.1",
-        "--valid-fraction", "0.05", "--quiet", "--seed", "0",
+        "--valid-fraction", "0.05", "--quiet", "--seed", "0", *extra,
     ]  # fmt: skip
-    if features:
-        flags.append("--step-features")
     command = [sys.executable, "-m", "popgen.cli", "train", *TRAIN, *flags, "--out", str(out)]
     start = time.perf_counter()
     subprocess.run(command, check=True)
@@ -57,21 +71,29 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--tokenizer", default="pop", choices=["pop", "lead"])
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
+    parser.add_argument("--only", action="append", help="a variant's name; repeatable")
     args = parser.parse_args()
     results = {}
-    for name, features in (("tokens only", False), ("tokens + step features", True)):
-        folder = args.out / ("features" if features else "plain")
-        seconds = train(folder, args.tokenizer, args.steps, features)
+    for name, extra in variants().items():
+        if args.only and name not in args.only:
+            continue
+        folder = args.out / name.replace(" ", "-")
+        if not (folder / "popgen.json").exists():
+            seconds = train(folder, args.tokenizer, args.steps, extra)
+        else:  # trained by an earlier call: measure it again
+            seconds = float("nan")
         results[name] = {**held_out_nll(folder), "train_seconds": seconds}
         print(name, json.dumps(results[name]), flush=True)
-    plain, featured = results["tokens only"], results["tokens + step features"]
+    base = results.get("all inputs")
     print(f"\n{args.tokenizer}, {args.steps} steps each, held-out songs 701-800")
-    print("| model | NLL per token | NLL per note | training s |")
-    print("|---|---|---|---|")
+    print("| model | NLL per token | NLL per note | vs all inputs | training s |")
+    print("|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['per_token']:.4f} | {r['per_note']:.4f} | {r['train_seconds']:.0f} |")
-    change = featured["per_note"] / plain["per_note"] - 1
-    print(f"\nstep features change held-out NLL per note by {100 * change:+.1f} %")
+        change = f"{100 * (r['per_note'] / base['per_note'] - 1):+.1f} %" if base else "-"
+        print(
+            f"| {name} | {r['per_token']:.4f} | {r['per_note']:.4f} | {change} "
+            f"| {r['train_seconds']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

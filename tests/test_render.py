@@ -47,3 +47,19 @@ def test_short_and_long_songs(tmp_path: Path, end: float) -> None:
     piano_roll(Song(make_notes([0, 127], [0, end - 0.25], [0.25, 0.25])), path)
     width, _ = png_size(path)
     assert width <= 2500  # the figure width is capped
+
+
+def test_sections_are_marked_on_the_roll(tmp_path: Path) -> None:
+    from popgen.music.sections import parse_form
+
+    song = Song(make_notes([60, 62, 64, 65], [0, 4, 8, 12], [4, 4, 4, 4]))
+    plain, marked = tmp_path / "plain.png", tmp_path / "marked.png"
+    piano_roll(song, plain, size=(4, 2))
+    piano_roll(song.replace(sections=parse_form("A2 B2")), marked, size=(4, 2))
+    import matplotlib.image
+
+    a, b = matplotlib.image.imread(plain), matplotlib.image.imread(marked)
+    assert a.shape == b.shape
+    # the second section's band darkens the right half a little; the first is left as it was
+    half = a.shape[1] // 2
+    assert b[:, half + 20 :].mean() < a[:, half + 20 :].mean()

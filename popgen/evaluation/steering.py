@@ -4,7 +4,8 @@ For each held-out song with enough bars, its first ``bars`` whole bars from
 the bar of the melody's first note (:func:`excerpt`; like with like: the
 same length and meter for every song, intros left out) give
 
-* a progression: the run writes a song over the excerpt's chords, and the
+* a progression: the run writes a song over the excerpt's chords, in its form
+  (its labelled sections; else the default form of ``popgen generate``), and the
   melody's chord-tone share against them and its notes per bar are compared
   with the real excerpts';
 * a melody: the run arranges the excerpt's melody alone (chords inferred
@@ -208,9 +209,7 @@ def evaluate_steering(
     started = time.perf_counter()
     for at in range(0, len(held), chunk):
         some = held[at : at + chunk]
-        over += sampler.generate(
-            controls=[Controls.over_chords(s.chords, bars=bars) for s in some], seed=seed + at
-        )
+        over += sampler.generate(controls=[_over_chords(s, bars) for s in some], seed=seed + at)
         arranged += sampler.generate(controls=[melody_controls(s) for s in some], seed=seed + at)
     for at in range(0, len(songs.form_held_out), chunk):
         some = songs.form_held_out[at : at + chunk]
@@ -331,6 +330,24 @@ def _real_two_sample(songs: SteeringSongs, *, seed: int) -> float:
         for v in (songs.held_out, songs.training)
     ]
     return two_sample_test(tables[0], tables[1], folds=_FOLDS, seed=seed).accuracy
+
+
+def _over_chords(song: Song, bars: int) -> Controls:
+    """The controls of an excerpt's progression in its own form.
+
+    Its form is its labelled sections, else the default form ``popgen
+    generate`` gives a number of bars.
+
+    >>> from popgen.music.chords import make_chords
+    >>> from popgen.music.song import make_notes
+    >>> song = Song(make_notes([60], [0], [16]), chords=make_chords(["C"], [0], [16]))
+    >>> [s.label for s in _over_chords(song, 4).form]
+    ['A']
+    """
+    from popgen.music.form import default_form
+
+    form = song.sections if song.sections else default_form(bars)
+    return Controls.over_chords(song.chords, bars=bars, form=form)
 
 
 def _percentiles(values: list[float]) -> list[float]:

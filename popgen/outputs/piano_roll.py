@@ -42,7 +42,8 @@ def piano_roll(
     axis covers the pitches used, plus two semitones either side, labelled
     with note names (``C4`` = 60; only the C's when the range is wide). Drum
     notes are outlined in black. When the song has chords, their symbols run
-    along the top (as many as fit). A song without notes gives an empty grid
+    along the top (as many as fit); when it has sections, each is a shaded
+    band (every other one) with its label and bars at its start (``A8``). A song without notes gives an empty grid
     with a note saying so. All notes are one collection of rectangles, so
     drawing stays fast for songs of tens of thousands of notes.
 
@@ -127,6 +128,7 @@ def piano_roll(
     ax.set_xlabel("time (beats)")
     ax.set_ylabel("pitch")
     _chord_labels(ax, song, end, width * dpi)
+    _section_bands(ax, song)
     text = title if title is not None else (song.title or song.source or "piano roll")
     ax.set_title(_printable(text), pad=14 if len(song.chords) else 6)
     fig.savefig(path if hasattr(path, "write") else os.fspath(path), format="png")
@@ -135,6 +137,25 @@ def piano_roll(
 def _printable(text: str) -> str:
     """``text`` as matplotlib should print it: unprintable characters out, ``$`` not math."""
     return "".join(ch for ch in text if ch.isprintable()).replace("$", r"\$")
+
+
+def _section_bands(ax: Any, song: Song) -> None:
+    """The song's sections as bands, every other one shaded, each labelled at its start."""
+    from matplotlib.transforms import blended_transform_factory
+
+    if not song.sections:
+        return
+    edges = song.bar_lines()
+    at = blended_transform_factory(ax.transData, ax.transAxes)
+    for i, section in enumerate(song.sections):
+        start = float(edges[section.first_bar])
+        stop = float(edges[min(section.end_bar, len(edges) - 1)])
+        if i % 2:
+            ax.axvspan(start, stop, color="0.5", alpha=0.08, zorder=0, lw=0)
+        ax.axvline(start, color="0.2", alpha=0.5, linewidth=0.9, zorder=0)
+        label = ax.text(start, 0.99, f" {section.label}{section.num_bars}", transform=at,
+                        fontsize="small", fontweight="bold", va="top")  # fmt: skip
+        label.set_in_layout(False)
 
 
 def _chord_labels(ax: Any, song: Song, end: float, pixels: float) -> None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from popgen.sampling.primers import primer_from_corpus
     from popgen.sampling.recipe import (
         DEFAULT_STRATEGY,
+        FORM_STRATEGY,
         SONG_STRATEGY,
         recipe_for,
         recipe_of,
@@ -76,6 +77,7 @@ _LAZY = {
     "DEFAULT_STRATEGY": "popgen.sampling.recipe",
     "History": "popgen.sampling.strategies",
     "SCALES": "popgen.sampling.constraints",
+    "FORM_STRATEGY": "popgen.sampling.recipe",
     "SONG_STRATEGY": "popgen.sampling.recipe",
     "STRATEGIES": "popgen.sampling.spec",
     "Sampler": "popgen.sampling.sampler",
@@ -135,6 +137,7 @@ __all__ = [
     "ControlState",
     "Controls",
     "DEFAULT_STRATEGY",
+    "FORM_STRATEGY",
     "History",
     "SCALES",
     "SONG_STRATEGY",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_STRATEGY",
+    "FORM_STRATEGY",
     "SONG_STRATEGY",
     "recipe_for",
     "recipe_of",
@@ -41,25 +42,43 @@ DEFAULT_STRATEGY = "temperature=1.1,repeat_melody(4, 4.0),max_same_pitch_run=6"
 #: of the chord sounding at each note (``chord_tones``, a sampling-time patch).
 SONG_STRATEGY = "temperature=0.9,chord_tones=1.5"
 
+#: The recipe for runs of a form-aware encoding (``pop``, ``lead`` with ``sections``):
+#: their models hear the chord, the bar, the section and the lookbacks at every step
+#: (``popgen train --step-features``), so they follow the chords with no patch:
+#: temperature and nucleus only (docs/experiments.md, "Songs with form").
+FORM_STRATEGY = "temperature=0.9,top_p=0.9"
 
-def recipe_for(encoding: str, chords: bool = False) -> str:
-    """The sampling recipe a run of ``encoding`` records: :data:`SONG_STRATEGY` with chords.
+
+def recipe_for(encoding: str, chords: bool = False, sections: bool = False) -> str:
+    """The sampling recipe a run of ``encoding`` records.
+
+    :data:`FORM_STRATEGY` for ``pop`` and ``lead`` with sections,
+    :data:`SONG_STRATEGY` for them with chords alone, else :data:`DEFAULT_STRATEGY`.
 
     >>> recipe_for("note") == DEFAULT_STRATEGY, recipe_for("pop", chords=True) == SONG_STRATEGY
     (True, True)
+    >>> recipe_for("pop", chords=True, sections=True)
+    'temperature=0.9,top_p=0.9'
     """
-    return SONG_STRATEGY if chords and encoding in ("pop", "lead") else DEFAULT_STRATEGY
+    if encoding not in ("pop", "lead"):
+        return DEFAULT_STRATEGY
+    if sections:
+        return FORM_STRATEGY
+    return SONG_STRATEGY if chords else DEFAULT_STRATEGY
 
 
 def recipe_of(tokenizer: Tokenizer) -> str:
-    """The recipe for runs of ``tokenizer``'s encoding: :func:`recipe_for` its name and chords.
+    """The recipe for runs of ``tokenizer``'s encoding: :func:`recipe_for` its name and options.
 
     >>> from popgen.tokenizers import get_tokenizer
     >>> recipe_of(get_tokenizer("note")) == DEFAULT_STRATEGY
     True
+    >>> recipe_of(get_tokenizer("pop", sections=True)) == FORM_STRATEGY
+    True
     """
-    chords = bool(getattr(getattr(tokenizer, "config", None), "chords", False))
-    return recipe_for(tokenizer.name, chords)
+    config = getattr(tokenizer, "config", None)
+    chords = bool(getattr(config, "chords", False))
+    return recipe_for(tokenizer.name, chords, bool(getattr(config, "sections", False)))
 
 
 def run_recipe(run: Run) -> str:
