@@ -299,10 +299,10 @@ def align_phrases(
     # totals[bar, shift]: the best score of bars 0..bar with ``bar`` at ``shift``
     totals = np.empty((bars, len(shifts)), dtype=np.int64)
     totals[0] = score[0]
-    for bar in range(1, bars):
-        before = totals[bar - 1]
-        np.maximum(before, before.max() - SHIFT_PENALTY, out=totals[bar])
-        totals[bar] += score[bar]
+    views = list(totals)  # the rows, taken once: no indexing in the loop
+    for before, row, scored in zip(views[:-1], views[1:], score[1:], strict=True):
+        np.maximum(before, np.maximum.reduce(before) - SHIFT_PENALTY, out=row)
+        np.add(row, scored, out=row)
     best = totals.argmax(axis=1)  # where the shift comes from when it changes
     path = [int(best[-1])]
     for bar in range(bars - 1, 0, -1):
