@@ -181,7 +181,7 @@ def read_phrase_melody(path: Path) -> NDArray[np.int16]:
         return fast
     pitches: list[int] = []
     lengths: list[int] = []
-    for number, line in enumerate(data.decode(errors="replace").splitlines(), 1):
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split()
