@@ -356,11 +356,10 @@ def _paired(
     off = closing - key * _PITCH_STRIDE
     # a note-on at a note-off's tick survives it only when that note-off ends an older
     # note: certain if one note-off sits there and an older note of the pitch ends there
-    struck = _contains(offs, ons)
+    struck = offs[at - 1] == ons if len(offs) else np.zeros(len(ons), dtype=bool)
+    struck &= at > 0  # a note-off at the note-on's own tick (the last one not past it)
     if struck.any():
-        once = np.searchsorted(offs, ons[struck], side="right") - np.searchsorted(
-            offs, ons[struck], side="left"
-        )
+        once = at[struck] - np.searchsorted(offs, ons[struck], side="left")
         ending = np.sort(key * _PITCH_STRIDE + off)
         if np.any(once != 1) or not _contains(ending, ons[struck]).all():
             return None
