@@ -239,3 +239,24 @@ def test_cache_key_changes_with_the_file_and_the_cache_format(
     assert key(path, CorpusOptions()) == before
     path.write_bytes(path.read_bytes() + b"\0")
     assert key(path, CorpusOptions()) != before
+
+
+# ----------------------------------------------------- worker processes: no imports each
+@pytest.mark.parametrize(("reader", "symusic_loaded"), [("symusic", True), ("mido", False)])
+def test_readers_are_imported_before_the_workers_fork(reader: str, symusic_loaded: bool) -> None:
+    """Forked workers inherit the readers (symusic only when it is the reader)."""
+    import subprocess
+    import sys
+
+    from popgen.formats.midi_symusic import symusic_available
+
+    if symusic_loaded and not symusic_available():
+        pytest.skip("symusic is not installed")
+    code = (
+        "import sys; from popgen.corpus.options import CorpusOptions; "
+        "from popgen.corpus.reading import _load_readers; "
+        f"_load_readers(CorpusOptions(reader={reader!r})); "
+        "print(*(m in sys.modules for m in ('mido', 'popgen.formats.phrases', 'symusic')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True", str(symusic_loaded)]

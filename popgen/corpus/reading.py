@@ -25,7 +25,7 @@ from popgen.errors import CorpusError, MidiError
 from popgen.music.keys import parse_key
 from popgen.music.limits import bound_song, check_file_size
 from popgen.music.song import Song
-from popgen.workers import map_in_workers
+from popgen.workers import map_in_workers, start_method
 
 __all__ = [
     "MIDI_SUFFIXES",
@@ -131,6 +131,7 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     ['G major', 'C major']
     """
     suffix = path.suffix.lower()
+    beats_beside = False  # a POP909 folder: a beat file beside the MIDI file
     if suffix in MIDI_SUFFIXES | SCORE_SUFFIXES and path.is_file():
         check_file_size(path, options.limits)
     if suffix in MIDI_SUFFIXES:
@@ -139,6 +140,7 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
             from popgen.formats.annotations import annotation_files, apply_annotations
 
             beat_file, chord_file = annotation_files(path)
+            beats_beside = beat_file is not None
             if options.chords in ("infer", "none"):
                 chord_file = None
             if beat_file or chord_file:
@@ -156,7 +158,7 @@ def read_file(path: Path, options: CorpusOptions = _DEFAULTS) -> list[Song]:
     roles = dict(options.roles) if options.roles else None
     songs = [bound_song(s, options.limits) for s in songs]
     songs = [_with_chords(with_roles(_with_key(s, options.keys), roles), options) for s in songs]
-    return [_with_sections(s, path, options) for s in songs]
+    return [_with_sections(s, path, options, beats_beside) for s in songs]
 
 
 def _midi_reader(name: str) -> Callable[[Path], Song]:
@@ -181,17 +183,19 @@ def _with_chords(song: Song, options: CorpusOptions) -> Song:
     return song
 
 
-def _with_sections(song: Song, path: Path, options: CorpusOptions) -> Song:
-    """Apply the ``sections`` rule: POP909's phrase labels, inferred sections, or none."""
+def _with_sections(song: Song, path: Path, options: CorpusOptions, beats_beside: bool) -> Song:
+    """Apply the ``sections`` rule: POP909's phrase labels, inferred sections, or none.
+
+    ``beats_beside``: the MIDI file's folder holds its beat annotations (POP909's
+    layout), found by :func:`read_file` when ``options.annotations`` is on.
+    """
     rule = options.sections
     if rule == "none" or (rule == "infer" and song.sections):
         song = song.replace(sections=())
-    if rule in ("labels", "auto") and options.annotations and path.suffix.lower() in MIDI_SUFFIXES:
-        from popgen.formats.annotations import annotation_files
+    if rule in ("labels", "auto") and beats_beside:
         from popgen.formats.phrases import with_phrase_sections
 
-        if annotation_files(path)[0] is not None:  # a POP909 folder: beats beside the file
-            song = with_phrase_sections(song, path.parent)
+        song = with_phrase_sections(song, path.parent)
     if rule in ("auto", "infer") and not song.sections:
         from popgen.formats.phrases import with_inferred_sections
 
@@ -345,9 +349,29 @@ def _parse(todo: list[Path], options: CorpusOptions, workers: int | None) -> Ite
         yield from map(_read_here, tasks)
         return
     chunk = max(1, len(tasks) // (max(cores, 1) * 8))
+    if start_method().get_start_method() == "fork":
+        _load_readers(options)
     yield from map_in_workers(
         _read_task, tasks, workers, what="reading", chunksize=chunk, min_tasks=_MIN_PARALLEL
     )
+
+
+def _load_readers(options: CorpusOptions) -> None:
+    """Import what reading MIDI files takes, here, before the worker processes fork.
+
+    Forked workers share this process's modules: without this, each one
+    imports symusic, mido and popgen's readers itself on its first file
+    (about 50 ms of CPU a worker).
+    """
+    import importlib
+
+    for name in ("annotations", "midi_reading", "phrases", "score_reading"):
+        importlib.import_module(f"popgen.formats.{name}")
+    importlib.import_module("popgen.music.roles")
+    from popgen.formats.midi_symusic import symusic_available
+
+    if options.reader in ("symusic", "auto") and symusic_available():
+        importlib.import_module("symusic")
 
 
 def _source(path: Path, cached: str) -> str:

@@ -124,17 +124,15 @@ def _read(score_class: Any, data: bytes, source: str) -> Song | None:
         return None
     if len(score.tracks) != len(closed.tracks) or not _tracks_agree(score, closed, data):
         return None
-    parts = []
-    for track, ended in zip(score.tracks, closed.tracks, strict=True):
-        notes = _paired(track.notes.numpy(), ended.notes.numpy())
-        if notes is None:
-            return None
-        if len(notes[0]):
-            parts.append((track, notes))
+    endeds = [track.notes.numpy() for track in closed.tracks]
+    notes = _paired([track.notes.numpy() for track in score.tracks], endeds)
+    if notes is None:
+        return None
     metas = _metas(score, scan)
-    if metas is None or not parts:
+    used = [track for track, ended in zip(score.tracks, endeds, strict=True) if len(ended["time"])]
+    if metas is None or not used:
         return None  # with no notes, mido's reader gives the error
-    return _song(int(score.ticks_per_quarter), parts, metas, source)
+    return _song(int(score.ticks_per_quarter), used, notes, metas, source)
 
 
 def _track_chunks(data: bytes) -> list[tuple[int, int]] | None:
@@ -284,65 +282,89 @@ def _in_file_order(
     return [(tick, *value) for tick in sorted(groups) for value in groups[tick]]
 
 
-_Notes = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
-_PITCH_STRIDE = np.int64(2**32)  # (pitch, tick) as one sortable number
+#: ``(pitch, on, off, velocity, track)``: note columns in ticks; ``track`` counts only
+#: the tracks with notes.
+_Notes = tuple[
+    NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]
+]
+_PITCH_STRIDE = np.int64(2**32)  # (track, pitch, tick) as one sortable number
+_PITCHES = 128  # (track, pitch) as one number: track * 128 + pitch
 
 
-def _paired(read: dict[str, NDArray[Any]], ended: dict[str, NDArray[Any]]) -> _Notes | None:
-    """One track's notes under popgen's rules, from symusic's two readings; ``None`` if unsure.
+def _paired(
+    reads: list[dict[str, NDArray[Any]]], endeds: list[dict[str, NDArray[Any]]]
+) -> _Notes | None:
+    """Every track's notes under popgen's rules, from symusic's two readings; ``None`` if unsure.
 
     symusic ends the oldest sounding note of a pitch at a note-off; popgen (as
     pretty_midi) ends every note of that pitch begun before the note-off's
     tick, and drops a note begun at the note-off's own tick when nothing older
-    sounds. ``ended`` (the file read with note-offs appended past the track's
+    sounds. ``endeds`` (the file read with note-offs appended past each track's
     end) holds every note-on; its note ends, less those appended, are the
     note-offs that ended something. Under popgen's rules each note-on then
     ends at the first of those ticks after it, or is dropped when none comes.
+    The tracks are paired together, each pitch of each track apart: the
+    track and pitch make one number, ``track * 128 + pitch``.
+
+    Args:
+        reads: each track's notes as symusic reads the file (``Track.notes.numpy()``).
+        endeds: the same of the copy with note-offs appended.
 
     Returns:
-        ``(pitch, on, off, velocity)`` columns in ticks, or ``None`` where
+        The notes of all tracks, in track order, each track's in ``endeds``'s
+        order; ``track`` numbers only the tracks with notes. ``None`` where
         symusic's result leaves popgen's open: a note-on and note-off at one
         tick (their order in the file decides), more than one note per pitch
         left unended, ticks past int32.
     """
-    start = ended["time"].astype(np.int64)
-    end = start + ended["duration"]
-    pitch = ended["pitch"].astype(np.int64)
-    if not len(start):
-        return start, start, start, start
-    if ended["duration"].min() <= 0 or start.min() < 0 or end.max() >= 2**31 - 1:
+    counts = np.array([len(e["time"]) for e in endeds], dtype=np.int64)
+    read_counts = np.array([len(r["time"]) for r in reads], dtype=np.int64)
+    if not counts.sum():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty, empty
+    column = {key: np.concatenate([e[key] for e in endeds]) for key in endeds[0]}
+    start = column["time"].astype(np.int64)
+    end = start + column["duration"]
+    if column["duration"].min() <= 0 or start.min() < 0 or end.max() >= 2**31 - 1:
         return None  # a note of no length: a note-off at its note-on's tick
-    last = (
-        int(start.max())
-        if not len(read["time"])
-        else int((read["time"].astype(np.int64) + read["duration"]).max())
-    )
-    appended = end > last if len(read["time"]) else np.ones(len(end), dtype=bool)
-    if np.count_nonzero(appended) != len(start) - len(read["time"]):
+    track = np.repeat(np.arange(len(endeds)), counts)
+    pitch = column["pitch"].astype(np.int64)
+    key = track * _PITCHES + pitch  # each track's pitches apart
+    # a track's notes past the last note symusic ended in it were ended by the appended
+    # note-offs (all of them, when it ended none)
+    last = np.full(len(reads), -1, dtype=np.int64)
+    if read_counts.sum():
+        read_end = np.concatenate([r["time"].astype(np.int64) + r["duration"] for r in reads])
+        np.maximum.at(last, np.repeat(np.arange(len(reads)), read_counts), read_end)
+    appended = end > last[track]
+    appended_counts = np.bincount(track[appended], minlength=len(endeds))
+    if ((appended_counts != counts - read_counts) & (counts > 0)).any():
         return None
-    if appended.any() and end[appended].min() != end[appended].max():
-        return None  # two notes of a pitch left unended: symusic's reading lost one
-    offs = np.sort(pitch[~appended] * _PITCH_STRIDE + end[~appended])
-    ons = pitch * _PITCH_STRIDE + start
+    if appended.any():
+        low = np.full(len(endeds), 2**31, dtype=np.int64)
+        high = np.full(len(endeds), -1, dtype=np.int64)
+        np.minimum.at(low, track[appended], end[appended])
+        np.maximum.at(high, track[appended], end[appended])
+        if (low[appended_counts > 0] != high[appended_counts > 0]).any():
+            return None  # two notes of a pitch left unended: symusic's reading lost one
+    offs = np.sort(key[~appended] * _PITCH_STRIDE + end[~appended])
+    ons = key * _PITCH_STRIDE + start
     at = np.searchsorted(offs, ons, side="right")
-    found = at < len(offs)
     closing = offs[np.minimum(at, len(offs) - 1)] if len(offs) else ons
-    kept = found & (closing // _PITCH_STRIDE == pitch)
-    if not kept.all():
+    if not ((at < len(offs)) & (closing // _PITCH_STRIDE == key)).all():
         return None  # a note never ended: mido's reader ends it at the track's end, and says so
-    off = closing - pitch * _PITCH_STRIDE
+    off = closing - key * _PITCH_STRIDE
     # a note-on at a note-off's tick survives it only when that note-off ends an older
     # note: certain if one note-off sits there and an older note of the pitch ends there
-    struck = kept & _contains(offs, ons)
+    struck = offs[at - 1] == ons if len(offs) else np.zeros(len(ons), dtype=bool)
+    struck &= at > 0  # a note-off at the note-on's own tick (the last one not past it)
     if struck.any():
-        once = np.searchsorted(offs, ons[struck], side="right") - np.searchsorted(
-            offs, ons[struck], side="left"
-        )
-        ending = np.sort(pitch[kept] * _PITCH_STRIDE + off[kept])
+        once = at[struck] - np.searchsorted(offs, ons[struck], side="left")
+        ending = np.sort(key * _PITCH_STRIDE + off)
         if np.any(once != 1) or not _contains(ending, ons[struck]).all():
             return None
-    velocity = ended["velocity"].astype(np.int64)
-    return pitch[kept], start[kept], off[kept], velocity[kept]
+    ranks = np.cumsum(counts > 0) - 1  # each track's index among those with notes
+    return pitch, start, off, column["velocity"].astype(np.int64), ranks[track]
 
 
 def _contains(ordered: NDArray[np.int64], values: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -355,9 +377,9 @@ def _contains(ordered: NDArray[np.int64], values: NDArray[np.int64]) -> NDArray[
 
 
 def _song(
-    tpb: int, parts: list[tuple[Any, _Notes]], metas: list[list[tuple[Any, ...]]], source: str
+    tpb: int, tracks: list[Any], notes: _Notes, metas: list[list[tuple[Any, ...]]], source: str
 ) -> Song:
-    """The :class:`Song` of checked tracks and metadata, built as ``song_from_midifile``."""
+    """The :class:`Song` of checked notes, their tracks and metas, as ``song_from_midifile``."""
     import mido
 
     from popgen.formats.midi_reading import (
@@ -367,22 +389,21 @@ def _song(
         _tempo_map,
     )
 
-    pitch, on, off, velocity = (np.concatenate(c) for c in zip(*(n for _, n in parts), strict=True))
-    track = np.repeat(np.arange(len(parts)), [len(n[0]) for _, n in parts])
+    pitch, on, off, velocity, track = notes
     kept, merged = _song_order(on, track, pitch, off - on)
-    notes = np.zeros(len(kept), dtype=NOTE_DTYPE)
-    notes["pitch"] = pitch[kept]
-    notes["start"] = on[kept] / tpb
-    notes["duration"] = (off - on)[kept] / tpb
-    notes["velocity"] = velocity[kept]
-    notes["track"] = track[kept]
+    notes_array = np.zeros(len(kept), dtype=NOTE_DTYPE)
+    notes_array["pitch"] = pitch[kept]
+    notes_array["start"] = on[kept] / tpb
+    notes_array["duration"] = (off - on)[kept] / tpb
+    notes_array["velocity"] = velocity[kept]
+    notes_array["track"] = track[kept]
     tempo_events, signatures, keys, markers = metas
     tempos = [(tick, round(mido.tempo2bpm(mspq), 3)) for tick, mspq in tempo_events if mspq > 0]
     song = Song(
-        notes=notes,
+        notes=notes_array,
         chords=_marker_chords(markers, tpb, int(off.max())),
         tracks=tuple(
-            Track(name=t.name.strip(), program=t.program, is_drum=t.is_drum) for t, _ in parts
+            Track(name=t.name.strip(), program=t.program, is_drum=t.is_drum) for t in tracks
         ),
         tempos=_tempo_map(tempos, tpb),
         time_signatures=_signature_map(signatures, tpb),

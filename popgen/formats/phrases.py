@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from popgen.music.sections import (  # noqa: F401  (format_form: the examples)
     Section,
@@ -172,6 +173,12 @@ def read_phrase_melody(path: Path) -> NDArray[np.int16]:
     ...     read_phrase_melody(Path(tmp, "m.txt"))[::4].tolist()
     [0, 60, 60, 62, 62]
     """
+    data = path.read_bytes()
+    numbers = _number_pairs(data)
+    if numbers is not None and (numbers[:, 0] <= 127).all() and (numbers[:, 1] <= 100_000).all():
+        # the usual file, parsed in one pass; anything else goes line by line, with its errors
+        fast: NDArray[np.int16] = np.repeat(numbers[:, 0].astype(np.int16), numbers[:, 1])
+        return fast
     pitches: list[int] = []
     lengths: list[int] = []
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
@@ -193,6 +200,40 @@ def read_phrase_melody(path: Path) -> NDArray[np.int16]:
     return out
 
 
+_DIGITS = 9  # the most digits of a number :func:`_number_pairs` reads (exact in float64)
+
+
+def _number_pairs(data: bytes) -> NDArray[np.int64] | None:
+    r"""int64[lines, 2]: the numbers of ``data`` when each line that is not blank is two of them.
+
+    Numbers are plain decimal digits (at most 9); the only other bytes allowed
+    are spaces, tabs and line ends. ``None`` for anything else, which
+    :func:`read_phrase_melody` reads line by line (with ``int`` and its errors).
+
+    >>> _number_pairs(b"60 4\r\n\n0 12\n").tolist(), _number_pairs(b"60 4 1\n")
+    ([[60, 4], [0, 12]], None)
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    digit = (buf >= 0x30) & (buf <= 0x39)
+    line_end = (buf == 0x0A) | (buf == 0x0D)
+    if not (digit | line_end | (buf == 0x20) | (buf == 0x09)).all():
+        return None
+    first = digit.copy()
+    first[1:] &= ~digit[:-1]  # the first digit of each number
+    last = digit.copy()
+    last[:-1] &= ~digit[1:]
+    starts, ends = np.flatnonzero(first), np.flatnonzero(last) + 1
+    if len(starts) % 2 or (len(starts) and (ends - starts).max() > _DIGITS):
+        return None
+    lines = np.cumsum(line_end)[starts]  # the line of each number: two a line
+    if (lines[0::2] != lines[1::2]).any() or (lines[2::2] == lines[1:-1:2]).any():
+        return None
+    word = (np.cumsum(first) - 1)[digit]  # at each digit, its number
+    places = ends[word] - 1 - np.flatnonzero(digit)  # 10**place of each digit
+    values = np.bincount(word, weights=(buf[digit] - 0x30) * 10.0**places, minlength=len(starts))
+    return np.rint(values).astype(np.int64).reshape(-1, 2)
+
+
 def melody_grid(song: Song, track: int) -> NDArray[np.int16]:
     """int16[steps]: the highest pitch of ``track`` sounding at each 16th note from beat 0.
 
@@ -207,8 +248,12 @@ def melody_grid(song: Song, track: int) -> NDArray[np.int16]:
     notes = song.notes[song.notes["track"] == track]
     first = np.searchsorted(middles, notes["start"])
     last = np.searchsorted(middles, notes["start"] + notes["duration"])
-    for pitch, a, b in zip(notes["pitch"].tolist(), first.tolist(), last.tolist(), strict=True):
-        grid[a:b] = np.maximum(grid[a:b], pitch)
+    lengths = np.maximum(last - first, 0)
+    # every (note, step) it covers, then the highest pitch at each step
+    steps = np.arange(int(lengths.sum())) + np.repeat(
+        first - (np.cumsum(lengths) - lengths), lengths
+    )
+    np.maximum.at(grid, steps, np.repeat(notes["pitch"].astype(np.int16), lengths))
     return grid
 
 
@@ -246,24 +291,25 @@ def align_phrases(
     padded = np.zeros(len(mine) + 2 * reach, dtype=np.int16)
     padded[reach : reach + len(song[: len(mine) + reach])] = song[: len(mine) + reach]
     shifts = np.arange(-reach, reach + 1)
-    same = np.zeros((bars, len(shifts)), dtype=np.int64)
-    either = np.zeros((bars, len(shifts)), dtype=np.int64)
-    for i, shift in enumerate(shifts.tolist()):
-        other = padded[reach + shift : reach + shift + len(mine)]
-        sounding = (mine > 0) | (other > 0)
-        same[:, i] = ((mine == other) & sounding).reshape(bars, _STEPS).sum(axis=1)
-        either[:, i] = sounding.reshape(bars, _STEPS).sum(axis=1)
+    other = sliding_window_view(padded, len(mine))  # [shift, step]: the song under the labels
+    sounding = mine > 0
+    same = _bar_counts((other == mine) & sounding, bars).T  # [bar, shift]
+    either = _bar_counts((other > 0) | sounding, bars).T
     score = 2 * same - either  # same minus differing
-    total = score[0].astype(np.float64)
-    back = np.zeros((bars, len(shifts)), dtype=np.int64)
-    for bar in range(1, bars):
-        best = int(np.argmax(total))
-        stay = total >= total[best] - SHIFT_PENALTY
-        back[bar] = np.where(stay, np.arange(len(shifts)), best)
-        total = np.where(stay, total, total[best] - SHIFT_PENALTY) + score[bar]
-    path = [int(np.argmax(total))]
+    # totals[bar, shift]: the best score of bars 0..bar with ``bar`` at ``shift``
+    totals = np.empty((bars, len(shifts)), dtype=np.int64)
+    totals[0] = score[0]
+    views = list(totals)  # the rows, taken once: no indexing in the loop
+    for before, row, scored in zip(views[:-1], views[1:], score[1:], strict=True):
+        np.maximum(before, np.maximum.reduce(before) - SHIFT_PENALTY, out=row)
+        np.add(row, scored, out=row)
+    best = totals.argmax(axis=1)  # where the shift comes from when it changes
+    path = [int(best[-1])]
     for bar in range(bars - 1, 0, -1):
-        path.append(int(back[bar, path[-1]]))
+        before, now = totals[bar - 1], path[-1]
+        path.append(
+            now if before[now] >= before[best[bar - 1]] - SHIFT_PENALTY else int(best[bar - 1])
+        )
     path.reverse()
     rows = np.arange(bars)
     matched, sounding_total = same[rows, path].sum(), either[rows, path].sum()
@@ -273,6 +319,25 @@ def align_phrases(
     far = np.abs(shifts[:, None] - used[None, :]).min(axis=1) >= _STEPS // 2
     runner_up = float(constant[far].max()) if far.any() else 0.0
     return Alignment(tuple(int(s) for s in used), agreement, runner_up)
+
+
+_BYTE_SUM = np.uint64(0x0101010101010101)  # times a word of bytes: their sum in the top byte
+
+
+def _bar_counts(flags: NDArray[np.bool_], bars: int) -> NDArray[np.int64]:
+    """int64[rows, bars]: the true ``flags`` in each bar of 16 steps of each row.
+
+    ``flags`` (bool[rows, bars * 16], each row contiguous) is read as two
+    64-bit words a bar, each holding 8 flags of 0 or 1 as bytes; the bytes
+    of their sum are at most 2, so one multiplication adds them up.
+    """
+    if not flags.flags.c_contiguous:
+        flags = np.ascontiguousarray(flags)
+    words = flags.view(np.uint64).reshape(len(flags), bars, 2)
+    counts: NDArray[np.int64] = (
+        ((words[:, :, 0] + words[:, :, 1]) * _BYTE_SUM) >> np.uint64(56)
+    ).astype(np.int64)
+    return counts
 
 
 def with_phrase_sections(song: Song, folder: Path, *, labelling: int = 1, window: int = 8) -> Song:
