@@ -112,7 +112,7 @@ def test_the_encoding_picks_its_feature_groups() -> None:
     song = _song([[60, 62, 64, 65]], ["C"])
     _, out, layout = _features(song, features=("chord", "part"))
     assert list(layout) == ["part", "chord"] and out.shape[1] == 3 + 12
-    with pytest.raises(ValueError, match="features must be among"):
+    with pytest.raises(ValueError, match="features must be a tuple"):
         get_tokenizer("pop", features=("tempo",))
 
 
@@ -146,3 +146,27 @@ def test_step_by_step_equals_the_whole_sequence() -> None:
 def test_a_toy_automaton_counts() -> None:
     out = sequence_features(counting_features(4), jnp.zeros((1, 6), jnp.int32))
     assert out.argmax(-1).tolist() == [[1, 2, 3, 3, 3, 3]]
+
+
+def _bar_heads(form: str, pitches: list[int]) -> tuple[list[np.ndarray], dict[str, slice]]:
+    """The features after POSITION_0 of each bar's melody, one note a bar."""
+    song = _song([[p, None, None, None] for p in pitches], ["C"] * len(pitches), form=form)
+    names, out, layout = _features(song)
+    return [out[i + 1] for i, n in enumerate(names) if n == "MELODY"], layout
+
+
+def test_sections_past_16_bars_do_not_overwrite_the_16th() -> None:
+    pitches = [60 + b % 12 for b in range(37)]
+    rows, layout = _bar_heads("A20 B1 A16", pitches)
+    look = [int(r[layout["lookback_section"]].argmax()) for r in rows]
+    # the second A (bars 21..36) hears the first A's bars 0..15, never bar 16..19
+    assert look[21:37] == [p % 12 for p in pitches[:16]]
+
+
+def test_a_label_back_at_another_length_hears_only_its_last_time() -> None:
+    pitches = [60 + b for b in range(24)]
+    rows, layout = _bar_heads("A8 B4 A4 A8", pitches)
+    look = [int(r[layout["lookback_section"]].argmax()) for r in rows]
+    assert look[12:16] == [p % 12 for p in pitches[0:4]]  # A4 hears the first A's bars 0..3
+    assert look[16:20] == [p % 12 for p in pitches[12:16]]  # A8 hears A4 ...
+    assert look[20:24] == [12] * 4  # ... which had no bars 4..7

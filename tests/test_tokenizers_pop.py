@@ -273,3 +273,20 @@ def test_bar_chords_take_time_in_bars_not_bars_times_chords() -> None:
     out = _bar_chords(chords, edges, 12)
     assert len(out) == n and [(k, c.label) for k, c in out[1]] == [(0, "G:maj")]
     assert time.process_time() - began < 10  # beat by beat: minutes
+
+
+def test_sections_keep_their_beats_when_snapping_merges_bars() -> None:
+    from popgen.music.sections import parse_form
+
+    # bar lines 0.1 beat off the grid: the first bar (0..0.1) vanishes on the grid
+    song = Song(make_notes([72] * 6, [0.5, 4.5, 8.5, 12.5, 16.5, 20.5], [1] * 6),
+                bars=np.arange(0.1, 25, 4.0), sections=parse_form("-1 A2 B3"))  # fmt: skip
+    prepared = LeadTokenizer(sections=True).prepare(song)
+    starts = [float(prepared.bar_lines()[x.first_bar]) for x in prepared.sections]
+    assert starts == [0.0, 8.0]  # A at beat 0.1 and B at 8.1, snapped to the grid
+
+
+def test_odd_section_tokens_decode_without_error() -> None:
+    tok = PopTokenizer(sections=True)
+    song = tok.names_to_song(["SECTION_A", "BAR", "SECTION_AB", "SECTION_", "SECTION_é", "MELODY"])
+    assert song.sections == (Section("A", 0, 1),)  # only the one-letter label counts

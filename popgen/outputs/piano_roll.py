@@ -43,8 +43,8 @@ def piano_roll(
     with note names (``C4`` = 60; only the C's when the range is wide). Drum
     notes are outlined in black. When the song has chords, their symbols run
     along the top (as many as fit); when it has sections, each is a shaded
-    band (every other one) with its label and bars at its start (``A8``). A song without notes gives an empty grid
-    with a note saying so. All notes are one collection of rectangles, so
+    band (every other one) with its label and bars at its start (``A8``). A
+    song without notes gives an empty grid with a note saying so. All notes are one collection of rectangles, so
     drawing stays fast for songs of tens of thousands of notes.
 
     Args:

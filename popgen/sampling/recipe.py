@@ -42,43 +42,49 @@ DEFAULT_STRATEGY = "temperature=1.1,repeat_melody(4, 4.0),max_same_pitch_run=6"
 #: of the chord sounding at each note (``chord_tones``, a sampling-time patch).
 SONG_STRATEGY = "temperature=0.9,chord_tones=1.5"
 
-#: The recipe for runs of a form-aware encoding (``pop``, ``lead`` with ``sections``):
-#: their models hear the chord, the bar, the section and the lookbacks at every step
-#: (``popgen train --step-features``), so they follow the chords with no patch:
+#: The recipe for runs of a form-aware encoding (``pop``, ``lead`` with ``sections``)
+#: whose models hear the chord, the bar, the section and the lookbacks at every step
+#: (``popgen train --step-features``): they follow the chords with no patch,
 #: temperature and nucleus only (docs/experiments.md, "Songs with form").
 FORM_STRATEGY = "temperature=0.9,top_p=0.9"
 
 
-def recipe_for(encoding: str, chords: bool = False, sections: bool = False) -> str:
+def recipe_for(
+    encoding: str, chords: bool = False, sections: bool = False, features: bool = False
+) -> str:
     """The sampling recipe a run of ``encoding`` records.
 
-    :data:`FORM_STRATEGY` for ``pop`` and ``lead`` with sections,
-    :data:`SONG_STRATEGY` for them with chords alone, else :data:`DEFAULT_STRATEGY`.
+    :data:`FORM_STRATEGY` for ``pop`` and ``lead`` with sections read by a
+    model of step features, :data:`SONG_STRATEGY` for them with chords
+    otherwise, else :data:`DEFAULT_STRATEGY`.
 
     >>> recipe_for("note") == DEFAULT_STRATEGY, recipe_for("pop", chords=True) == SONG_STRATEGY
     (True, True)
-    >>> recipe_for("pop", chords=True, sections=True)
+    >>> recipe_for("pop", chords=True, sections=True, features=True)
     'temperature=0.9,top_p=0.9'
     """
     if encoding not in ("pop", "lead"):
         return DEFAULT_STRATEGY
-    if sections:
+    if sections and features:
         return FORM_STRATEGY
     return SONG_STRATEGY if chords else DEFAULT_STRATEGY
 
 
-def recipe_of(tokenizer: Tokenizer) -> str:
-    """The recipe for runs of ``tokenizer``'s encoding: :func:`recipe_for` its name and options.
+def recipe_of(tokenizer: Tokenizer, *, features: bool = False) -> str:
+    """The recipe for runs of ``tokenizer``'s encoding (:func:`recipe_for` its options).
+
+    ``features``: whether the run's model reads the encoding's step features.
 
     >>> from popgen.tokenizers import get_tokenizer
     >>> recipe_of(get_tokenizer("note")) == DEFAULT_STRATEGY
     True
-    >>> recipe_of(get_tokenizer("pop", sections=True)) == FORM_STRATEGY
+    >>> recipe_of(get_tokenizer("pop", sections=True), features=True) == FORM_STRATEGY
     True
     """
     config = getattr(tokenizer, "config", None)
     chords = bool(getattr(config, "chords", False))
-    return recipe_for(tokenizer.name, chords, bool(getattr(config, "sections", False)))
+    sections = bool(getattr(config, "sections", False))
+    return recipe_for(tokenizer.name, chords, sections, features)
 
 
 def run_recipe(run: Run) -> str:
@@ -91,7 +97,9 @@ def run_recipe(run: Run) -> str:
     True
     """
     recorded = run.usage.strategy
-    return recorded if recorded is not None else recipe_of(run.tokenizer)
+    if recorded is not None:
+        return recorded
+    return recipe_of(run.tokenizer, features=bool(getattr(run.model, "feature_dim", 0)))
 
 
 def strategy_spec(

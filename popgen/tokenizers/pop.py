@@ -104,9 +104,14 @@ class PopConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))
         object.__setattr__(self, "programs", tuple(int(p) for p in self.programs))
+        if isinstance(self.features, str) or not set(self.features) <= set(FEATURE_GROUPS):
+            raise ValueError(
+                f"features must be a tuple of groups among {FEATURE_GROUPS}, got {self.features!r}"
+            )
         object.__setattr__(self, "features", tuple(self.features))
-        if not set(self.features) <= set(FEATURE_GROUPS):
-            raise ValueError(f"features must be among {FEATURE_GROUPS}, got {self.features!r}")
+        if not self.features:
+            raise ValueError("features must name at least one group (a model without them "
+                             "is trained without --step-features)")  # fmt: skip
         if (
             not self.roles
             or len(set(self.roles)) != len(self.roles)
@@ -377,15 +382,19 @@ class PopTokenizer(Tokenizer):
         if self.config.chords and len(song.chords):
             chords = _bar_chords(song.chords, edges, spb)
         starts: dict[int, str] = {}
-        if self.config.sections:
-            starts = {x.first_bar: x.label for x in song.sections if x.first_bar < len(meters)}
+        if self.config.sections and song.sections:  # by beats: snapping may merge bars
+            lines = np.round(song.bar_lines() * spb).astype(np.int64)
+            for x in song.sections:
+                bar = int(np.searchsorted(edges, lines[x.first_bar], side="right")) - 1
+                if 0 <= bar < len(meters):
+                    starts.setdefault(bar, x.label)
         return _Layout(notes, edges, meters, chords, starts)
 
     def prepare(self, song: Song) -> Song:
         """The song as this encoding sees it (see the module docstring for the loss).
 
         ``decode(encode(song))`` has exactly these notes, tracks, time
-        signatures and chords.
+        signatures, chords and (with ``sections``) sections.
 
         >>> from popgen.music.song import make_notes
         >>> song = Song(make_notes([60, 62], [0.1, 4.9], [12, 1], 100))  # no roles: melody
@@ -524,7 +533,7 @@ class PopTokenizer(Tokenizer):
                 if name == "BAR":
                     bar_start = 0 if bar_start < 0 else bar_start + bar_len
                     now, track, beat, bar = bar_start, 0, 0, bar + 1
-                elif family == "SECTION" and value in SECTION_LABELS and value:
+                elif family == "SECTION" and len(value) == 1 and value in SECTION_LABELS:
                     starts[max(bar, 0)] = value
                 elif family == "TIMESIG":
                     num, den = (int(v) for v in value.split("/"))

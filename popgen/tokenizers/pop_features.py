@@ -15,7 +15,8 @@ option picks some, for ablations):
 - **lookback**: the pitch class of the melody note that started at the same
   position one bar ago and two bars ago (Magenta's Lookback RNN), and in the
   same bar of the last section with the same label (its bars are those since
-  its ``SECTION_X`` token), one-hot with a slot for "no note";
+  its ``SECTION_X`` token; the first 16 bars of a section are remembered),
+  one-hot with a slot for "no note";
 - **melody_pitch**: the last melody note's pitch class and octave, so the
   accompaniment hears the line and the next bar's melody starts near it;
 - **bar_in_section**: the bars since the section began (since the song began
@@ -189,6 +190,8 @@ class _State(NamedTuple):
     section: Any  # int32[batch]: the section's slot
     in_section: Any  # int32[batch]: bars since the section began
     memory: Any  # int32[batch, slots, bars, positions]: each label's last section's melody
+    lengths: Any  # int32[batch, slots]: bars stored of each label's latest section
+    limit: Any  # int32[batch]: bars of the last section of this label (readable in memory)
     melody: Any  # int32[batch]: the last melody pitch, -1 before any
 
 
@@ -218,17 +221,21 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         grid = jnp.full((batch, positions), -1, jnp.int32)
         memory = jnp.full((batch, len(SECTION_SLOTS), _SECTION_BARS, positions), -1, jnp.int32)
         chords = jnp.zeros((batch, _MAX_BEATS, 12), bool)
+        lengths = jnp.zeros((batch, len(SECTION_SLOTS)), jnp.int32)
         return _State(zeros, zeros - 1, zeros, zeros, chords, grid, grid, grid, zeros + none,
-                      zeros - 1, memory, zeros - 1)  # fmt: skip
+                      zeros - 1, memory, lengths, zeros, zeros - 1)  # fmt: skip
 
     def update(s: _State, token: Any) -> tuple[_State, Any]:
         rows = jnp.arange(token.shape[0])
         is_bar = t.is_bar[token]
         # a bar ends: remember its melody (for the lookbacks and its section's next time)
-        kept = jnp.minimum(jnp.maximum(s.in_section, 0), _SECTION_BARS - 1)
+        store = is_bar & (s.in_section >= 0) & (s.in_section < _SECTION_BARS)
+        kept = jnp.clip(s.in_section, 0, _SECTION_BARS - 1)
         old = s.memory[rows, s.section, kept]
-        stored = jnp.where((is_bar & (s.in_section >= 0))[:, None], s.cur, old)
-        memory = s.memory.at[rows, s.section, kept].set(stored)
+        memory = s.memory.at[rows, s.section, kept].set(jnp.where(store[:, None], s.cur, old))
+        lengths = s.lengths.at[rows, s.section].set(
+            jnp.where(store, kept + 1, s.lengths[rows, s.section])
+        )
         prev2 = jnp.where(is_bar[:, None], s.prev1, s.prev2)
         prev1 = jnp.where(is_bar[:, None], s.cur, s.prev1)
         cur = jnp.where(is_bar[:, None], -1, s.cur)
@@ -237,6 +244,7 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         opens_section = t.section[token] >= 0
         section = jnp.where(opens_section, t.section[token], s.section)
         in_section = jnp.where(opens_section, 0, in_section)
+        limit = jnp.where(opens_section, lengths[rows, section], s.limit)
         opens = t.part[token] >= 0
         part = jnp.where(is_bar, -1, jnp.where(opens, t.part[token], s.part))
         moved = jnp.where(t.position[token] >= 0, t.position[token], s.pos)
@@ -250,7 +258,7 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         cur = cur.at[rows, pos].set(jnp.where(played, t.pitch[token], cur[rows, pos]))
         last = jnp.where(in_melody, t.pitch[token], s.melody)
         state = _State(pos, part, bar, head_beat, chords, cur, prev1, prev2, section,
-                       in_section, memory, last)  # fmt: skip
+                       in_section, memory, lengths, limit, last)  # fmt: skip
 
         def look(pitch: Any) -> Any:
             return eye[_LOOK][jnp.where(pitch >= 0, pitch % 12, 12)]
@@ -266,9 +274,9 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         if "next_chord" in groups:
             out.append(chords[rows, jnp.minimum(beat + 1, _MAX_BEATS - 1)].astype(jnp.float32))
         if "lookback" in groups:
-            bar_of = jnp.minimum(jnp.maximum(in_section, 0), _SECTION_BARS - 1)
+            bar_of = jnp.clip(in_section, 0, _SECTION_BARS - 1)
             earlier = memory[rows, section, bar_of, pos]
-            earlier = jnp.where((section != none) & (in_section < _SECTION_BARS), earlier, -1)
+            earlier = jnp.where((section != none) & (in_section < limit), earlier, -1)
             out += [look(prev1[rows, pos]), look(prev2[rows, pos]), look(earlier)]
         if "melody_pitch" in groups:
             octave = jnp.clip(last // 12 - 3, 0, _OCTAVES - 1)

@@ -56,8 +56,13 @@ def training_windows(
     songs: Sequence[Song] | TokenStore,
     valid: Sequence[Song] | None,
     config: TrainConfig,
+    *,
+    features: bool = False,
 ) -> TrainingWindows:
     """Split by song (unless ``valid`` is given), encode, cut the windows.
+
+    ``features``: whether the model reads step features (its sampling recipe
+    depends on it, :func:`popgen.sampling.recipe.recipe_of`).
 
     From a :class:`popgen.TokenStore` the split is the same, by song and seed,
     and the windows are read lazily from its shards
@@ -69,8 +74,9 @@ def training_windows(
     ```
     """
     if isinstance(songs, TokenStore):
-        return _store_windows(tokenizer, songs, valid, config)
-    return _windows(tokenizer, list(songs), valid, config, getattr(songs, "options", None))
+        return _store_windows(tokenizer, songs, valid, config, features)
+    options = getattr(songs, "options", None)
+    return _windows(tokenizer, list(songs), valid, config, options, features)
 
 
 def _windows(
@@ -79,9 +85,10 @@ def _windows(
     valid: Sequence[Song] | None,
     config: TrainConfig,
     options: CorpusOptions | None,
+    features: bool,
 ) -> TrainingWindows:
     """Split by song (unless ``valid`` is given), encode and cut the windows."""
-    usage = _recipe(usage_for(songs, options), tokenizer)  # of every song, before the split
+    usage = _recipe(usage_for(songs, options), tokenizer, features)  # of every song, unsplit
     if valid is None:
         train_idx, valid_idx = split_by_song(len(songs), config.valid_fraction, config.seed)
         valid = [songs[i] for i in valid_idx]
@@ -102,7 +109,11 @@ def _windows(
 
 
 def _store_windows(
-    tokenizer: Tokenizer, store: TokenStore, valid: Sequence[Song] | None, config: TrainConfig
+    tokenizer: Tokenizer,
+    store: TokenStore,
+    valid: Sequence[Song] | None,
+    config: TrainConfig,
+    features: bool,
 ) -> TrainingWindows:
     """:func:`_windows` for a token store: the same split by song, windows read lazily."""
     if valid is not None:
@@ -123,15 +134,15 @@ def _store_windows(
         store.windows(valid_idx, config.seq_len),
         tuple(sorted({store.keys[i] for i in train_idx})),
         tuple(sorted({store.keys[i] for i in valid_idx})),
-        _recipe(store.usage, tokenizer),
+        _recipe(store.usage, tokenizer, features),
     )
 
 
-def _recipe(usage: RunUsage, tokenizer: Tokenizer) -> RunUsage:
+def _recipe(usage: RunUsage, tokenizer: Tokenizer, features: bool) -> RunUsage:
     """``usage`` with the sampling recipe of ``tokenizer``'s encoding, unless it names one."""
     if usage.strategy is not None:
         return usage
-    return dataclasses.replace(usage, strategy=recipe_of(tokenizer))
+    return dataclasses.replace(usage, strategy=recipe_of(tokenizer, features=features))
 
 
 def _encode(tokenizer: Tokenizer, songs: Sequence[Song], what: str) -> list[NDArray[np.int32]]:

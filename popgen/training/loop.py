@@ -184,7 +184,8 @@ def _train(
     progress: bool,
 ) -> Run:
     """:func:`train`'s loop, once its arguments are checked and ``out`` is held."""
-    data = training_windows(tokenizer, songs, valid, config)
+    reads_features = bool(getattr(model, "feature_dim", 0))
+    data = training_windows(tokenizer, songs, valid, config, features=reads_features)
     replicated, split = _shardings(config.batch_size)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
