@@ -44,8 +44,9 @@ def piano_roll(
     notes are outlined in black. When the song has chords, their symbols run
     along the top (as many as fit); when it has sections, each is a shaded
     band (every other one) with its label and bars at its start (``A8``). A
-    song without notes gives an empty grid with a note saying so. All notes are one collection of rectangles, so
-    drawing stays fast for songs of tens of thousands of notes.
+    song without notes gives an empty grid with a note saying so. All notes
+    are one collection of rectangles, so drawing stays fast for songs of tens
+    of thousands of notes.
 
     Args:
         song: the song to draw.
