@@ -170,3 +170,18 @@ def test_a_label_back_at_another_length_hears_only_its_last_time() -> None:
     assert look[12:16] == [p % 12 for p in pitches[0:4]]  # A4 hears the first A's bars 0..3
     assert look[16:20] == [p % 12 for p in pitches[12:16]]  # A8 hears A4 ...
     assert look[20:24] == [12] * 4  # ... which had no bars 4..7
+
+
+def test_the_next_onset_of_the_bar_before_and_its_octave_guide_a_copy() -> None:
+    song = _song([[72, None, 79, None], [72, None, 79, None]], ["C", "C"])
+    names, out, layout = _features(song)
+    second = names.index("MELODY", names.index("MELODY") + 1)  # bar 2's melody opens
+    assert out[second][layout["next_onset_1"]].argmax() == 0  # bar 1 began at step 0
+    first_note_done = names.index("DURATION_1", second)
+    row = out[first_note_done]
+    assert row[layout["next_onset_1"]].argmax() == 8  # then beat 3 (step 8)
+    at_beat_three = out[names.index("POSITION_8", second)]
+    assert at_beat_three[layout["lookback_1"]].argmax() == 79 % 12
+    assert at_beat_three[layout["lookback_1_octave"]].argmax() == 79 // 12 - 3
+    last = out[names.index("DURATION_1", names.index("POSITION_8", second))]
+    assert last[layout["next_onset_1"]].argmax() == 16  # nothing after: "none"

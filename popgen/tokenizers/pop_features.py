@@ -12,11 +12,13 @@ option picks some, for ablations):
   **next_chord**, those of the chord on the next beat (the bar's head names
   its chords and the beats they start on; past the bar's last beat, the
   last chord), multi-hot;
-- **lookback**: the pitch class of the melody note that started at the same
-  position one bar ago and two bars ago (Magenta's Lookback RNN), and in the
-  same bar of the last section with the same label (its bars are those since
-  its ``SECTION_X`` token; the first 16 bars of a section are remembered),
-  one-hot with a slot for "no note";
+- **lookback**: the pitch class and octave of the melody note that started at
+  the same position one bar ago and two bars ago (Magenta's Lookback RNN),
+  and in the same bar of the last section with the same label (its bars are
+  those since its ``SECTION_X`` token; the first 16 bars of a section are
+  remembered), one-hot with a slot for "no note"; and where the next melody
+  onset lies in the bar one bar ago and in that section's bar (the position,
+  or "none"), so that a bar can be copied note for note;
 - **melody_pitch**: the last melody note's pitch class and octave, so the
   accompaniment hears the line and the next bar's melody starts near it;
 - **bar_in_section**: the bars since the section began (since the song began
@@ -123,8 +125,10 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
 
     >>> from popgen.tokenizers import get_tokenizer
     >>> sorted(feature_layout(get_tokenizer("pop")))  # doctest: +NORMALIZE_WHITESPACE
-    ['bar_in_section', 'chord', 'lookback_1', 'lookback_2', 'lookback_section',
-     'melody_octave', 'melody_pitch_class', 'next_chord', 'part', 'position', 'section']
+    ['bar_in_section', 'chord', 'lookback_1', 'lookback_1_octave', 'lookback_2',
+     'lookback_2_octave', 'lookback_section', 'lookback_section_octave', 'melody_octave',
+     'melody_pitch_class', 'next_chord', 'next_onset_1', 'next_onset_section', 'part',
+     'position', 'section']
     >>> list(feature_layout(get_tokenizer("pop", features=("chord", "part"))))
     ['part', 'chord']
     """
@@ -134,7 +138,12 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
         "part": {"part": parts + 1},
         "chord": {"chord": 12},
         "next_chord": {"next_chord": 12},
-        "lookback": {"lookback_1": _LOOK, "lookback_2": _LOOK, "lookback_section": _LOOK},
+        "lookback": {
+            "lookback_1": _LOOK, "lookback_1_octave": _OCTAVES,
+            "lookback_2": _LOOK, "lookback_2_octave": _OCTAVES,
+            "lookback_section": _LOOK, "lookback_section_octave": _OCTAVES,
+            "next_onset_1": positions + 1, "next_onset_section": positions + 1,
+        },  # fmt: skip
         "melody_pitch": {"melody_pitch_class": _LOOK, "melody_octave": _OCTAVES},
         "bar_in_section": {"bar_in_section": PHRASE_BARS},
         "section": {"section": len(SECTION_SLOTS)},
@@ -213,8 +222,9 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
     size = max((s.stop for s in feature_layout(tokenizer).values()), default=0)
     none = len(SECTION_SLOTS) - 1
     beats = jnp.arange(_MAX_BEATS)
-    eye = {n: jnp.eye(n, dtype=jnp.float32) for n in {positions, parts + 1, _LOOK, _OCTAVES,
-                                                      PHRASE_BARS, len(SECTION_SLOTS)}}  # fmt: skip
+    steps = jnp.arange(positions)
+    eye = {n: jnp.eye(n, dtype=jnp.float32) for n in {positions, positions + 1, parts + 1, _LOOK,
+                                                      _OCTAVES, PHRASE_BARS, len(SECTION_SLOTS)}}  # fmt: skip
 
     def init(batch: int) -> _State:
         zeros = jnp.zeros((batch,), jnp.int32)
@@ -263,6 +273,18 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         def look(pitch: Any) -> Any:
             return eye[_LOOK][jnp.where(pitch >= 0, pitch % 12, 12)]
 
+        def register(pitch: Any) -> Any:
+            octave = jnp.clip(pitch // 12 - 3, 0, _OCTAVES - 1)
+            return eye[_OCTAVES][octave] * (pitch >= 0)[:, None]
+
+        def next_onset(grid: Any) -> Any:
+            # the earlier bar's first onset still ahead: after this step if the bar has
+            # a melody note here already, else from it; one-hot, the last slot "none"
+            ahead = steps[None, :] > pos[:, None] - (cur[rows, pos] < 0)[:, None]
+            hit = (grid >= 0) & ahead
+            first = jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
+            return eye[positions + 1][first]
+
         beat = pos // spb
         out = []
         if "position" in groups:
@@ -276,11 +298,15 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         if "lookback" in groups:
             bar_of = jnp.clip(in_section, 0, _SECTION_BARS - 1)
             earlier = memory[rows, section, bar_of, pos]
-            earlier = jnp.where((section != none) & (in_section < limit), earlier, -1)
-            out += [look(prev1[rows, pos]), look(prev2[rows, pos]), look(earlier)]
+            heard = (section != none) & (in_section < limit)
+            earlier = jnp.where(heard, earlier, -1)
+            bar_ago, two_ago = prev1[rows, pos], prev2[rows, pos]
+            section_bar = jnp.where(heard[:, None], memory[rows, section, bar_of], -1)
+            out += [look(bar_ago), register(bar_ago), look(two_ago), register(two_ago),
+                    look(earlier), register(earlier), next_onset(prev1),
+                    next_onset(section_bar)]  # fmt: skip
         if "melody_pitch" in groups:
-            octave = jnp.clip(last // 12 - 3, 0, _OCTAVES - 1)
-            out += [look(last), eye[_OCTAVES][octave] * (last >= 0)[:, None]]
+            out += [look(last), register(last)]
         if "bar_in_section" in groups:
             out.append(eye[PHRASE_BARS][jnp.maximum(in_section, 0) % PHRASE_BARS])
         if "section" in groups:
