@@ -143,7 +143,7 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
             "lookback_2": _LOOK, "lookback_2_octave": _OCTAVES,
             "lookback_section": _LOOK, "lookback_section_octave": _OCTAVES,
             "next_onset_1": positions + 1, "next_onset_section": positions + 1,
-        },  # fmt: skip
+        },
         "melody_pitch": {"melody_pitch_class": _LOOK, "melody_octave": _OCTAVES},
         "bar_in_section": {"bar_in_section": PHRASE_BARS},
         "section": {"section": len(SECTION_SLOTS)},
