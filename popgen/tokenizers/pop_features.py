@@ -223,8 +223,8 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
     none = len(SECTION_SLOTS) - 1
     beats = jnp.arange(_MAX_BEATS)
     steps = jnp.arange(positions)
-    eye = {n: jnp.eye(n, dtype=jnp.float32) for n in {positions, positions + 1, parts + 1, _LOOK,
-                                                      _OCTAVES, PHRASE_BARS, len(SECTION_SLOTS)}}  # fmt: skip
+    sizes = {positions, positions + 1, parts + 1, _LOOK, _OCTAVES, PHRASE_BARS, len(SECTION_SLOTS)}
+    eye = {n: jnp.eye(n, dtype=jnp.float32) for n in sizes}
 
     def init(batch: int) -> _State:
         zeros = jnp.zeros((batch,), jnp.int32)
