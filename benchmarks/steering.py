@@ -60,6 +60,8 @@ def main() -> None:
     for path, run, strategy in zip(args.run, runs, strategies, strict=True):
         spec = None if strategy == "recipe" else strategy
         name = f"{Path(path).name} {strategy}"
+        if name in reports:  # a shipped name and a run folder of the same name: the path
+            name = f"{path} {strategy}"
         reports[name] = evaluate_steering(
             run, songs, held, strategy=spec, seed=args.seed, songs=excerpts
         )

@@ -56,7 +56,8 @@ def test_an_old_path_is_the_new_module_itself() -> None:
 
 
 # ---------------------------------------------------- runs and models of 0.1
-OLD = ["run-0.1", "model-0.1.safetensors", "pop909-melody", "pop909-songs"]
+# (pop909-songs was retrained in 0.2 with sections and step features: its tokens are new)
+OLD = ["run-0.1", "model-0.1.safetensors", "pop909-melody"]
 
 
 @pytest.mark.parametrize("name", OLD)

@@ -29,6 +29,9 @@ def test_the_shipped_model_was_built_by_its_recipe(name: str, tmp_path: Path) ->
     shipped = popgen.load_run(name)
     assert shipped.config == TrainConfig(**given_values(args, TrainConfig))
     assert shipped.tokenizer.name == (args.tokenizer or "note")
+    for key, value in dict(args.tokenizer_option or ()).items():
+        assert getattr(shipped.tokenizer.config, key) == value
+    assert bool(getattr(shipped.model, "feature_dim", 0)) == args.step_features
     settings = {"hidden_size": args.hidden_size, "num_layers": args.num_layers}
     for key, value in settings.items():
         if value is not None:
