@@ -217,25 +217,28 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
     positions, parts = _sizes(tokenizer)
     melody = tokenizer.part_roles.index("melody") if "melody" in tokenizer.part_roles else -1
     spb = int(tokenizer.config.steps_per_beat)
-    t = _Tables(*(jnp.asarray(a) for a in _tables(tokenizer)))
+    tables = _tables(tokenizer)  # numpy: constants of the traced update, no eager JAX op
     groups = _groups(tokenizer)
     size = max((s.stop for s in feature_layout(tokenizer).values()), default=0)
     none = len(SECTION_SLOTS) - 1
-    beats = jnp.arange(_MAX_BEATS)
-    steps = jnp.arange(positions)
-    sizes = {positions, positions + 1, parts + 1, _LOOK, _OCTAVES, PHRASE_BARS, len(SECTION_SLOTS)}
-    eye = {n: jnp.eye(n, dtype=jnp.float32) for n in sizes}
+
+    def hot(index: Any, n: int) -> Any:
+        return (index[:, None] == jnp.arange(n)).astype(jnp.float32)
 
     def init(batch: int) -> _State:
-        zeros = jnp.zeros((batch,), jnp.int32)
-        grid = jnp.full((batch, positions), -1, jnp.int32)
-        memory = jnp.full((batch, len(SECTION_SLOTS), _SECTION_BARS, positions), -1, jnp.int32)
-        chords = jnp.zeros((batch, _MAX_BEATS, 12), bool)
-        lengths = jnp.zeros((batch, len(SECTION_SLOTS)), jnp.int32)
+        # numpy, as the tables: building the state compiles nothing in a fresh process
+        zeros = np.zeros((batch,), np.int32)
+        grid = np.full((batch, positions), -1, np.int32)
+        memory = np.full((batch, len(SECTION_SLOTS), _SECTION_BARS, positions), -1, np.int32)
+        chords = np.zeros((batch, _MAX_BEATS, 12), bool)
+        lengths = np.zeros((batch, len(SECTION_SLOTS)), np.int32)
         return _State(zeros, zeros - 1, zeros, zeros, chords, grid, grid, grid, zeros + none,
                       zeros - 1, memory, lengths, zeros, zeros - 1)  # fmt: skip
 
     def update(s: _State, token: Any) -> tuple[_State, Any]:
+        t = _Tables(*(jnp.asarray(a) for a in tables))
+        s = _State(*(jnp.asarray(a) for a in s))
+        beats, steps = jnp.arange(_MAX_BEATS), jnp.arange(positions)
         rows = jnp.arange(token.shape[0])
         is_bar = t.is_bar[token]
         # a bar ends: remember its melody (for the lookbacks and its section's next time)
@@ -271,11 +274,11 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
                        in_section, memory, lengths, limit, last)  # fmt: skip
 
         def look(pitch: Any) -> Any:
-            return eye[_LOOK][jnp.where(pitch >= 0, pitch % 12, 12)]
+            return hot(jnp.where(pitch >= 0, pitch % 12, 12), _LOOK)
 
         def register(pitch: Any) -> Any:
             octave = jnp.clip(pitch // 12 - 3, 0, _OCTAVES - 1)
-            return eye[_OCTAVES][octave] * (pitch >= 0)[:, None]
+            return hot(octave, _OCTAVES) * (pitch >= 0)[:, None]
 
         def next_onset(grid: Any) -> Any:
             # the earlier bar's first onset still ahead: after this step if the bar has
@@ -283,14 +286,14 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
             ahead = steps[None, :] > pos[:, None] - (cur[rows, pos] < 0)[:, None]
             hit = (grid >= 0) & ahead
             first = jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
-            return eye[positions + 1][first]
+            return hot(first, positions + 1)
 
         beat = pos // spb
         out = []
         if "position" in groups:
-            out.append(eye[positions][pos])
+            out.append(hot(pos, positions))
         if "part" in groups:
-            out.append(eye[parts + 1][part + 1])
+            out.append(hot(part + 1, parts + 1))
         if "chord" in groups:
             out.append(chords[rows, jnp.minimum(beat, _MAX_BEATS - 1)].astype(jnp.float32))
         if "next_chord" in groups:
@@ -308,9 +311,9 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         if "melody_pitch" in groups:
             out += [look(last), register(last)]
         if "bar_in_section" in groups:
-            out.append(eye[PHRASE_BARS][jnp.maximum(in_section, 0) % PHRASE_BARS])
+            out.append(hot(jnp.maximum(in_section, 0) % PHRASE_BARS, PHRASE_BARS))
         if "section" in groups:
-            out.append(eye[len(SECTION_SLOTS)][section])
+            out.append(hot(section, len(SECTION_SLOTS)))
         features = jnp.concatenate(out, axis=-1) if out else jnp.zeros((token.shape[0], 0))
         return state, features
 
