@@ -239,6 +239,6 @@ def pop_song(config: DemoConfig) -> Song:
         raise ValueError("no pop model given (DemoConfig.pop_model is None)")
     run = load_run(config.pop_model)
     sampler = Sampler.from_run(run, parse_strategy(run_recipe(run), run.tokenizer))
-    controls = Controls.over_chords(config.progression, bars=config.pop_bars, tempo=100.0)
+    controls = Controls.for_song(config.progression, bars=config.pop_bars, tempo=100.0)
     song = sampler.generate(controls=controls, seed=config.seed)[0]
     return song.replace(title=f"popgen demo: {config.progression}")

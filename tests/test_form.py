@@ -110,3 +110,12 @@ def test_a_form_opens_its_sections_in_the_bars_the_model_is_given() -> None:
     (song,) = sampler.generate(controls=controls, seed=0)
     assert song.sections == controls.form
     assert chord_labels(song.chords, style="symbol")[:3] == ["Am", "C", "G"]
+
+
+def test_chords_without_a_form_get_the_default_form_in_a_form_aware_encoding() -> None:
+    from popgen.tokenizers import get_tokenizer
+
+    controls = Controls.over_chords("C G", bars=10)
+    heads = get_tokenizer("pop", sections=True).bar_prefixes(controls.skeleton(), 10)
+    starts = [(i, p[1]) for i, p in enumerate(heads) if p[1].startswith("SECTION_")]
+    assert starts == [(0, "SECTION_A"), (8, "SECTION_B")]  # default_form(10): A8 B2

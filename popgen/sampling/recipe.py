@@ -92,7 +92,8 @@ def run_recipe(run: Run) -> str:
 
     >>> from types import SimpleNamespace
     >>> from popgen.tokenizers import get_tokenizer
-    >>> run = SimpleNamespace(usage=SimpleNamespace(strategy=None), tokenizer=get_tokenizer("note"))
+    >>> run = SimpleNamespace(usage=SimpleNamespace(strategy=None), tokenizer=get_tokenizer("note"),
+    ...                       model=SimpleNamespace(feature_dim=0))
     >>> run_recipe(run) == DEFAULT_STRATEGY
     True
     """

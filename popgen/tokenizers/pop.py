@@ -56,6 +56,7 @@ from numpy.typing import NDArray
 from popgen.music.bars import has_bar
 from popgen.music.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
 from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
+from popgen.music.form import default_form
 from popgen.music.sections import Section
 from popgen.music.song import Song, Track, make_notes, resolve_overlaps
 from popgen.music.time import TimeSignature
@@ -435,7 +436,10 @@ class PopTokenizer(Tokenizer):
     def bar_prefixes(self, skeleton: Song, bars: int, given: int = 0) -> list[list[str]]:
         """Per bar, the tokens generation must take: the bar's head and its ``given`` roles.
 
-        The head is BAR, the time signature where it changes and the chords;
+        The head is BAR, the time signature where it changes, the section
+        where one starts (with ``sections``: the skeleton's, else those of
+        :func:`popgen.music.form.default_form`, as ``popgen generate`` gives)
+        and the chords;
         then come the sections of the first ``given`` roles with the skeleton's
         notes, and the token that opens the first role left to the model.
         :mod:`popgen.sampling.controls` forces these tokens, so the model writes only
@@ -458,6 +462,8 @@ class PopTokenizer(Tokenizer):
         if bars < 1:
             raise ValueError(f"bars must be >= 1, got {bars}")
         lay = self._layout(skeleton, bars=bars)
+        if self.config.sections and not skeleton.sections:  # the default form's sections
+            lay = lay._replace(sections={x.first_bar: x.label for x in default_form(bars)})
         out = []
         for head, sections in self._bars(lay):
             out.append([*head, *(n for part in sections[:given] for n in part),
