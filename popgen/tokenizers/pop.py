@@ -55,8 +55,8 @@ from numpy.typing import NDArray
 
 from popgen.music.bars import has_bar
 from popgen.music.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
-from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
 from popgen.music.form import default_form
+from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
 from popgen.music.sections import Section
 from popgen.music.song import Song, Track, make_notes, resolve_overlaps
 from popgen.music.time import TimeSignature
