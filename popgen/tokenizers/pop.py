@@ -57,7 +57,7 @@ from popgen.music.bars import has_bar
 from popgen.music.chords import CHORD_DTYPE, NO_CHORD, QUALITIES, Chord, parse_chord
 from popgen.music.form import default_form
 from popgen.music.limits import DEFAULT_LIMITS, shorten_silences
-from popgen.music.sections import Section
+from popgen.music.sections import Section, moved_sections
 from popgen.music.song import Song, Track, make_notes, resolve_overlaps
 from popgen.music.time import TimeSignature
 from popgen.tokenizers.base import Tokenizer, register_tokenizer
@@ -384,11 +384,8 @@ class PopTokenizer(Tokenizer):
             chords = _bar_chords(song.chords, edges, spb)
         starts: dict[int, str] = {}
         if self.config.sections and song.sections:  # by beats: snapping may merge bars
-            lines = np.round(song.bar_lines() * spb).astype(np.int64)
-            for x in song.sections:
-                bar = int(np.searchsorted(edges, lines[x.first_bar], side="right")) - 1
-                if 0 <= bar < len(meters):
-                    starts.setdefault(bar, x.label)
+            moved = moved_sections(song.sections, song.bar_lines(), edges / spb)
+            starts = {x.first_bar: x.label for x in moved if x.first_bar < len(meters)}
         return _Layout(notes, edges, meters, chords, starts)
 
     def prepare(self, song: Song) -> Song:
