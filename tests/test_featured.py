@@ -106,3 +106,39 @@ def test_train_command_with_step_features(tmp_path, capsys) -> None:  # type: ig
            str(tmp_path / "bad")]  # fmt: skip
     assert main(bad) == 1
     assert "computes none" in capsys.readouterr().err
+
+
+def test_training_windows_carry_whole_song_codes() -> None:
+    from popgen.corpus.split import split_by_song
+    from popgen.data.windows import window_spans
+    from popgen.models.loss import next_token_loss
+    from popgen.tokenizers.features import sequence_codes
+    from popgen.training.data import training_windows
+
+    songs = _songs()
+    tok = popgen.get_tokenizer("pop").fit(songs)
+    config = popgen.TrainConfig(seq_len=16, valid_fraction=0.25)
+    data = training_windows(tok, songs, None, config, features=True)
+    features = tok.step_features()
+    assert data.train.shape[1:] == (17, 1 + features.width)
+    plain = training_windows(tok, songs, None, config, features=False).train
+    np.testing.assert_array_equal(data.train[..., 0], plain)  # the same tokens, same order
+    train, _ = split_by_song(len(songs), config.valid_fraction, config.seed)
+    ids = [tok.encode(songs[i]) for i in train]
+    codes = [np.asarray(sequence_codes(features, jnp.asarray(i)[None]))[0] for i in ids]
+    spans = zip(*window_spans([len(i) for i in ids], 16), strict=True)
+    late = 0
+    for row, (song, start, length) in enumerate(spans):  # each window's codes: its song's
+        np.testing.assert_array_equal(data.train[row, :length, 0], ids[song][start:][:length])
+        np.testing.assert_array_equal(data.train[row, :length, 1:], codes[song][start:][:length])
+        late = row if start > 0 else late
+    window = jnp.asarray(data.train[late : late + 1])
+    fresh = np.asarray(sequence_codes(features, window[..., 0]))
+    assert not np.array_equal(fresh[0], window[0, :, 1:])  # what a fresh start would lose
+    model = popgen.LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1,
+                             feature_dim=features.size)  # fmt: skip
+    bound = with_step_features(model, tok)
+    params = bound.init_params(key=jax.random.key(0))
+    with_codes = next_token_loss(bound, params, window)  # reads the carried codes
+    by_window = next_token_loss(bound, params, window[..., 0])  # starts the automaton afresh
+    assert with_codes[1] == by_window[1] and float(with_codes[0]) != float(by_window[0])

@@ -77,6 +77,9 @@ def test_controls_over_a_form_carry_it_to_the_song() -> None:
     assert controls.bars == 4 and controls.form == (Section("A", 0, 2), Section("B", 2, 2))
     written = Song(make_notes([60], [0], [16]))  # a song as the model writes it
     assert controls.apply(written).sections == controls.form
+    stopped = Controls(bars=4, form=parse_form("A2 B2")).apply(Song(make_notes([60], [0], [4])))
+    assert stopped.sections == controls.form  # a song that stopped after one bar: every bar
+    assert len(stopped.bar_lines()) == 5
     with pytest.raises(ValueError, match="the form has no sections"):
         Controls.over_form("", "C")
     with pytest.raises(ValueError):

@@ -10,7 +10,13 @@ from popgen.music.chords import make_chords
 from popgen.music.sections import parse_form
 from popgen.music.song import Song, Track, make_notes
 from popgen.tokenizers import get_tokenizer
-from popgen.tokenizers.features import counting_features, sequence_features
+from popgen.tokenizers.features import (
+    counting_features,
+    expand,
+    sequence_codes,
+    sequence_features,
+    song_codes,
+)
 from popgen.tokenizers.pop_features import PHRASE_BARS, SECTION_SLOTS, feature_layout
 
 CHORDS = {"C": (0, 4, 7), "F": (5, 9, 0), "G": (7, 11, 2), "Am": (9, 0, 4)}
@@ -135,12 +141,27 @@ def test_step_by_step_equals_the_whole_sequence() -> None:
     tok = get_tokenizer("lead").fit([song])
     ids = jnp.array([[tok.token_id(n) for n in tok.song_to_names(song)]] * 2)
     features = tok.step_features()
-    whole = np.asarray(sequence_features(features, ids))
+    whole = np.asarray(sequence_codes(features, ids))
     state, steps = features.init(2), []
     for t in range(ids.shape[1]):  # as the sampler does, one token at a time
         state, out = features.update(state, ids[:, t])
         steps.append(np.asarray(out))
-    np.testing.assert_allclose(np.stack(steps, axis=1), whole)
+    np.testing.assert_array_equal(np.stack(steps, axis=1), whole)
+    np.testing.assert_array_equal(  # the features are the codes' table rows
+        np.asarray(expand(features, jnp.asarray(whole))), sequence_features(features, ids)
+    )
+
+
+def test_whole_song_codes_are_the_codes_of_each_song_alone() -> None:
+    bars = [[72, 74, None, 76], [72, 74, 79, 76], [60, None, None, 62]]
+    forms = ["A1", "A1 B1", "A1 B2"]
+    songs = [_song(bars[: n + 1], ["C", "F", "G"][: n + 1], form=forms[n]) for n in range(3)]
+    tok = get_tokenizer("lead", sections=True).fit(songs)
+    features = tok.step_features()
+    ids = [tok.encode(s) for s in songs]
+    for song, codes in zip(ids, song_codes(features, ids), strict=True):
+        alone = np.asarray(sequence_codes(features, jnp.asarray(song)[None]))[0]
+        np.testing.assert_array_equal(codes, alone)
 
 
 def test_a_toy_automaton_counts() -> None:

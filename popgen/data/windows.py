@@ -98,22 +98,28 @@ def make_windows(
     """Cut each song's tokens into windows of ``seq_len + 1``.
 
     Args:
-        songs: one ``int32[n]`` token array per song (with BOS/EOS).
+        songs: one ``int32[n]`` token array per song (with BOS/EOS), or
+            ``int32[n, channels]`` (each token with what belongs to it, such
+            as its step-feature codes: the windows are then
+            ``int32[windows, seq_len + 1, channels]``).
         seq_len: positions the model reads per window.
         stride: tokens between window starts; ``seq_len`` (the default) makes
             the windows overlap by exactly the one shared target token.
 
     Returns:
-        ``int32[windows, seq_len + 1]``. The last window of each song is
-        aligned to its end, so no token is left out.
+        ``int32[windows, seq_len + 1]`` (with ``channels``, a third axis). The
+        last window of each song is aligned to its end, so no token is left out.
 
     >>> make_windows([np.arange(1, 8, dtype=np.int32)], seq_len=3).tolist()
     [[1, 2, 3, 4], [4, 5, 6, 7]]
+    >>> make_windows([np.arange(1, 8, dtype=np.int32)[:, None].repeat(2, 1)], 3).shape
+    (2, 4, 2)
 
     """
     arrays = [np.asarray(tokens, dtype=np.int32) for tokens in songs]
     song, start, length = window_spans([len(a) for a in arrays], seq_len, stride)
-    out = np.full((len(song), seq_len + 1), PAD, dtype=np.int32)
+    trailing = arrays[0].shape[1:] if arrays else ()
+    out = np.full((len(song), seq_len + 1, *trailing), PAD, dtype=np.int32)
     spans = zip(song.tolist(), start.tolist(), length.tolist(), strict=True)
     for row, (i, s, n) in enumerate(spans):
         out[row, :n] = arrays[i][s : s + n]
@@ -128,6 +134,8 @@ def batches(
     rows: slice | None = None,
 ) -> Iterator[NDArray[np.int32]]:
     """Yield ``int32[batch_size, seq_len + 1]`` batches, shuffled when ``rng`` is given.
+
+    Windows with channels (:func:`make_windows`) give batches with them.
 
     The last batch is padded with all-``PAD`` rows (which carry no loss) so
     every batch has the same shape and the train step compiles once. With
@@ -147,7 +155,7 @@ def batches(
     order = rng.permutation(len(windows)) if rng is not None else np.arange(len(windows))
     mine = np.arange(batch_size)[slice(None) if rows is None else rows]
     for i in range(0, len(order), batch_size):
-        batch = np.full((batch_size, windows.shape[1]), PAD, dtype=np.int32)
+        batch = np.full((batch_size, *windows.shape[1:]), PAD, dtype=np.int32)
         chosen = mine[i + mine < len(order)]  # the last batch's missing rows stay PAD
         batch[chosen] = windows[order[i + chosen]]
         yield batch

@@ -6,7 +6,8 @@ each step's features beside its token. :func:`with_step_features` binds it to
 the encoding's :class:`~popgen.tokenizers.features.StepFeatures`: the bound
 model computes them itself, so training, likelihood and the sampler use it as
 any other model. Its ``logits`` runs the automaton over the tokens in one
-scan; its ``make_step`` carries the automaton's state beside the model's and
+scan, or takes the codes training computed over whole songs (``codes=``);
+its ``make_step`` carries the automaton's state beside the model's and
 updates it inside the sampler's own scan.
 
 >>> import jax
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from popgen.models.base import Carry, Params, SequenceModel, StepFn
-from popgen.tokenizers.features import StepFeatures, sequence_features
+from popgen.tokenizers.features import StepFeatures, expand, sequence_codes
 
 if TYPE_CHECKING:
     import jax
@@ -90,8 +91,20 @@ class FeaturedModel:
         """
         return self.model.init_params(key=key)
 
-    def logits(self, params: Params, tokens: jax.Array, *, key: jax.Array | None = None) -> Any:
+    def logits(
+        self,
+        params: Params,
+        tokens: jax.Array,
+        *,
+        key: jax.Array | None = None,
+        codes: jax.Array | None = None,
+    ) -> Any:
         """Logits of every position; the features of ``tokens`` computed in one scan.
+
+        ``codes``: ``int32[batch, time, width]``, the automaton's codes of
+        each position computed beforehand, over the whole song the tokens
+        were cut from (:func:`~popgen.tokenizers.features.song_codes`, as
+        training does); without them the automaton starts at ``tokens[:, 0]``.
 
         >>> import jax, jax.numpy as jnp
         >>> from popgen import LSTMModel
@@ -102,7 +115,9 @@ class FeaturedModel:
         >>> bound.logits(params, jnp.ones((2, 3), jnp.int32)).shape
         (2, 3, 10)
         """
-        features = sequence_features(self.features, tokens)
+        if codes is None:
+            codes = sequence_codes(self.features, tokens)
+        features = expand(self.features, codes)
         return self.model.logits(params, tokens, key=key, features=features)  # type: ignore[call-arg]
 
     def init_carry(self, batch_size: int) -> Carry:
@@ -137,12 +152,12 @@ class FeaturedModel:
         True
         """
         step = self.model.make_step(params)
-        update = self.features.update
+        update, table = self.features.update, self.features
 
         def featured(carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
             model_carry, feature_state = carry
-            feature_state, features = update(feature_state, token)
-            logits, model_carry = step(model_carry, token, features)  # type: ignore[call-arg]
+            feature_state, codes = update(feature_state, token)
+            logits, model_carry = step(model_carry, token, expand(table, codes))  # type: ignore[call-arg]
             return logits, (model_carry, feature_state)
 
         return featured

@@ -29,6 +29,10 @@ def next_token_loss(
         model: the model.
         params: its parameters.
         batch: ``int32[batch, seq_len + 1]`` windows; ``PAD`` targets are ignored.
+            Windows of a model bound to step features may carry each token's
+            codes computed over its whole song (``int32[batch, seq_len + 1,
+            1 + width]``: the token, then its codes; see
+            :func:`popgen.models.featured.with_step_features`).
         key: a dropout key; ``None`` runs deterministically.
 
     Returns:
@@ -44,8 +48,13 @@ def next_token_loss(
     (3, True)
 
     """
-    inputs, targets = batch[:, :-1], batch[:, 1:]
-    logits = model.logits(params, inputs, key=key)
+    if batch.ndim == 3:  # tokens with their step-feature codes
+        inputs, targets = batch[:, :-1, 0], batch[:, 1:, 0]
+        codes = batch[:, :-1, 1:]
+        logits = model.logits(params, inputs, key=key, codes=codes)  # type: ignore[call-arg]
+    else:
+        inputs, targets = batch[:, :-1], batch[:, 1:]
+        logits = model.logits(params, inputs, key=key)
     mask = (targets != PAD).astype(jnp.float32)
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
     return (ce * mask).sum(), mask.sum()

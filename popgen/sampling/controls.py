@@ -283,7 +283,9 @@ class Controls:
 
         The meter and tempo are the controls'; so are the chords, when given
         (the encoding drops their bass notes; these keep them); the melody
-        track gets the given melody's notes, note for note.
+        track gets the given melody's notes, note for note. With a form, the
+        song has every bar of the form, silent ones at the end included (a
+        song that stopped early still carries its whole form).
 
         >>> from popgen.music.song import Track, make_notes
         >>> tune = Song(make_notes([72], [0.01], [3.99], 77))
@@ -296,7 +298,7 @@ class Controls:
         changes: dict[str, Any] = {
             "time_signatures": skeleton.time_signatures,
             "tempos": (TempoChange(0.0, self.tempo),),
-            "bars": skeleton.bars,
+            "bars": self.skeleton().bars if self.form else skeleton.bars,
         }
         if len(self.chords):
             changes["chords"] = skeleton.chords

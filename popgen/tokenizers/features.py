@@ -6,59 +6,115 @@ small feature vector per step, computed from the tokens so far by an
 automaton: :class:`StepFeatures` is its pair of pure functions, shaped like a
 sampling strategy. ``init(batch)`` gives the state before the first token;
 ``update(state, token)`` reads one token per row and returns the new state and
-the features that describe the context *after* that token, the context in
-which the model predicts the next one.
+the *codes* of the context after that token, the context in which the model
+predicts the next one: a few small integers per step, one per column of
+``tables``. :func:`expand` turns codes into the feature vector (row ``c`` of
+each column's table; ``-1``: zeros), so the automaton's output is small enough
+to keep for a whole corpus.
 
-Training runs the automaton over whole windows in one ``lax.scan``
-(:func:`sequence_features`); the sampler carries its state and calls
-``update`` once per step inside its own scan. Both run the same code, so what
-the model sees when it writes is what it saw when it learned. Nothing here is
-Python per token.
+Training computes the codes over whole songs before it cuts its windows
+(:func:`song_codes`), so a window that starts in a song's second verse still
+knows what the first verse played; the sampler carries the automaton's state
+and calls ``update`` once per step inside its own scan. Both run the same
+code, so what the model sees when it writes is what it saw when it learned.
+Nothing here is Python per token.
 
 >>> import jax.numpy as jnp
 >>> counter = counting_features(3)  # a toy automaton: how many tokens so far, one-hot
 >>> sequence_features(counter, jnp.array([[5, 6, 7]])).argmax(-1).tolist()
 [[1, 2, 2]]
+>>> sequence_codes(counter, jnp.array([[5, 6, 7]])).tolist()  # the same, as codes
+[[[1], [2], [2]]]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     import jax
 
-__all__ = ["StepFeatures", "counting_features", "sequence_features"]
+__all__ = [
+    "StepFeatures",
+    "counting_features",
+    "expand",
+    "sequence_codes",
+    "sequence_features",
+    "song_codes",
+]
 
 
 class StepFeatures(NamedTuple):
-    """A feature automaton: ``size`` features per step, from ``init`` and ``update``.
+    """A feature automaton: ``init`` and ``update``, and the tables that expand its codes.
 
     Attributes:
-        size: the length of each step's feature vector.
         init: ``batch_size -> state`` (a pytree of arrays, batch first).
-        update: ``(state, token: int32[batch]) -> (state, float32[batch, size])``;
-            pure and jit-friendly.
+        update: ``(state, token: int32[batch]) -> (state, int32[batch, width])``:
+            the codes after the token, one per column; pure and jit-friendly.
+        tables: one ``float32[codes, features]`` table per column: code ``c``
+            of the column stands for row ``c`` of its table, ``-1`` for zeros.
 
-    >>> counting_features(4).size
-    4
+    >>> f = counting_features(4)
+    >>> f.size, f.width
+    (4, 1)
     """
 
-    size: int
     init: Callable[[int], Any]
     update: Callable[[Any, jax.Array], tuple[Any, jax.Array]]
+    tables: tuple[NDArray[np.float32], ...]
+
+    @property
+    def size(self) -> int:
+        """Features per step: the columns of all the tables.
+
+        >>> counting_features(3).size
+        3
+        """
+        return sum(int(t.shape[1]) for t in self.tables)
+
+    @property
+    def width(self) -> int:
+        """Codes per step: one per table.
+
+        >>> counting_features(3).width
+        1
+        """
+        return len(self.tables)
 
 
-def sequence_features(features: StepFeatures, tokens: jax.Array) -> jax.Array:
-    """The features of every step of ``int32[batch, time]`` tokens: ``float32[batch, time, size]``.
-
-    One ``lax.scan`` over time, vectorised over the batch; feature ``t``
-    depends on tokens ``0..t`` only.
+def expand(features: StepFeatures, codes: jax.Array) -> jax.Array:
+    """``int32[..., width]`` codes -> ``float32[..., size]`` features (row of each table).
 
     >>> import jax.numpy as jnp
-    >>> sequence_features(counting_features(2), jnp.zeros((2, 4), jnp.int32)).shape
-    (2, 4, 2)
+    >>> expand(counting_features(3), jnp.array([[2], [-1]])).tolist()
+    [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    """
+    import jax.numpy as jnp
+
+    parts = []
+    for column, table in enumerate(features.tables):
+        rows = np.vstack([table, np.zeros((1, table.shape[1]), np.float32)])  # -1: zeros
+        code = codes[..., column]
+        parts.append(jnp.asarray(rows)[jnp.where(code < 0, len(table), code)])
+    if not parts:
+        return jnp.zeros((*codes.shape[:-1], 0), jnp.float32)
+    return jnp.concatenate(parts, axis=-1)
+
+
+def sequence_codes(features: StepFeatures, tokens: jax.Array) -> jax.Array:
+    """The codes of every step of ``int32[batch, time]`` tokens: ``int32[batch, time, width]``.
+
+    One ``lax.scan`` over time, vectorised over the batch; code ``t`` depends
+    on tokens ``0..t`` only.
+
+    >>> import jax.numpy as jnp
+    >>> sequence_codes(counting_features(2), jnp.zeros((2, 4), jnp.int32)).shape
+    (2, 4, 1)
     """
     import jax
     import jax.numpy as jnp
@@ -70,6 +126,58 @@ def sequence_features(features: StepFeatures, tokens: jax.Array) -> jax.Array:
     return jnp.swapaxes(out, 0, 1)
 
 
+def sequence_features(features: StepFeatures, tokens: jax.Array) -> jax.Array:
+    """The features of every step of ``int32[batch, time]`` tokens: ``float32[batch, time, size]``.
+
+    >>> import jax.numpy as jnp
+    >>> sequence_features(counting_features(2), jnp.zeros((2, 4), jnp.int32)).shape
+    (2, 4, 2)
+    """
+    return expand(features, sequence_codes(features, tokens))
+
+
+#: Songs whose codes :func:`song_codes` computes in one scan.
+_SONGS_PER_SCAN = 64
+#: Scan lengths are rounded up to a multiple of this, so that few shapes compile.
+_LENGTH_STEP = 1024
+
+
+def song_codes(
+    features: StepFeatures, songs: Sequence[NDArray[np.integer[Any]]]
+) -> list[NDArray[np.int32]]:
+    """The codes of each whole song, ``int32[len(song), width]``, for windows cut later.
+
+    Songs are scanned in batches of similar length (padded; what follows a
+    song's end changes nothing before it), so a corpus costs a few compiled
+    scans. A window cut from these codes sees what the automaton saw from
+    the song's first token, as the sampler does, not a fresh start at the
+    window's first token.
+
+    >>> import numpy as np
+    >>> [c[:, 0].tolist() for c in song_codes(counting_features(3), [np.array([4, 5, 6, 7]),
+    ...                                                              np.array([4])])]
+    [[1, 2, 2, 2], [1]]
+    """
+    import jax
+    import jax.numpy as jnp
+
+    scan = jax.jit(lambda tokens: sequence_codes(features, tokens))
+    order = sorted(range(len(songs)), key=lambda i: len(songs[i]))
+    out: list[NDArray[np.int32]] = [np.zeros((0, features.width), np.int32)] * len(songs)
+    for first in range(0, len(order), _SONGS_PER_SCAN):
+        chunk = order[first : first + _SONGS_PER_SCAN]
+        longest = max(len(songs[i]) for i in chunk)
+        if not longest:
+            continue
+        batch = np.zeros((len(chunk), _LENGTH_STEP * math.ceil(longest / _LENGTH_STEP)), np.int32)
+        for row, i in enumerate(chunk):
+            batch[row, : len(songs[i])] = songs[i]
+        codes = np.asarray(scan(jnp.asarray(batch)))
+        for row, i in enumerate(chunk):
+            out[i] = codes[row, : len(songs[i])].astype(np.int32)
+    return out
+
+
 def counting_features(size: int) -> StepFeatures:
     """A toy automaton for tests and examples: the tokens read so far, one-hot, capped.
 
@@ -77,15 +185,15 @@ def counting_features(size: int) -> StepFeatures:
     >>> f = counting_features(2)
     >>> state, out = f.update(f.init(1), jnp.array([9]))
     >>> out.tolist()
-    [[0.0, 1.0]]
+    [[1]]
     """
     import jax.numpy as jnp
 
     def init(batch: int) -> Any:
-        return jnp.zeros((batch,), jnp.int32)
+        return np.zeros((batch,), np.int32)
 
     def update(count: Any, token: Any) -> tuple[Any, Any]:
-        count = jnp.minimum(count + 1, size - 1)
-        return count, jnp.eye(size, dtype=jnp.float32)[count]
+        count = jnp.minimum(jnp.asarray(count) + 1, size - 1)
+        return count, count[:, None]
 
-    return StepFeatures(size, init, update)
+    return StepFeatures(init, update, (np.eye(size, dtype=np.float32),))

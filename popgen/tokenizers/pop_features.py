@@ -192,7 +192,7 @@ class _State(NamedTuple):
     part: Any  # int32[batch]: the part being written, -1 at the bar's head
     bar: Any  # int32[batch]: bars begun
     head_beat: Any  # int32[batch]: the beat of the bar head's next chord
-    chords: Any  # bool[batch, beats, 12]: the chord of each beat of the bar
+    chords: Any  # int32[batch, beats]: the chord token of each beat of the bar, -1 none
     cur: Any  # int32[batch, positions]: melody pitch started at each step of this bar
     prev1: Any  # ... one bar ago
     prev2: Any  # ... two bars ago
@@ -214,23 +214,19 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
     """
     import jax.numpy as jnp
 
-    positions, parts = _sizes(tokenizer)
+    positions, _ = _sizes(tokenizer)
     melody = tokenizer.part_roles.index("melody") if "melody" in tokenizer.part_roles else -1
     spb = int(tokenizer.config.steps_per_beat)
     tables = _tables(tokenizer)  # numpy: constants of the traced update, no eager JAX op
     groups = _groups(tokenizer)
-    size = max((s.stop for s in feature_layout(tokenizer).values()), default=0)
     none = len(SECTION_SLOTS) - 1
-
-    def hot(index: Any, n: int) -> Any:
-        return (index[:, None] == jnp.arange(n)).astype(jnp.float32)
 
     def init(batch: int) -> _State:
         # numpy, as the tables: building the state compiles nothing in a fresh process
         zeros = np.zeros((batch,), np.int32)
         grid = np.full((batch, positions), -1, np.int32)
         memory = np.full((batch, len(SECTION_SLOTS), _SECTION_BARS, positions), -1, np.int32)
-        chords = np.zeros((batch, _MAX_BEATS, 12), bool)
+        chords = np.full((batch, _MAX_BEATS), -1, np.int32)
         lengths = np.zeros((batch, len(SECTION_SLOTS)), np.int32)
         return _State(zeros, zeros - 1, zeros, zeros, chords, grid, grid, grid, zeros + none,
                       zeros - 1, memory, lengths, zeros, zeros - 1)  # fmt: skip
@@ -263,9 +259,8 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         moved = jnp.where(t.position[token] >= 0, t.position[token], s.pos)
         pos = jnp.clip(jnp.where(is_bar | opens, 0, moved), 0, positions - 1)
         head_beat = jnp.where(is_bar, 0, jnp.where(t.beat[token] >= 0, t.beat[token], s.head_beat))
-        from_here = (beats[None, :] >= head_beat[:, None])[:, :, None]
-        chords = jnp.where(t.is_chord[token][:, None, None] & from_here,
-                           t.chord[token][:, None, :], s.chords)  # fmt: skip
+        from_here = beats[None, :] >= head_beat[:, None]
+        chords = jnp.where(t.is_chord[token][:, None] & from_here, token[:, None], s.chords)
         in_melody = (t.pitch[token] >= 0) & (part == melody)
         played = in_melody & (cur[rows, pos] < 0)
         cur = cur.at[rows, pos].set(jnp.where(played, t.pitch[token], cur[rows, pos]))
@@ -274,30 +269,28 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
                        in_section, memory, lengths, limit, last)  # fmt: skip
 
         def look(pitch: Any) -> Any:
-            return hot(jnp.where(pitch >= 0, pitch % 12, 12), _LOOK)
+            return jnp.where(pitch >= 0, pitch % 12, 12)
 
         def register(pitch: Any) -> Any:
-            octave = jnp.clip(pitch // 12 - 3, 0, _OCTAVES - 1)
-            return hot(octave, _OCTAVES) * (pitch >= 0)[:, None]
+            return jnp.where(pitch >= 0, jnp.clip(pitch // 12 - 3, 0, _OCTAVES - 1), -1)
 
         def next_onset(grid: Any) -> Any:
             # the earlier bar's first onset still ahead: after this step if the bar has
             # a melody note here already, else from it; one-hot, the last slot "none"
             ahead = steps[None, :] > pos[:, None] - (cur[rows, pos] < 0)[:, None]
             hit = (grid >= 0) & ahead
-            first = jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
-            return hot(first, positions + 1)
+            return jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
 
         beat = pos // spb
         out = []
         if "position" in groups:
-            out.append(hot(pos, positions))
+            out.append(pos)
         if "part" in groups:
-            out.append(hot(part + 1, parts + 1))
+            out.append(part + 1)
         if "chord" in groups:
-            out.append(chords[rows, jnp.minimum(beat, _MAX_BEATS - 1)].astype(jnp.float32))
+            out.append(chords[rows, jnp.minimum(beat, _MAX_BEATS - 1)])
         if "next_chord" in groups:
-            out.append(chords[rows, jnp.minimum(beat + 1, _MAX_BEATS - 1)].astype(jnp.float32))
+            out.append(chords[rows, jnp.minimum(beat + 1, _MAX_BEATS - 1)])
         if "lookback" in groups:
             bar_of = jnp.clip(in_section, 0, _SECTION_BARS - 1)
             earlier = memory[rows, section, bar_of, pos]
@@ -311,10 +304,30 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         if "melody_pitch" in groups:
             out += [look(last), register(last)]
         if "bar_in_section" in groups:
-            out.append(hot(jnp.maximum(in_section, 0) % PHRASE_BARS, PHRASE_BARS))
+            out.append(jnp.maximum(in_section, 0) % PHRASE_BARS)
         if "section" in groups:
-            out.append(hot(section, len(SECTION_SLOTS)))
-        features = jnp.concatenate(out, axis=-1) if out else jnp.zeros((token.shape[0], 0))
-        return state, features
+            out.append(section)
+        codes = jnp.stack(out, axis=-1) if out else jnp.zeros((token.shape[0], 0), jnp.int32)
+        return state, codes.astype(jnp.int32)
 
-    return StepFeatures(size, init, update)
+    return StepFeatures(init, update, _expansions(tokenizer, tables.chord))
+
+
+def _expansions(tokenizer: PopTokenizer, chord: Any) -> tuple[Any, ...]:
+    """The table of each code of :func:`pop_features`, in :func:`feature_layout`'s order.
+
+    A one-hot feature is an identity table; a chord's code is its token, whose
+    row of ``chord`` holds its pitch classes.
+
+    >>> from popgen.tokenizers import get_tokenizer
+    >>> tok = get_tokenizer("lead")
+    >>> tables = _expansions(tok, _tables(tok).chord)
+    >>> sum(t.shape[1] for t in tables) == pop_features(tok).size
+    True
+    """
+    chords = chord.astype(np.float32)
+    out = []
+    for name, where in feature_layout(tokenizer).items():
+        size = where.stop - where.start
+        out.append(chords if name in ("chord", "next_chord") else np.eye(size, dtype=np.float32))
+    return tuple(out)

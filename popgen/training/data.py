@@ -25,6 +25,7 @@ from popgen.music.song import Song
 from popgen.runs.train_config import TrainConfig
 from popgen.sampling.recipe import recipe_of
 from popgen.tokenizers.base import UNK, Tokenizer
+from popgen.tokenizers.features import song_codes
 
 __all__ = ["TrainingWindows", "training_windows"]
 
@@ -62,7 +63,12 @@ def training_windows(
     """Split by song (unless ``valid`` is given), encode, cut the windows.
 
     ``features``: whether the model reads step features (its sampling recipe
-    depends on it, :func:`popgen.sampling.recipe.recipe_of`).
+    depends on it, :func:`popgen.sampling.recipe.recipe_of`). From songs, each
+    token's step-feature codes are then computed over its whole song and cut
+    into the windows beside it (``int32[windows, seq_len + 1, 1 + width]``,
+    :func:`popgen.tokenizers.features.song_codes`), so a window in a song's
+    last chorus still sees its first one. A token store's windows carry
+    tokens only: the model computes the features from each window's start.
 
     From a :class:`popgen.TokenStore` the split is the same, by song and seed,
     and the windows are read lazily from its shards
@@ -94,9 +100,13 @@ def _windows(
         valid = [songs[i] for i in valid_idx]
         songs = [songs[i] for i in train_idx]
     train_windows = make_windows(
-        _encode(tokenizer, songs, "training"), config.seq_len, config.stride_or_default
+        _with_codes(tokenizer, _encode(tokenizer, songs, "training"), features),
+        config.seq_len,
+        config.stride_or_default,
     )
-    valid_windows = make_windows(_encode(tokenizer, valid, "validation"), config.seq_len)
+    valid_windows = make_windows(
+        _with_codes(tokenizer, _encode(tokenizer, valid, "validation"), features), config.seq_len
+    )
     if not len(train_windows):
         raise CorpusError("no training windows: the training songs encode to no tokens")
     return TrainingWindows(
@@ -143,6 +153,17 @@ def _recipe(usage: RunUsage, tokenizer: Tokenizer, features: bool) -> RunUsage:
     if usage.strategy is not None:
         return usage
     return dataclasses.replace(usage, strategy=recipe_of(tokenizer, features=features))
+
+
+def _with_codes(
+    tokenizer: Tokenizer, ids: list[NDArray[np.int32]], features: bool
+) -> list[NDArray[np.int32]]:
+    """Each song's tokens beside its step-feature codes (``int32[n, 1 + width]``), if asked."""
+    make = getattr(tokenizer, "step_features", None)
+    if not features or make is None:  # the model refuses a tokenizer without features
+        return ids
+    codes = song_codes(make(), ids)
+    return [np.column_stack([i, c]).astype(np.int32) for i, c in zip(ids, codes, strict=True)]
 
 
 def _encode(tokenizer: Tokenizer, songs: Sequence[Song], what: str) -> list[NDArray[np.int32]]:

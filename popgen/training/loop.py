@@ -223,7 +223,8 @@ def _train(
                 )
                 loop.run.state = replace(loop.run.state, step=step + 1)
                 losses.append(loss)  # stays on device: no host sync per step
-                seen += float(np.count_nonzero(batch[:, 1:] != PAD)) * processes
+                targets = batch[:, 1:, 0] if batch.ndim == 3 else batch[:, 1:]  # with codes
+                seen += float(np.count_nonzero(targets != PAD)) * processes
                 _report(bar, losses, step + 1, total_steps, epoch, seen, started, out)
                 if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
                     _check_finite(losses[-config.checkpoint_every :], step + 1, out)
