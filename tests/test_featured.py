@@ -142,3 +142,18 @@ def test_training_windows_carry_whole_song_codes() -> None:
     with_codes = next_token_loss(bound, params, window)  # reads the carried codes
     by_window = next_token_loss(bound, params, window[..., 0])  # starts the automaton afresh
     assert with_codes[1] == by_window[1] and float(with_codes[0]) != float(by_window[0])
+
+
+def test_a_token_store_warns_that_its_windows_start_the_features_afresh(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from popgen.data.store_build import build_store
+    from popgen.training.data import training_windows
+
+    paths = []
+    for i, song in enumerate(_songs()):
+        song.write_midi(tmp_path / f"{i}.mid")
+        paths.append(tmp_path / f"{i}.mid")
+    store = build_store(paths, tmp_path / "store", "pop", workers=1)
+    config = popgen.TrainConfig(seq_len=16, valid_fraction=0.25)
+    with pytest.warns(UserWarning, match="start afresh at each window"):
+        data = training_windows(store.tokenizer, store, None, config, features=True)
+    assert data.train.shape[1:] == (17,)  # tokens only

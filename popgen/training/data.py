@@ -135,6 +135,12 @@ def _store_windows(
             f"{tokenizer.name!r} tokenizer of {tokenizer.vocab_size} given; train with "
             "store.tokenizer (popgen train STORE does)"
         )
+    if features:
+        warnings.warn(
+            f"{store.path}: a token store's windows carry tokens only, so the model's step "
+            "features start afresh at each window (from songs they run over whole songs)",
+            stacklevel=3,
+        )
     train_idx, valid_idx = split_by_song(len(store), config.valid_fraction, config.seed)
     train_windows = store.windows(train_idx, config.seq_len, config.stride_or_default)
     if not len(train_windows):
