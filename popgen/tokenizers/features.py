@@ -90,20 +90,40 @@ class StepFeatures(NamedTuple):
 def expand(features: StepFeatures, codes: jax.Array) -> jax.Array:
     """``int32[..., width]`` codes -> ``float32[..., size]`` features (row of each table).
 
+    One gather for all the columns: the tables are stacked block-diagonally
+    (each with a zero row for ``-1``), so a step costs a handful of array
+    operations however many columns there are (the sampler runs it once per
+    token).
+
     >>> import jax.numpy as jnp
     >>> expand(counting_features(3), jnp.array([[2], [-1]])).tolist()
     [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
     """
     import jax.numpy as jnp
 
-    parts = []
-    for column, table in enumerate(features.tables):
-        rows = np.vstack([table, np.zeros((1, table.shape[1]), np.float32)])  # -1: zeros
-        code = codes[..., column]
-        parts.append(jnp.asarray(rows)[jnp.where(code < 0, len(table), code)])
-    if not parts:
+    if not features.tables:
         return jnp.zeros((*codes.shape[:-1], 0), jnp.float32)
-    return jnp.concatenate(parts, axis=-1)
+    stacked, starts, zero_rows = _stacked(features.tables)
+    rows = jnp.where(codes < 0, zero_rows, codes + starts)
+    return jnp.asarray(stacked)[rows].sum(axis=-2)
+
+
+def _stacked(
+    tables: tuple[NDArray[np.float32], ...],
+) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.int32]]:
+    """The tables block-diagonally in one, each followed by a zero row; first and zero rows.
+
+    >>> stacked, starts, zeros = _stacked((np.eye(2, dtype=np.float32), np.ones((1, 1), np.float32)))
+    >>> stacked.tolist(), starts.tolist(), zeros.tolist()
+    ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]], [0, 3], [2, 4])
+    """
+    heights = np.array([len(t) + 1 for t in tables])
+    widths = np.array([t.shape[1] for t in tables])
+    stacked = np.zeros((int(heights.sum()), int(widths.sum())), np.float32)
+    starts, columns = np.cumsum(heights) - heights, np.cumsum(widths) - widths
+    for table, row, column in zip(tables, starts.tolist(), columns.tolist(), strict=True):
+        stacked[row : row + len(table), column : column + table.shape[1]] = table
+    return stacked, starts.astype(np.int32), (starts + heights - 1).astype(np.int32)
 
 
 def sequence_codes(features: StepFeatures, tokens: jax.Array) -> jax.Array:
