@@ -113,9 +113,9 @@ def _stacked(
 ) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.int32]]:
     """The tables block-diagonally in one, each followed by a zero row; first and zero rows.
 
-    >>> stacked, starts, zeros = _stacked((np.eye(2, dtype=np.float32), np.ones((1, 1), np.float32)))
-    >>> stacked.tolist(), starts.tolist(), zeros.tolist()
-    ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]], [0, 3], [2, 4])
+    >>> stacked, starts, zeros = _stacked((np.eye(2, dtype=np.float32), np.ones((1, 1))))
+    >>> stacked.astype(int).tolist(), starts.tolist(), zeros.tolist()
+    ([[1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 1], [0, 0, 0]], [0, 3], [2, 4])
     """
     heights = np.array([len(t) + 1 for t in tables])
     widths = np.array([t.shape[1] for t in tables])
