@@ -293,7 +293,10 @@ def align_phrases(
     shifts = np.arange(-reach, reach + 1)
     other = sliding_window_view(padded, len(mine))  # [shift, step]: the song under the labels
     sounding = mine > 0
-    same = _bar_counts((other == mine) & sounding, bars).T  # [bar, shift]
+    if padded.min(initial=0) >= 0:  # pitches: where the labels rest, -1 matches nothing
+        same = _bar_counts(other == np.where(sounding, mine, -1), bars).T  # [bar, shift]
+    else:
+        same = _bar_counts((other == mine) & sounding, bars).T
     either = _bar_counts((other > 0) | sounding, bars).T
     score = 2 * same - either  # same minus differing
     # totals[bar, shift]: the best score of bars 0..bar with ``bar`` at ``shift``
