@@ -3,13 +3,16 @@
 Entries are keyed on the file's bytes plus the reader and its settings, so a
 changed file or setting is a miss, and two copies of one file share an entry.
 Each entry (``<key>.songs``) is one file: a magic line, a JSON header (the
-songs' metadata and the length of each array) and the raw bytes of the
+songs' metadata and the length of each array), the raw bytes of the
 songs' note, chord and bar arrays, whose dtypes are popgen's own
-(:data:`~popgen.music.song.NOTE_DTYPE`, ...), never read from the file. It is
-read with one ``read`` and ``numpy.frombuffer``, checked (the songs are built
-and checked as any song is), and anything unexpected (truncation, a foreign
-file, another format version or byte order) is a miss, never trusted.
-Writes are atomic (temporary file, then rename).
+(:data:`~popgen.music.song.NOTE_DTYPE`, ...), never read from the file, and
+a CRC-32 of all that. It is read with one ``read`` and ``numpy.frombuffer``.
+An entry whose CRC matches is as popgen wrote it, from songs it had checked:
+they are rebuilt as they are, not checked again. Any other entry is checked
+as any song is, and anything unexpected (truncation, a foreign or edited
+file, another format version or byte order) is a miss. The CRC catches
+damage, not forgery: the cache folder is the user's own, and an entry holds
+no code (no pickle). Writes are atomic (temporary file, then rename).
 
 The same encoding carries songs from reader processes to the main process.
 """
