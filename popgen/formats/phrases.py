@@ -297,7 +297,8 @@ def align_phrases(
         same = _bar_counts(other == np.where(sounding, mine, -1), bars).T  # [bar, shift]
     else:
         same = _bar_counts((other == mine) & sounding, bars).T
-    either = _bar_counts((other > 0) | sounding, bars).T
+    heard = sliding_window_view(padded > 0, len(mine))  # other > 0, compared once
+    either = _bar_counts(heard | sounding, bars).T
     score = 2 * same - either  # same minus differing
     # totals[bar, shift]: the best score of bars 0..bar with ``bar`` at ``shift``
     totals = np.empty((bars, len(shifts)), dtype=np.int64)
@@ -319,7 +320,7 @@ def align_phrases(
     agreement = float(matched / sounding_total) if sounding_total else 0.0
     constant = same.sum(axis=0) / np.maximum(either.sum(axis=0), 1)
     used = shifts[path]
-    far = np.abs(shifts[:, None] - used[None, :]).min(axis=1) >= _STEPS // 2
+    far = np.abs(shifts[:, None] - np.unique(used)[None, :]).min(axis=1) >= _STEPS // 2
     runner_up = float(constant[far].max()) if far.any() else 0.0
     return Alignment(tuple(int(s) for s in used), agreement, runner_up)
 
