@@ -89,26 +89,17 @@ def annotation_files(midi_path: Path) -> tuple[Path | None, Path | None]:
     [None, 'chord_midi.txt']
     """
     folder = midi_path.parent
-    try:  # one listing of the folder (the usual case)
-        with os.scandir(folder) as entries:
-            listed = {entry.name: entry for entry in entries}
-    except OSError:
-        return _annotation_files(folder)
-    beat, chord = (listed.get(name) for name in (BEAT_FILE, CHORD_FILE))
-    is_beat, is_chord = (e is not None and _is_file(e) for e in (beat, chord))
+    beat, chord = folder / BEAT_FILE, folder / CHORD_FILE
+    is_beat, is_chord = beat.is_file(), chord.is_file()
     if not (is_beat or is_chord):
         return None, None
-    midis = [name for name in listed if _is_midi_name(name)]
-    if len(midis) != 1:
+    midis = 0
+    with os.scandir(folder) as entries:  # names only: no Path for each entry
+        for entry in entries:
+            midis += _is_midi_name(entry.name)
+    if midis != 1:
         return None, None
-    return (folder / BEAT_FILE if is_beat else None), (folder / CHORD_FILE if is_chord else None)
-
-
-def _is_file(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
+    return (beat if is_beat else None), (chord if is_chord else None)
 
 
 def _is_midi_name(name: str) -> bool:
@@ -116,18 +107,6 @@ def _is_midi_name(name: str) -> bool:
     return name.lower().endswith((".mid", ".midi")) and (
         PurePath(name).suffix.lower() in (".mid", ".midi")
     )
-
-
-def _annotation_files(folder: Path) -> tuple[Path | None, Path | None]:
-    """:func:`annotation_files` path by path (a folder that cannot be listed)."""
-    found = [folder / BEAT_FILE, folder / CHORD_FILE]
-    if not any(p.is_file() for p in found):
-        return None, None
-    midis = [p for p in folder.iterdir() if p.suffix.lower() in (".mid", ".midi")]
-    if len(midis) != 1:
-        return None, None
-    beat, chord = (p if p.is_file() else None for p in found)
-    return beat, chord
 
 
 def apply_annotations(song: Song, beat_file: Path | None, chord_file: Path | None) -> Song:
