@@ -107,7 +107,14 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
     >>> [s.title for s in decode_songs(arrays)]
     ['a']
     """
-    meta = {
+    arrays: dict[str, NDArray[Any]] = {"meta": np.array(json.dumps(_meta(songs)))}
+    arrays.update(_arrays(songs))
+    return arrays
+
+
+def _meta(songs: Sequence[Song]) -> dict[str, Any]:
+    """What an entry's JSON holds: the format, its version and each song's fields but arrays."""
+    return {
         "format": "popgen.songs",
         "version": CACHE_FORMAT_VERSION,
         "songs": [
@@ -126,7 +133,11 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
             for s in songs
         ],
     }
-    arrays: dict[str, NDArray[Any]] = {"meta": np.array(json.dumps(meta))}
+
+
+def _arrays(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
+    """Each song's arrays by name: ``notes_<i>``, ``chords_<i>``, ``bars_<i>``."""
+    arrays: dict[str, NDArray[Any]] = {}
     for i, song in enumerate(songs):
         arrays[f"notes_{i}"] = np.ascontiguousarray(song.notes)
         arrays[f"chords_{i}"] = np.ascontiguousarray(song.chords)
@@ -213,10 +224,9 @@ def pack_songs(songs: Sequence[Song]) -> bytes:
     >>> data.startswith(b"popgen songs"), [s.title for s in unpack_songs(data)]
     (True, ['a'])
     """
-    arrays = encode_songs(songs)
-    meta = json.loads(str(arrays.pop("meta")[()]))  # held as JSON in the header, not a string
+    arrays = _arrays(songs)
     header = {
-        "meta": meta,
+        "meta": _meta(songs),
         "byteorder": sys.byteorder,
         "arrays": [[name, array.nbytes] for name, array in arrays.items()],
     }
