@@ -241,8 +241,9 @@ def _chord_array(
     order = np.argsort(seconds_start, kind="stable")
     rows = np.fromiter(itertools.chain.from_iterable(labels), np.int64, 3 * len(labels))
     rows = rows.reshape(-1, 3)[order]  # (root, quality, bass) per segment
-    starts = seconds_to_beats(seconds_start[order], song.tempos) + shift
-    ends = seconds_to_beats(seconds_end[order], song.tempos) + shift
+    seconds = np.concatenate([seconds_start[order], seconds_end[order]])  # one tempo map lookup
+    both = seconds_to_beats(seconds, song.tempos) + shift
+    starts, ends = both[: len(order)], both[len(order) :]
     starts, ends = np.round(starts * _GRID) / _GRID + 0.0, np.round(ends * _GRID) / _GRID + 0.0
     overlap = ends[:-1] > starts[1:]
     if overlap.any():
