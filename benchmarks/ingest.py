@@ -26,15 +26,19 @@ same POP909 files (with their beat and chord annotations, keys, roles and
 chords) read by symusic alone (``symusic.Score(path)``: the parse, nothing
 else), by ``Corpus.from_paths(reader="symusic")`` and ``reader="mido"``, and
 music21's ``converter.parse(forceSource=True)`` (on the first
-``--music21-songs``); then the warm read from the song cache, and the cold
-read with 2 worker processes against 1 on the same files. ``--scale N``
-measures only that, on a synthetic corpus of N files as
-benchmarks/store_scale.py makes it (``--work`` keeps it between runs). Rounds
-alternate the readers, so each round's ratios come from one stretch of the
-machine; the medians are printed.
+``--music21-songs``); then the warm read from the song cache (files/s and
+notes/s, by the wall clock and by this process's CPU time), and the cold
+read with 2 worker processes against 1 on the same files (wall, and the CPU
+seconds of this process and of the workers). ``--parts`` picks some of
+``cold,warm,pool``. ``--scale N`` measures only the pool, on a synthetic
+corpus of N files as benchmarks/store_scale.py makes it (``--work`` keeps it
+between runs). Rounds alternate the readers, so each round's ratios come
+from one stretch of the machine; the medians are printed. The load average
+(1, 5, 15 minutes) is printed before and after each part: on a shared
+machine, compare CPU seconds and ratios, not files/s.
 
 Usage: ``python benchmarks/ingest.py [--data ../shared/data/pop909] [--readers]
-[--speed [--files N] [--rounds 3] [--scale 10000 --work DIR]]``
+[--speed [--files N] [--rounds 3] [--parts cold,warm,pool] [--scale 10000 --work DIR]]``
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import popgen
@@ -93,6 +98,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=0, help="with --speed: the first N files")
     parser.add_argument("--scale", type=int, default=0, help="with --speed: N synthetic files")
     parser.add_argument("--work", type=Path, default=None, help="where --scale writes them")
+    parser.add_argument("--parts", default="cold,warm,pool", help="with --speed: which parts")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.readers:
@@ -287,44 +293,82 @@ def _rate(read: object, files: list[Path]) -> float:
     return len(files) / (time.perf_counter() - t0)
 
 
+#: A reader timed on a list of files.
+_Read = Callable[[list[Path]], object]
+
+
+def _load() -> str:
+    """The load average over 1, 5 and 15 minutes (``uptime``'s figures)."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _speed(args: argparse.Namespace) -> None:
     """Issue 30's table (see the module docstring)."""
     import symusic
 
+    parts = set(args.parts.split(","))
     if args.scale:  # only the synthetic corpus, 2 worker processes against 1
         sys.path.insert(0, str(Path(__file__).parent))
         from store_scale import make_corpus
 
         work = args.work or Path(tempfile.gettempdir()) / "popgen-ingest-scale"
         folder = make_corpus(args.data, work, args.scale)
-        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
         _parallel(f"{args.scale:,} synthetic files", sorted(folder.rglob("*.mid")), args.rounds)
         return
     files = sorted(args.data.glob("*/*.mid"))
     files = [f for f in files if (f.parent / "beat_midi.txt").is_file()]
     files = files[: args.files] if args.files else files
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.1f}; {len(files)} POP909 files with annotations"
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"{len(files)} POP909 files with annotations; {time.strftime('%Y-%m-%d %H:%M')}"
     )
 
     def bare(paths: list[Path]) -> None:
         for path in paths:
             symusic.Score(path)
 
-    def popgen_reader(reader: str, workers: int = 1, cache: str | None = None) -> object:
+    def popgen_reader(reader: str, workers: int = 1, cache: str | None = None) -> _Read:
         return lambda paths: popgen.Corpus.from_paths(
             paths, reader=reader, cache_dir=cache, workers=workers
         )
 
+    popgen_reader("symusic")(files[:2])  # imports, caches of labels
+    if "cold" in parts:
+        _cold(args, files, bare, popgen_reader)
+    if "warm" in parts:
+        corpus = popgen.Corpus.from_paths(files, reader="symusic", cache_dir=None, workers=1)
+        print(f"\nwarm, from the song cache, one process ({_load()}):")
+        with tempfile.TemporaryDirectory() as cache:
+            popgen_reader("symusic", cache=cache)(files)  # written
+            walls, cpus = [], []
+            for _ in range(args.rounds):
+                cpu0, t0 = time.process_time(), time.perf_counter()
+                popgen_reader("symusic", cache=cache)(files)
+                walls.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - cpu0)
+        wall, cpu = _median(walls), _median(cpus)
+        print(
+            f"{len(files) / wall:,.0f} files/s, {corpus.num_notes / wall:,.0f} notes/s by the "
+            f"wall clock; {len(files) / cpu:,.0f} files/s, {corpus.num_notes / cpu:,.0f} notes/s "
+            f"by CPU time ({cpu:.2f} CPU s for {corpus.num_notes:,} notes; {_load()})"
+        )
+    if "pool" in parts:
+        _parallel(f"{len(files)} POP909 files", files, args.rounds)
+
+
+def _cold(
+    args: argparse.Namespace, files: list[Path], bare: _Read, popgen_reader: Callable[[str], _Read]
+) -> None:
+    """The cold table: bare parse, both readers, music21 (see the module docstring)."""
     readers = {
         "symusic.Score(path) alone": bare,
         "Corpus.from_paths(reader='symusic')": popgen_reader("symusic"),
         "Corpus.from_paths(reader='mido')": popgen_reader("mido"),
     }
-    popgen_reader("symusic")(files[:2])  # imports, caches of labels
     rates: dict[str, list[float]] = {name: [] for name in readers}
     shares: dict[str, list[float]] = {name: [] for name in readers}
+    print(f"\ncold, one process ({_load()})")
     for _ in range(args.rounds):
         measured = {name: _rate(read, files) for name, read in readers.items()}
         for name, rate in measured.items():
@@ -332,7 +376,7 @@ def _speed(args: argparse.Namespace) -> None:
             shares[name].append(rate / measured["symusic.Score(path) alone"])
     m21_files = files[: args.music21_songs]
     m21_s, _ = _music21(m21_files)
-    print("\ncold, one process (median of rounds; share: of the bare parse, in the same round)")
+    print("(median of rounds; share: of the bare parse, in the same round)")
     print("| path | files/s | share of the limit |\n| --- | ---: | ---: |")
     for name in readers:
         print(f"| `{name}` | {_median(rates[name]):,.0f} | {_median(shares[name]):.3f} |")
@@ -340,17 +384,7 @@ def _speed(args: argparse.Namespace) -> None:
         f"| music21 `converter.parse(forceSource=True)` ({len(m21_files)} files) "
         f"| {len(m21_files) / m21_s:.2f} | |"
     )
-
-    corpus = popgen.Corpus.from_paths(files, reader="symusic", cache_dir=None, workers=1)
-    with tempfile.TemporaryDirectory() as cache:
-        popgen_reader("symusic", cache=cache)(files)  # written
-        warm = [_rate(popgen_reader("symusic", cache=cache), files) for _ in range(args.rounds)]
-    rate = _median(warm)
-    print(
-        f"\nwarm, from the song cache, one process: {rate:,.0f} files/s, "
-        f"{rate * corpus.num_notes / len(files):,.0f} notes/s"
-    )
-    _parallel(f"{len(files)} POP909 files", files, args.rounds)
+    print(f"({_load()})")
 
 
 def _parallel(what: str, files: list[Path], rounds: int) -> None:
@@ -362,6 +396,7 @@ def _parallel(what: str, files: list[Path], rounds: int) -> None:
     process's own part (a bound, not a measurement; printed because on a
     machine shared with other work the wall times cannot show it).
     """
+    print(f"\ncold, {what}, 2 worker processes against 1 ({_load()}):")
     ratios, rows = [], []
     for _ in range(rounds):
         row = []
@@ -376,10 +411,15 @@ def _parallel(what: str, files: list[Path], rounds: int) -> None:
             row.append((len(files) / wall, time.process_time() - cpu0, children))
         ratios.append(row[1][0] / row[0][0])
         rows.append(row)
+        print(
+            f"  round: 1 process {row[0][0]:,.0f} files/s ({row[0][1]:.1f} CPU s), "
+            f"2 workers {row[1][0]:,.0f} files/s ({row[1][1]:.1f} CPU s here + "
+            f"{row[1][2]:.1f} in them): {ratios[-1]:.2f}x ({_load()})"
+        )
     (one, one_cpu, _), (two, main_cpu, workers_cpu) = rows[ratios.index(_median(ratios))]
     bound = one_cpu / max(main_cpu, (main_cpu + workers_cpu) / 2)
     print(
-        f"cold, {what}: 1 process {one:,.0f} files/s, 2 worker processes {two:,.0f} files/s: "
+        f"median: 1 process {one:,.0f} files/s, 2 worker processes {two:,.0f} files/s: "
         f"{_median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
         f"CPU s: 1 process {one_cpu:.1f}, with workers {main_cpu:.1f} here + "
         f"{workers_cpu:.1f} in them: {bound:.2f}x on two idle cores at best"

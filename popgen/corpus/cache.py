@@ -3,24 +3,29 @@
 Entries are keyed on the file's bytes plus the reader and its settings, so a
 changed file or setting is a miss, and two copies of one file share an entry.
 Each entry (``<key>.songs``) is one file: a magic line, a JSON header (the
-songs' metadata and the length of each array) and the raw bytes of the
+songs' metadata and the length of each array), the raw bytes of the
 songs' note, chord and bar arrays, whose dtypes are popgen's own
-(:data:`~popgen.music.song.NOTE_DTYPE`, ...), never read from the file. It is
-read with one ``read`` and ``numpy.frombuffer``, checked (the songs are built
-and checked as any song is), and anything unexpected (truncation, a foreign
-file, another format version or byte order) is a miss, never trusted.
-Writes are atomic (temporary file, then rename).
+(:data:`~popgen.music.song.NOTE_DTYPE`, ...), never read from the file, and
+a CRC-32 of all that. It is read with one ``read`` and ``numpy.frombuffer``.
+An entry whose CRC matches is as popgen wrote it, from songs it had checked:
+they are rebuilt as they are, not checked again. Any other entry is checked
+as any song is, and anything unexpected (truncation, a foreign or edited
+file, another format version or byte order) is a miss. The CRC catches
+damage, not forgery: the cache folder is the user's own, and an entry holds
+no code (no pickle). Writes are atomic (temporary file, then rename).
 
 The same encoding carries songs from reader processes to the main process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import sys
 import warnings
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from popgen.corpus.files import file_bytes
 from popgen.music.chords import CHORD_DTYPE
 from popgen.music.sections import Section
 from popgen.music.song import NOTE_DTYPE, Song, Track
@@ -45,11 +51,13 @@ __all__ = [
 ]
 
 #: Bumped whenever the entry layout or a reader's output changes.
-CACHE_FORMAT_VERSION = 5  # 4: one file an entry; 5: songs carry sections
+CACHE_FORMAT_VERSION = 6  # 4: one file an entry; 5: songs carry sections; 6: a checksum
 #: The first bytes of every cache entry.
 _MAGIC = b"popgen songs\n"
 #: The dtype of each kind of array in an entry (the part of its name before ``_``).
 _DTYPES = {"notes": NOTE_DTYPE, "chords": CHORD_DTYPE, "bars": np.dtype(np.float64)}
+#: The fields of a song.
+_SONG_FIELDS = {f.name for f in dataclasses.fields(Song)}
 
 
 def default_cache_dir() -> Path:
@@ -99,7 +107,14 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
     >>> [s.title for s in decode_songs(arrays)]
     ['a']
     """
-    meta = {
+    arrays: dict[str, NDArray[Any]] = {"meta": np.array(json.dumps(_meta(songs)))}
+    arrays.update(_arrays(songs))
+    return arrays
+
+
+def _meta(songs: Sequence[Song]) -> dict[str, Any]:
+    """What an entry's JSON holds: the format, its version and each song's fields but arrays."""
+    return {
         "format": "popgen.songs",
         "version": CACHE_FORMAT_VERSION,
         "songs": [
@@ -118,7 +133,11 @@ def encode_songs(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
             for s in songs
         ],
     }
-    arrays: dict[str, NDArray[Any]] = {"meta": np.array(json.dumps(meta))}
+
+
+def _arrays(songs: Sequence[Song]) -> dict[str, NDArray[Any]]:
+    """Each song's arrays by name: ``notes_<i>``, ``chords_<i>``, ``bars_<i>``."""
+    arrays: dict[str, NDArray[Any]] = {}
     for i, song in enumerate(songs):
         arrays[f"notes_{i}"] = np.ascontiguousarray(song.notes)
         arrays[f"chords_{i}"] = np.ascontiguousarray(song.chords)
@@ -137,7 +156,13 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
     return _decode(json.loads(str(arrays["meta"][()])), arrays)
 
 
-def _decode(meta: Any, arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
+def _decode(meta: Any, arrays: Mapping[str, NDArray[Any]], *, checked: bool = True) -> list[Song]:
+    """The songs of an entry's ``meta`` and ``arrays``.
+
+    ``checked=False`` for an entry whose checksum matched: its songs were
+    checked when they were written, so they are rebuilt as they are, not
+    checked again.
+    """
     if not isinstance(meta, dict):
         raise ValueError("not a popgen song entry")
     if meta.get("format") != "popgen.songs" or meta.get("version") != CACHE_FORMAT_VERSION:
@@ -153,24 +178,42 @@ def _decode(meta: Any, arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
         ):
             if array.dtype != dtype or array.ndim != 1:
                 raise ValueError(f"{name} has dtype {array.dtype}, expected {dtype}")
-        songs.append(
-            Song(
-                notes,
-                tracks=tuple(Track(str(n), int(p), bool(d), str(r)) for n, p, d, r in m["tracks"]),
-                tempos=tuple(TempoChange(*t) for t in m["tempos"]),
-                time_signatures=tuple(TimeSignature(*t) for t in m["time_signatures"]),
-                key=m["key"],
-                title=str(m["title"]),
-                source=str(m["source"]),
-                chords=chords,
-                bars=bars,
-                merged_notes=int(m["merged_notes"]),
-                shortened_silences=int(m["shortened_silences"]),
-                cut_notes=int(m["cut_notes"]),
-                sections=tuple(Section(str(a), int(b), int(c)) for a, b, c in m["sections"]),
-            )
-        )
+        fields = {
+            "notes": notes,
+            "tracks": tuple(Track(str(n), int(p), bool(d), str(r)) for n, p, d, r in m["tracks"]),
+            "tempos": tuple(TempoChange(float(b), float(bpm)) for b, bpm in m["tempos"]),
+            "time_signatures": tuple(
+                TimeSignature(float(b), int(n), int(d)) for b, n, d in m["time_signatures"]
+            ),
+            "key": m["key"],
+            "title": str(m["title"]),
+            "source": str(m["source"]),
+            "chords": chords,
+            "bars": bars,
+            "merged_notes": int(m["merged_notes"]),
+            "shortened_silences": int(m["shortened_silences"]),
+            "cut_notes": int(m["cut_notes"]),
+            "sections": tuple(Section(str(a), int(b), int(c)) for a, b, c in m["sections"]),
+        }
+        songs.append(Song(**fields) if checked else _as_written(fields))
     return songs
+
+
+def _as_written(fields: dict[str, Any]) -> Song:
+    """The song of a checked :class:`Song`'s fields, as they are: not checked again."""
+    if fields.keys() != _SONG_FIELDS:
+        raise ValueError("an entry of other song fields")
+    song = object.__new__(Song)
+    song.__dict__.update(fields)
+    # notes and chords stay views of the entry's bytes (read-only; their dtypes are
+    # packed, so any offset is aligned); the bars get an aligned array of their own
+    for name in ("notes", "chords", "bars"):
+        array = fields[name]
+        if name == "bars" or array.flags.writeable:  # (a bytearray's: copied)
+            array = array.copy()
+            array.flags.writeable = False
+            song.__dict__[name] = array
+    return song
 
 
 def pack_songs(songs: Sequence[Song]) -> bytes:
@@ -181,16 +224,16 @@ def pack_songs(songs: Sequence[Song]) -> bytes:
     >>> data.startswith(b"popgen songs"), [s.title for s in unpack_songs(data)]
     (True, ['a'])
     """
-    arrays = encode_songs(songs)
-    meta = json.loads(str(arrays.pop("meta")[()]))  # held as JSON in the header, not a string
+    arrays = _arrays(songs)
     header = {
-        "meta": meta,
+        "meta": _meta(songs),
         "byteorder": sys.byteorder,
         "arrays": [[name, array.nbytes] for name, array in arrays.items()],
     }
     head = json.dumps(header).encode()
     body = [a.tobytes() for a in arrays.values()]
-    return b"".join([_MAGIC, len(head).to_bytes(8, "little"), head, *body])
+    data = b"".join([_MAGIC, len(head).to_bytes(8, "little"), head, *body])
+    return data + zlib.crc32(data).to_bytes(4, "little")
 
 
 def unpack_songs(data: bytes) -> list[Song]:
@@ -202,6 +245,9 @@ def unpack_songs(data: bytes) -> list[Song]:
     """
     if not data.startswith(_MAGIC):
         raise ValueError("not a popgen song entry")
+    end = len(data) - 4  # the checksum (CRC-32) of the bytes before it
+    # an entry as written (not cut, lengthened or edited) holds songs checked then
+    intact = zlib.crc32(memoryview(data)[:end]) == int.from_bytes(data[end:], "little")
     at = len(_MAGIC) + 8
     size = int.from_bytes(data[len(_MAGIC) : at], "little")
     header = json.loads(data[at : at + size])
@@ -213,13 +259,13 @@ def unpack_songs(data: bytes) -> list[Song]:
         dtype = _DTYPES[str(name).partition("_")[0]]
         if not isinstance(nbytes, int) or nbytes < 0 or nbytes % dtype.itemsize:
             raise ValueError(f"{name}: {nbytes} bytes is no whole number of rows")
-        if at + nbytes > len(data):
+        if at + nbytes > end:
             raise ValueError("a truncated song entry")
         arrays[str(name)] = np.frombuffer(data, dtype, nbytes // dtype.itemsize, at)
         at += nbytes
-    if at != len(data):
+    if at != end:
         raise ValueError("a song entry with bytes after its arrays")
-    return _decode(header["meta"], arrays)
+    return _decode(header["meta"], arrays, checked=not intact)
 
 
 class SongCache:
@@ -269,7 +315,7 @@ class SongCache:
         """
         path = self._path(key)
         try:
-            return unpack_songs(path.read_bytes())
+            return unpack_songs(file_bytes(path))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):

@@ -9,6 +9,7 @@ cores, in a deterministic order, and written back to the cache.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import glob
 import hashlib
 import os
@@ -20,10 +21,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from popgen.corpus.cache import SongCache, pack_songs, unpack_songs
+from popgen.corpus.files import file_bytes, regular_file_bytes
 from popgen.corpus.options import CorpusOptions
 from popgen.errors import CorpusError, MidiError
 from popgen.music.keys import parse_key
-from popgen.music.limits import bound_song, check_file_size
+from popgen.music.limits import Limits, bound_song, check_file_size
 from popgen.music.song import Song
 from popgen.workers import map_in_workers, start_method
 
@@ -228,23 +230,29 @@ def _settings(path: Path, options: CorpusOptions) -> dict[str, Any]:
     settings = {
         "reader": reader + "+markers" * (reader == "midi"),
         **{name: getattr(options, name) for name in _READ_FIELDS},
-        "limits": dataclasses.asdict(options.limits),  # as plain numbers, for JSON
+        "limits": dict(_plain_limits(options.limits)),  # as plain numbers, for JSON
     }
     if reader == "midi" and options.annotations:
         from popgen.formats.annotations import annotation_files
 
         settings["annotated"] = [
-            hashlib.sha256(p.read_bytes()).hexdigest() if p else None
-            for p in annotation_files(path)
+            hashlib.sha256(file_bytes(p)).hexdigest() if p else None for p in annotation_files(path)
         ]
         if options.sections in ("labels", "auto") and settings["annotated"][0]:
             from popgen.formats.phrases import LABEL_FILES, MELODY_FILE
 
             phrases = [path.parent / name for name in (*LABEL_FILES, MELODY_FILE)]
+            found = [regular_file_bytes(p) for p in phrases]
             settings["phrases"] = [
-                hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None for p in phrases
+                None if data is None else hashlib.sha256(data).hexdigest() for data in found
             ]
     return settings
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_limits(limits: Limits) -> dict[str, Any]:
+    """``dataclasses.asdict(limits)``, once per distinct limits (callers do not change it)."""
+    return dataclasses.asdict(limits)
 
 
 #: A file's songs (packed as a cache entry when read in a worker process) or
@@ -307,7 +315,7 @@ def read_files(
             continue
         try:
             check_file_size(path, options.limits)  # before the bytes are read to be hashed
-            data = path.read_bytes()
+            data = file_bytes(path)
         except CorpusError as exc:
             done[path] = str(exc)
             continue
@@ -317,7 +325,7 @@ def read_files(
         keys[path] = cache.key(data, _settings(path, options))
         hit = cache.get(keys[path])
         if hit is not None:
-            done[path] = [s.replace(source=_source(path, s.source)) for s in hit]
+            done[path] = [_with_source(s, _source(path, s.source)) for s in hit]
     todo = [p for p in files if p not in done]
     bar = tqdm(total=len(files), desc="reading", unit="file", disable=not progress)
     bar.update(len(files) - len(todo))
@@ -372,6 +380,11 @@ def _load_readers(options: CorpusOptions) -> None:
 
     if options.reader in ("symusic", "auto") and symusic_available():
         importlib.import_module("symusic")
+
+
+def _with_source(song: Song, source: str) -> Song:
+    """``song`` with ``source`` (itself when it has that source already)."""
+    return song if song.source == source else song.replace(source=source)
 
 
 def _source(path: Path, cached: str) -> str:

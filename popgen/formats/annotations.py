@@ -42,14 +42,17 @@ repaired with a warning that names the file and what was done instead.
 
 from __future__ import annotations
 
+import itertools
+import os
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popgen.formats.annotation_text import read_beat_file, read_chord_file, read_chord_segments
 from popgen.music.bars import signatures_from_bars
-from popgen.music.chords import CHORD_DTYPE, NO_CHORD, Chord, parse_chord
+from popgen.music.chords import CHORD_DTYPE, Chord
 from popgen.music.song import Song
 from popgen.music.time import TempoChange, seconds_to_beats
 
@@ -86,185 +89,24 @@ def annotation_files(midi_path: Path) -> tuple[Path | None, Path | None]:
     [None, 'chord_midi.txt']
     """
     folder = midi_path.parent
-    found = [folder / BEAT_FILE, folder / CHORD_FILE]
-    if not any(p.is_file() for p in found):
+    beat, chord = folder / BEAT_FILE, folder / CHORD_FILE
+    is_beat, is_chord = beat.is_file(), chord.is_file()
+    if not (is_beat or is_chord):
         return None, None
-    midis = [p for p in folder.iterdir() if p.suffix.lower() in (".mid", ".midi")]
-    if len(midis) != 1:
+    midis = 0
+    with os.scandir(folder) as entries:  # names only: no Path for each entry
+        for entry in entries:
+            midis += _is_midi_name(entry.name)
+    if midis != 1:
         return None, None
-    beat, chord = (p if p.is_file() else None for p in found)
-    return beat, chord
+    return (beat if is_beat else None), (chord if is_chord else None)
 
 
-def read_beat_file(path: Path) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    r"""Beat times in seconds and downbeat flags from a ``beat_midi.txt``-style file.
-
-    Lines that are not numbers are skipped with a warning; beats out of order
-    are sorted, with a warning.
-
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     _ = Path(tmp, "b.txt").write_text("0.0 1 1\n0.5 0 0\n1.0 1 0\n1.5 0 0\n")
-    ...     times, down = read_beat_file(Path(tmp, "b.txt"))
-    >>> times.tolist(), down.tolist()
-    ([0.0, 0.5, 1.0, 1.5], [True, False, False, False])
-    """
-    columns = _columns(path.read_bytes())
-    if columns is not None:  # the usual file: numbers in three columns, parsed in one pass
-        times, down = _beat_columns(columns)
-        if times is not None and down is not None:
-            return _sorted_beats(path, times, down)
-    rows: list[tuple[float, bool]] = []
-    bad = 0
-    for line in path.read_text(errors="replace").splitlines():
-        parts = line.split()
-        try:
-            time = float(parts[0])
-            is_down = bool(float(parts[-1])) if len(parts) > 1 else False
-        except (IndexError, ValueError):
-            bad += bool(line.strip())
-            continue
-        if np.isfinite(time) and time >= 0:
-            rows.append((time, is_down))
-        else:
-            bad += 1
-    if bad:
-        warnings.warn(f"{path}: skipped {bad} unreadable beat lines", stacklevel=2)
-    times = np.array([t for t, _ in rows], dtype=np.float64)
-    down = np.array([d for _, d in rows], dtype=bool)
-    return _sorted_beats(path, times, down)
-
-
-def _sorted_beats(
-    path: Path, times: NDArray[np.float64], down: NDArray[np.bool_]
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    if len(times) > 1 and np.diff(times).min() <= 0:
-        warnings.warn(f"{path}: beats out of order or repeated; sorted them", stacklevel=3)
-        times, first = np.unique(times, return_index=True)
-        down = down[first]
-    return times, down
-
-
-def _columns(data: bytes) -> list[bytes] | None:
-    """The words of ``data`` when every line that is not blank holds exactly three.
-
-    ``None`` for anything else (other counts, bytes that are not ASCII, control
-    characters other than tab and line ends), which the line-by-line readers
-    take, with their warnings. On these bytes ``bytes.split`` and the line
-    readers' ``str.split`` agree.
-    """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    if not len(buf):
-        return []
-    counts = np.bincount(buf, minlength=256)
-    if counts[128:].any() or counts[:32].sum() != counts[9] + counts[10] + counts[13]:
-        return None
-    line_end = (buf == 10) | (buf == 13)
-    blank = line_end | (buf == 32) | (buf == 9)
-    first = ~blank
-    first[1:] &= blank[:-1]  # the first byte of each word
-    lines = np.cumsum(line_end, dtype=np.int32 if len(buf) < 2**31 else np.int64)
-    words = np.bincount(lines[first])
-    if not ((words == 0) | (words == 3)).all():
-        return None
-    return data.split()
-
-
-def _beat_columns(
-    words: list[bytes],
-) -> tuple[NDArray[np.float64] | None, NDArray[np.bool_] | None]:
-    """Times and downbeat flags of three-column beat lines; ``None`` where a line is bad."""
-    try:
-        times = np.array(words[0::3], dtype=np.float64)  # float() of each word
-        marks = {word: float(word) != 0 for word in dict.fromkeys(words[2::3])}
-    except ValueError:
-        return None, None
-    if not (np.isfinite(times).all() and (times >= 0).all()):
-        return None, None
-    down = np.array([marks[word] for word in words[2::3]], dtype=bool)
-    return times, down
-
-
-def read_chord_file(path: Path) -> list[tuple[float, float, Chord]]:
-    r"""``(start s, end s, chord)`` segments from a ``chord_midi.txt``-style file.
-
-    An unknown label becomes "no chord" and a line that is not ``start end
-    label`` is skipped, each with a warning naming the file.
-
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     _ = Path(tmp, "c.txt").write_text("0 2 C:maj\n2 4 Bb:min7\n")
-    ...     [(a, b, c.symbol) for a, b, c in read_chord_file(Path(tmp, "c.txt"))]
-    [(0.0, 2.0, 'C'), (2.0, 4.0, 'Bbm7')]
-    """
-    starts, ends, chords = _chord_segments(path, stacklevel=3)
-    return list(zip(starts.tolist(), ends.tolist(), chords, strict=True))
-
-
-def _chord_segments(
-    path: Path, stacklevel: int
-) -> tuple[NDArray[np.float64], NDArray[np.float64], list[Chord]]:
-    """:func:`read_chord_file`'s segments as columns: starts, ends (seconds), chords."""
-    words = _columns(path.read_bytes())
-    if words is not None:  # the usual file: three columns, each label parsed once
-        try:
-            starts = np.array(words[0::3], dtype=np.float64)  # float() of each word
-            ends = np.array(words[1::3], dtype=np.float64)
-        except ValueError:
-            words = None
-    if words is not None:
-        labels = [word.decode() for word in words[2::3]]
-        known: dict[str, Chord] = {}
-        unknown = []
-        for label in dict.fromkeys(labels):
-            try:
-                known[label] = parse_chord(label)
-            except ValueError:
-                unknown.append(label)
-                known[label] = NO_CHORD
-        chords = [known[label] for label in labels]
-        kept = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
-        bad = len(kept) - int(kept.sum())
-        if bad:
-            chords = [c for c, k in zip(chords, kept.tolist(), strict=True) if k]
-            starts, ends = starts[kept], ends[kept]
-    else:
-        segments: list[tuple[float, float, Chord]] = []
-        unknown = []
-        bad = 0
-        for line in path.read_text(errors="replace").splitlines():
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                start, end = float(parts[0]), float(parts[1])
-                label = parts[2]
-            except (IndexError, ValueError):
-                bad += 1
-                continue
-            try:
-                chord = parse_chord(label)
-            except ValueError:
-                unknown.append(label)
-                chord = NO_CHORD
-            if np.isfinite(start) and np.isfinite(end) and end > start:
-                segments.append((start, end, chord))
-            else:
-                bad += 1
-        starts = np.array([s[0] for s in segments], dtype=np.float64)
-        ends = np.array([s[1] for s in segments], dtype=np.float64)
-        chords = [s[2] for s in segments]
-    if bad:
-        warnings.warn(
-            f"{path}: skipped {bad} unreadable or empty chord lines", stacklevel=stacklevel
-        )
-    if unknown:
-        labels_text = ", ".join(sorted(set(unknown))[:5])
-        warnings.warn(
-            f"{path}: unknown chord labels ({labels_text}); read as no chord",
-            stacklevel=stacklevel,
-        )
-    return starts, ends, chords
+def _is_midi_name(name: str) -> bool:
+    """Whether a file name's suffix is ``.mid`` or ``.midi`` (any case), as ``Path.suffix``."""
+    return name.lower().endswith((".mid", ".midi")) and (
+        PurePath(name).suffix.lower() in (".mid", ".midi")
+    )
 
 
 def apply_annotations(song: Song, beat_file: Path | None, chord_file: Path | None) -> Song:
@@ -315,14 +157,22 @@ def apply_annotations(song: Song, beat_file: Path | None, chord_file: Path | Non
                     f"{beat_file}: no downbeats marked; bars follow the time signatures",
                     stacklevel=2,
                 )
-    out = _moved(song, shift) if shift else song
+    # each part's changes, applied as one Song (or one after the other where the
+    # song has sections: each carries them by beats, see Song.replace)
+    parts = [_moved(song, shift)] if shift else []
     if len(bars):
         bars = bars[bars >= 0]
-        out = out.replace(bars=bars, time_signatures=signatures_from_bars(bars))
+        parts.append({"bars": bars, "time_signatures": signatures_from_bars(bars)})
     if chord_file is not None:
-        segments = _chord_segments(chord_file, stacklevel=2)
-        out = out.replace(chords=_chord_array(segments, song, shift, chord_file))
-    return out
+        segments = read_chord_segments(chord_file, stacklevel=2)
+        parts.append({"chords": _chord_array(segments, song, shift, chord_file)})
+    if not parts:
+        return song
+    if song.sections:
+        for changes in parts:
+            song = song.replace(**changes)
+        return song
+    return song.replace(**{k: v for changes in parts for k, v in changes.items()})
 
 
 def _on_beats(beats: NDArray[np.float64]) -> bool:
@@ -335,15 +185,31 @@ def _shift_onto_beats(beats: NDArray[np.float64], song: Song) -> float:
     Earlier when no note would start before beat 0, else later.
     """
     first_beat = float(beats[0])
-    offset = (first_beat + float(np.median((beats - first_beat + 0.5) % 1.0 - 0.5))) % 1.0
+    offset = (first_beat + _median((beats - first_beat + 0.5) % 1.0 - 0.5)) % 1.0
     if min(offset, 1.0 - offset) < 1e-4:
         return 0.0
     first = float(song.notes["start"].min()) if song.num_notes else 0.0
     return -offset if first >= offset - 1e-9 else 1.0 - offset
 
 
-def _moved(song: Song, shift: float) -> Song:
-    """Every time of ``song`` moved by ``shift`` beats (the tempo sounding at the new 0 holds)."""
+def _median(values: NDArray[np.float64]) -> float:
+    """``np.median`` of finite values, without its checks: the middle value, or the two's mean.
+
+    >>> _median(np.array([3.0, 1.0, 2.0, 10.0])), float(np.median([3.0, 1.0, 2.0, 10.0]))
+    (2.5, 2.5)
+    """
+    half = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, [half - 1, half])[half - 1 : half + 1]
+    return float((low + high) / 2.0)
+
+
+def _moved(song: Song, shift: float) -> dict[str, Any]:
+    """Every time of ``song`` moved by ``shift`` beats (the tempo sounding at the new 0 holds).
+
+    The changes to make: new ``notes``, ``tempos`` and ``chords``.
+    """
     notes = song.notes.copy()
     notes["start"] = np.maximum(notes["start"] + shift, 0.0)
     origin = max(-shift, 0.0)
@@ -359,7 +225,7 @@ def _moved(song: Song, shift: float) -> Song:
     chords["start"] = np.maximum(chords["start"] + shift, 0.0)
     chords["duration"] = ends - chords["start"]
     chords = chords[chords["duration"] > 0]
-    return song.replace(notes=notes, tempos=tuple(moved), chords=chords)
+    return {"notes": notes, "tempos": tuple(moved), "chords": chords}
 
 
 def _chord_array(
@@ -373,9 +239,11 @@ def _chord_array(
     if not labels:
         return np.zeros(0, CHORD_DTYPE)
     order = np.argsort(seconds_start, kind="stable")
-    rows = np.array(labels, dtype=np.int64)[order]  # (root, quality, bass) per segment
-    starts = seconds_to_beats(seconds_start[order], song.tempos) + shift
-    ends = seconds_to_beats(seconds_end[order], song.tempos) + shift
+    rows = np.fromiter(itertools.chain.from_iterable(labels), np.int64, 3 * len(labels))
+    rows = rows.reshape(-1, 3)[order]  # (root, quality, bass) per segment
+    seconds = np.concatenate([seconds_start[order], seconds_end[order]])  # one tempo map lookup
+    both = seconds_to_beats(seconds, song.tempos) + shift
+    starts, ends = both[: len(order)], both[len(order) :]
     starts, ends = np.round(starts * _GRID) / _GRID + 0.0, np.round(ends * _GRID) / _GRID + 0.0
     overlap = ends[:-1] > starts[1:]
     if overlap.any():

@@ -86,6 +86,17 @@ class Section:
     num_bars: int  # how many bars it spans, 1..MAX_SECTION_BARS
 
     def __post_init__(self) -> None:
+        label, first, bars = self.label, self.first_bar, self.num_bars
+        if (
+            type(first) is int
+            and type(bars) is int
+            and type(label) is str
+            and len(label) == 1
+            and ("A" <= label <= "Z" or "a" <= label <= "z")
+            and first >= 0
+            and 1 <= bars <= MAX_SECTION_BARS
+        ):
+            return  # the usual section (what the checks below let through as it is)
         if not isinstance(self.label, str) or not _LABEL.match(self.label):
             raise ValueError(
                 f"section label {self.label!r} is not one letter (expected e.g. 'A', 'B', 'i', 'o')"
