@@ -91,13 +91,19 @@ def _argv(songs: Path, out: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+#: XLA's lowest backend optimisation level, as in the suite (tests/conftest.py): it halves
+#: the compilations of these short runs, and every process of a comparison uses it
+_FAST_COMPILE = "--xla_backend_optimization_level=0"
+
+
 def _env(cache: Path, **extra: str) -> dict[str, str]:
     """The test's environment for a worker; the resumed pair reuses the first pair's programs."""
     ours = ("POPGEN_COORDINATOR", "POPGEN_NUM_PROCESSES", "POPGEN_PROCESS_ID", "POPGEN_DISTRIBUTED")
     env = {k: v for k, v in os.environ.items() if k not in ours}
-    env.pop("XLA_FLAGS", None)
     env.update(JAX_PLATFORMS="cpu", POPGEN_HEARTBEAT_SECONDS="5", POPGEN_COMPILE_CACHE=str(cache))
-    return {**env, **extra}
+    # every process compiles alike (the suite's fast compilation), with the given extra flags
+    flags = " ".join(filter(None, [_FAST_COMPILE, extra.pop("XLA_FLAGS", "")]))
+    return {**env, "XLA_FLAGS": flags, **extra}
 
 
 def _free_port() -> int:

@@ -20,8 +20,14 @@ from popgen.models.dropout import Dropout, keep_threshold
 )
 def test_values_are_zero_or_scaled(rate: float, shape: list[int], seed: int) -> None:
     x = jnp.arange(1, np.prod(shape) + 1, dtype=jnp.float32).reshape(shape)
-    y = Dropout(rate).apply({}, x, deterministic=False, rngs={"dropout": jax.random.key(seed)})
+
+    @jax.jit  # one compilation per drawn shape, not one per operation run eagerly
+    def drop(x: jax.Array, key: jax.Array) -> jax.Array:
+        return Dropout(rate).apply({}, x, deterministic=False, rngs={"dropout": key})
+
+    y = drop(x, jax.random.key(seed))
     assert y.shape == x.shape and y.dtype == x.dtype
+    y, x = np.asarray(y), np.asarray(x)
     kept = y != 0
     scale = 65536 / keep_threshold(rate)
     np.testing.assert_allclose(y[kept], x[kept] * scale, rtol=1e-6)
