@@ -249,7 +249,7 @@ def midi_dir_files() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _song_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Keep the tests' song cache out of the user's cache folder; share compiled programs.
+    """Keep the tests' song cache and its key out of the user's folders; share compiled programs.
 
     Compiled programs go to one folder for the whole session, shared by the xdist
     workers and every ``popgen`` subprocess (through ``POPGEN_COMPILE_CACHE``): a
@@ -261,9 +261,10 @@ def _song_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Any:
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     compiled = shared / "jax-cache"
     compiled.mkdir(parents=True, exist_ok=True)
-    names = ("POPGEN_CACHE_DIR", "POPGEN_COMPILE_CACHE")
+    names = ("POPGEN_CACHE_DIR", "POPGEN_COMPILE_CACHE", "POPGEN_KEY_FILE")
     old = {name: os.environ.get(name) for name in names}
     os.environ["POPGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("song-cache"))
+    os.environ["POPGEN_KEY_FILE"] = str(shared / "entry-key")  # not the user's own key
     os.environ["POPGEN_COMPILE_CACHE"] = str(compiled)
     before = {
         name: getattr(jax.config, name)

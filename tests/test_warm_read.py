@@ -1,8 +1,9 @@
-"""The warm read (issue 30): the song cache's checksum, its key, and how files are read."""
+"""The warm read (issue 30): the song cache's keyed digest, its key, and how files are read."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def fields(song: Song) -> list[Any]:
 def test_an_intact_entry_gives_the_songs_that_checking_gives() -> None:
     data = pack_songs([full_song(), full_song().replace(title="u", sections=())])
     trusted = unpack_songs(data)  # the checksum matches: built as written
-    checked = unpack_songs(data[:-4] + bytes(b ^ 0xFF for b in data[-4:]))  # checked again
+    checked = unpack_songs(data[:-16] + bytes(b ^ 0xFF for b in data[-16:]))  # checked again
     assert [fields(s) for s in trusted] == [fields(s) for s in checked]
     assert fields(trusted[0]) == fields(full_song())
     with pytest.raises(ValueError, match="read-only"):
@@ -72,6 +73,42 @@ def test_an_edited_entry_is_checked_and_a_bad_one_is_a_miss(tmp_path: Path) -> N
     assert cache.get("ab") is None  # checked (the checksum no longer matches): refused
     with pytest.raises(ValueError, match="pitches must be in 0..127"):
         unpack_songs(bytes(data))
+
+
+def test_an_entry_sealed_with_another_key_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from popgen.corpus import cache as cache_module
+
+    bad = full_song().notes.copy()
+    data = pack_songs([full_song()])
+    at = data.index(bad.tobytes())
+    forged = bytearray(data[:-16])
+    forged[at : at + 2] = (200).to_bytes(2, "little")  # pitch 200
+    stranger = hashlib.blake2b(bytes(forged), key=b"k" * 32, digest_size=16).digest()
+    with pytest.raises(ValueError, match="pitches must be in 0..127"):  # not trusted: checked
+        unpack_songs(bytes(forged) + stranger)
+    mine = hashlib.blake2b(bytes(forged), key=cache_module.entry_key(), digest_size=16).digest()
+    assert mine != stranger
+
+
+def test_the_entry_key_is_made_once_private_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from popgen.corpus import cache as cache_module
+
+    path = tmp_path / "config" / "entry-key"
+    monkeypatch.setenv("POPGEN_KEY_FILE", str(path))
+    cache_module.entry_key.cache_clear()
+    try:
+        key = cache_module.entry_key()
+        assert path.read_bytes() == key and len(key) == 32
+        assert path.stat().st_mode & 0o777 == 0o600
+        cache_module.entry_key.cache_clear()
+        assert cache_module.entry_key() == key  # read again, not made again
+        path.write_bytes(b"short")  # a damaged key file: a key for this process alone
+        cache_module.entry_key.cache_clear()
+        assert len(cache_module.entry_key()) == 32 and cache_module.entry_key() != key
+    finally:
+        cache_module.entry_key.cache_clear()
 
 
 def test_songs_from_a_bytearray_do_not_share_its_memory() -> None:

@@ -6,13 +6,15 @@ Each entry (``<key>.songs``) is one file: a magic line, a JSON header (the
 songs' metadata and the length of each array), the raw bytes of the
 songs' note, chord and bar arrays, whose dtypes are popgen's own
 (:data:`~popgen.music.song.NOTE_DTYPE`, ...), never read from the file, and
-a CRC-32 of all that. It is read with one ``read`` and ``numpy.frombuffer``.
-An entry whose CRC matches is as popgen wrote it, from songs it had checked:
-they are rebuilt as they are, not checked again. Any other entry is checked
-as any song is, and anything unexpected (truncation, a foreign or edited
-file, another format version or byte order) is a miss. The CRC catches
-damage, not forgery: the cache folder is the user's own, and an entry holds
-no code (no pickle). Writes are atomic (temporary file, then rename).
+a keyed BLAKE2b digest of all that. It is read with one ``read`` and
+``numpy.frombuffer``. The digest's key is this user's secret
+(:func:`entry_key`, kept outside the cache folder), so an entry whose digest
+matches was written by popgen on this account from songs it had checked:
+they are rebuilt as they are, not checked again. Any other entry (a
+stranger's, a damaged or an edited one) is checked as any song is, and
+anything unexpected (truncation, a foreign file, another format version or
+byte order) is a miss. An entry holds no code (no pickle). Writes are
+atomic (temporary file, then rename).
 
 The same encoding carries songs from reader processes to the main process.
 """
@@ -20,12 +22,13 @@ The same encoding carries songs from reader processes to the main process.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import hmac
 import json
 import os
 import sys
 import warnings
-import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,11 @@ __all__ = [
 ]
 
 #: Bumped whenever the entry layout or a reader's output changes.
-CACHE_FORMAT_VERSION = 6  # 4: one file an entry; 5: songs carry sections; 6: a checksum
+CACHE_FORMAT_VERSION = 7  # 4: one file an entry; 5: songs carry sections; 7: a keyed digest
+#: Bytes of the keyed digest that ends an entry.
+_DIGEST_BYTES = 16
+#: Bytes of the secret key of the digests.
+_KEY_BYTES = 32
 #: The first bytes of every cache entry.
 _MAGIC = b"popgen songs\n"
 #: The dtype of each kind of array in an entry (the part of its name before ``_``).
@@ -159,7 +166,7 @@ def decode_songs(arrays: Mapping[str, NDArray[Any]]) -> list[Song]:
 def _decode(meta: Any, arrays: Mapping[str, NDArray[Any]], *, checked: bool = True) -> list[Song]:
     """The songs of an entry's ``meta`` and ``arrays``.
 
-    ``checked=False`` for an entry whose checksum matched: its songs were
+    ``checked=False`` for an entry whose keyed digest matched: its songs were
     checked when they were written, so they are rebuilt as they are, not
     checked again.
     """
@@ -233,7 +240,7 @@ def pack_songs(songs: Sequence[Song]) -> bytes:
     head = json.dumps(header).encode()
     body = [a.tobytes() for a in arrays.values()]
     data = b"".join([_MAGIC, len(head).to_bytes(8, "little"), head, *body])
-    return data + zlib.crc32(data).to_bytes(4, "little")
+    return data + _digest(data)
 
 
 def unpack_songs(data: bytes) -> list[Song]:
@@ -245,9 +252,9 @@ def unpack_songs(data: bytes) -> list[Song]:
     """
     if not data.startswith(_MAGIC):
         raise ValueError("not a popgen song entry")
-    end = len(data) - 4  # the checksum (CRC-32) of the bytes before it
-    # an entry as written (not cut, lengthened or edited) holds songs checked then
-    intact = zlib.crc32(memoryview(data)[:end]) == int.from_bytes(data[end:], "little")
+    end = len(data) - _DIGEST_BYTES  # the keyed digest of the bytes before it
+    # an entry this account's popgen wrote (not cut, edited or forged) holds songs checked then
+    intact = hmac.compare_digest(_digest(memoryview(data)[:end]), bytes(data[end:]))
     at = len(_MAGIC) + 8
     size = int.from_bytes(data[len(_MAGIC) : at], "little")
     header = json.loads(data[at : at + size])
@@ -266,6 +273,53 @@ def unpack_songs(data: bytes) -> list[Song]:
     if at != end:
         raise ValueError("a song entry with bytes after its arrays")
     return _decode(header["meta"], arrays, checked=not intact)
+
+
+def _digest(data: bytes | memoryview) -> bytes:
+    """The keyed BLAKE2b digest that ends an entry (key: :func:`entry_key`)."""
+    return hashlib.blake2b(data, key=entry_key(), digest_size=_DIGEST_BYTES).digest()
+
+
+@functools.cache
+def entry_key() -> bytes:
+    """The secret key of this account's song-entry digests (32 random bytes).
+
+    Read from ``$POPGEN_KEY_FILE``, else ``popgen/entry-key`` in the user's
+    config folder (``~/.config`` on Linux), outside the cache folder so that
+    a cache copied from someone else carries no key this account trusts;
+    made there once (readable by its owner only). Where it can be neither
+    read nor made, a key for this process alone: every entry written before
+    is then checked again, never trusted.
+
+    >>> len(entry_key())
+    32
+    """
+    env = os.environ.get("POPGEN_KEY_FILE")
+    if env:
+        path = Path(env)
+    else:
+        from platformdirs import user_config_dir
+
+        path = Path(user_config_dir("popgen")) / "entry-key"
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, os.urandom(_KEY_BYTES))
+            finally:
+                os.close(fd)
+            try:
+                os.link(temporary, path)  # fails where another process made it first
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+        key = path.read_bytes()
+    except OSError:
+        key = b""
+    return key if len(key) == _KEY_BYTES else os.urandom(_KEY_BYTES)
 
 
 class SongCache:
