@@ -294,11 +294,11 @@ class Controls:
         >>> Controls.for_melody(tune).apply(written).notes.tolist()
         [(48, 0.0, 4.0, 80, 1), (72, 0.01, 3.99, 77, 0)]
         """
-        skeleton = dataclasses.replace(self, form=()).skeleton()
+        skeleton = self.skeleton()  # with a form, every bar line of it
         changes: dict[str, Any] = {
             "time_signatures": skeleton.time_signatures,
             "tempos": (TempoChange(0.0, self.tempo),),
-            "bars": self.skeleton().bars if self.form else skeleton.bars,
+            "bars": skeleton.bars,
         }
         if len(self.chords):
             changes["chords"] = skeleton.chords
