@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["add_parser", "run"]
 
 #: Set from the tokenizer, not a flag.
-_MODEL_SKIP = ("vocab_size", "feature_dim")
+_MODEL_SKIP = ("vocab_size", "feature_dim", "copy_heads")
 
 
 def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
@@ -163,7 +163,10 @@ def run(args: argparse.Namespace) -> None:
                     f"--step-features: the encoding {tokenizer.name!r} computes none; use "
                     "--tokenizer pop or lead"
                 )
-            settings["feature_dim"] = make().size
+            features = make()
+            settings["feature_dim"] = features.size
+            if features.copies and _has_setting(args.model, "copy_heads"):  # e.g. the LSTM
+                settings["copy_heads"] = features.copies
         model = build_model(args.model, vocab_size=tokenizer.vocab_size, **settings)
     run = train(
         model,
@@ -207,6 +210,21 @@ def _store(args: argparse.Namespace) -> TokenStore | None:
             "songs were read when it was built; give them to popgen tokenize"
         )
     return open_store(args.sources[0])
+
+
+def _has_setting(model: str, name: str) -> bool:
+    """Whether the model registered as ``model`` has the config field ``name``.
+
+    >>> _has_setting("lstm", "copy_heads"), _has_setting("lstm", "width")
+    (True, False)
+    """
+    import dataclasses
+
+    from popgen.models.registry import model_class
+
+    config_class = getattr(model_class(model), "config_class", None)
+    fields = dataclasses.fields(config_class) if dataclasses.is_dataclass(config_class) else ()
+    return any(f.name == name for f in fields)
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -223,9 +223,14 @@ class AbstractFlaxModel(nn.Module):
         ```
         """
         size = int(getattr(self, "feature_dim", 0))
+        heads = int(getattr(self, "copy_heads", 0))
         if size:  # a model that reads step features builds their weights from a first call
             features = jnp.zeros((1, 1, size), jnp.float32)
-            return self.init(key, jnp.zeros((1, 1), jnp.int32), features=features)
+            tokens = jnp.zeros((1, 1), jnp.int32)
+            if heads:
+                copies = jnp.full((1, 1, heads), -1, jnp.int32)
+                return self.init(key, tokens, features=features, copies=copies)
+            return self.init(key, tokens, features=features)
         return self.init(key, jnp.zeros((1, 1), jnp.int32))
 
     def logits(
@@ -235,11 +240,13 @@ class AbstractFlaxModel(nn.Module):
         *,
         key: jax.Array | None = None,
         features: jax.Array | None = None,
+        copies: jax.Array | None = None,
     ) -> Any:
         """The sequence call; a ``key`` turns dropout on (``"dropout"`` rng).
 
         ``features`` (``float32[batch, time, size]``) go to a model that reads
-        step features, as ``__call__``'s keyword.
+        step features, as ``__call__``'s keyword, and so do ``copies``
+        (``int32[batch, time, heads]``) to one with copy heads.
 
         ```python
         import jax, jax.numpy as jnp
@@ -253,6 +260,9 @@ class AbstractFlaxModel(nn.Module):
         ```
         """
         rngs = {"dropout": key} if key is not None else {}
+        if copies is not None:
+            return self.apply(params, tokens, deterministic=key is None, rngs=rngs,
+                              features=features, copies=copies)  # fmt: skip
         if features is not None:
             return self.apply(
                 params, tokens, deterministic=key is None, rngs=rngs, features=features
@@ -277,9 +287,13 @@ class AbstractFlaxModel(nn.Module):
         """
 
         def step(
-            carry: Carry, token: jax.Array, features: jax.Array | None = None
+            carry: Carry,
+            token: jax.Array,
+            features: jax.Array | None = None,
+            copies: jax.Array | None = None,
         ) -> tuple[jax.Array, Carry]:
-            extra = (features,) if features is not None else ()
+            extra: tuple[jax.Array, ...] = (features,) if features is not None else ()
+            extra += (copies,) if copies is not None else ()
             logits, carry = self.apply(params, carry, token, *extra, method="step")
             return logits, carry
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from popgen.models.base import Carry, Params, SequenceModel, StepFn
-from popgen.tokenizers.features import StepFeatures, expand, sequence_codes
+from popgen.tokenizers.features import StepFeatures, copy_candidates, expand, sequence_codes
 
 if TYPE_CHECKING:
     import jax
@@ -118,7 +118,13 @@ class FeaturedModel:
         if codes is None:
             codes = sequence_codes(self.features, tokens)
         features = expand(self.features, codes)
-        return self.model.logits(params, tokens, key=key, features=features)  # type: ignore[call-arg]
+        extra = {"copies": copy_candidates(self.features, codes)} if self._copying else {}
+        return self.model.logits(params, tokens, key=key, features=features, **extra)  # type: ignore[call-arg]
+
+    @property
+    def _copying(self) -> bool:
+        """Whether the model has copy heads (then it is given the features' candidates)."""
+        return bool(getattr(self.model, "copy_heads", 0))
 
     def init_carry(self, batch_size: int) -> Carry:
         """The model's state and the automaton's, before the first token.
@@ -152,12 +158,13 @@ class FeaturedModel:
         True
         """
         step = self.model.make_step(params)
-        update, table = self.features.update, self.features
+        update, table, copying = self.features.update, self.features, self._copying
 
         def featured(carry: Carry, token: jax.Array) -> tuple[jax.Array, Carry]:
             model_carry, feature_state = carry
             feature_state, codes = update(feature_state, token)
-            logits, model_carry = step(model_carry, token, expand(table, codes))  # type: ignore[call-arg]
+            extra = (copy_candidates(table, codes),) if copying else ()
+            logits, model_carry = step(model_carry, token, expand(table, codes), *extra)  # type: ignore[call-arg]
             return logits, (model_carry, feature_state)
 
         return featured
@@ -191,6 +198,12 @@ def with_step_features(model: SequenceModel, tokenizer: Tokenizer) -> SequenceMo
         raise ValueError(
             f"the model reads {size} step features, the encoding {tokenizer.name!r} computes "
             f"{features.size} (a model trained on another vocabulary?)"
+        )
+    heads = int(getattr(model, "copy_heads", 0))
+    if heads and heads != features.copies:
+        raise ValueError(
+            f"the model has {heads} copy heads, the encoding {tokenizer.name!r} names "
+            f"{features.copies} copy candidates per step"
         )
     # everything training and sampling ask of a model; the registry's class-level
     # names (model_type, from_config) stay the wrapped model's

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from popgen.models.base import AbstractFlaxModel, StepFn
+from popgen.models.copying import checked_copies, copy_logits
 from popgen.models.dropout import Dropout
 from popgen.models.lstm_config import LSTMConfig
 from popgen.models.recurrence import lstm_layer, lstm_table_layer, lstm_update
@@ -148,6 +149,7 @@ class LSTMModel(AbstractFlaxModel):
     num_layers: int = 2
     dropout: float = 0.2
     feature_dim: int = 0
+    copy_heads: int = 0
 
     def setup(self) -> None:
         """Check the configuration and build the submodules.
@@ -167,13 +169,15 @@ class LSTMModel(AbstractFlaxModel):
         self.head = nn.Dense(self.vocab_size)
         if self.feature_dim:  # step features join the token's embedding
             self.features_in = nn.Dense(self.embed_dim, use_bias=False)
+        if self.copy_heads:  # each head's bonus on its candidate token (popgen.models.copying)
+            self.copy_gate = nn.Dense(self.copy_heads)
 
     def config(self) -> LSTMConfig:
         """The settings that rebuild this model: ``LSTMModel.from_config(model.config())``.
 
         >>> LSTMModel(vocab_size=10, hidden_size=16, num_layers=1).config()
         LSTMConfig(vocab_size=10, embed_dim=128, hidden_size=16, num_layers=1, dropout=0.2,
-                   feature_dim=0)
+                   feature_dim=0, copy_heads=0)
         """
         config: LSTMConfig = super().config()
         return config
@@ -189,7 +193,12 @@ class LSTMModel(AbstractFlaxModel):
         return tuple((zeros, zeros) for _ in range(self.num_layers))
 
     def __call__(
-        self, tokens: jax.Array, *, deterministic: bool = True, features: jax.Array | None = None
+        self,
+        tokens: jax.Array,
+        *,
+        deterministic: bool = True,
+        features: jax.Array | None = None,
+        copies: jax.Array | None = None,
     ) -> jax.Array:
         """Logits for every position from a zero state.
 
@@ -198,13 +207,16 @@ class LSTMModel(AbstractFlaxModel):
             deterministic: ``False`` applies dropout (needs a ``"dropout"`` rng).
             features: ``float32[batch, time, feature_dim]``, each step's
                 features (with ``feature_dim``), added to its token's embedding.
+            copies: ``int32[batch, time, copy_heads]``, each copy head's
+                candidate token at each step (``-1``: none), with ``copy_heads``.
 
         Returns:
             ``float32[batch, time, vocab_size]``: the logits of each next token.
 
         """
         carry = self.init_carry(tokens.shape[0])
-        return self.run(tokens, carry, deterministic=deterministic, features=features)[0]
+        out = self.run(tokens, carry, deterministic=deterministic, features=features, copies=copies)
+        return out[0]
 
     def run(
         self,
@@ -213,6 +225,7 @@ class LSTMModel(AbstractFlaxModel):
         *,
         deterministic: bool = True,
         features: jax.Array | None = None,
+        copies: jax.Array | None = None,
     ) -> tuple[jax.Array, Carry]:
         """Like ``__call__`` but from a given state, also returning the final state.
 
@@ -245,7 +258,20 @@ class LSTMModel(AbstractFlaxModel):
             x, state = layer(x, state)
             x = self.drop(x, deterministic=deterministic)
             new.append(state)
-        return jnp.swapaxes(self.head(x), 0, 1), tuple(new)
+        logits = self._logits(x, self._copies(copies, time_major=True))
+        return jnp.swapaxes(logits, 0, 1), tuple(new)
+
+    def _logits(self, x: jax.Array, copies: jax.Array | None) -> jax.Array:
+        """The head's logits of the top layer's ``x``, with the copy heads' bonuses."""
+        logits = self.head(x)
+        if copies is None:
+            return logits
+        return copy_logits(logits, self.copy_gate(x), copies)
+
+    def _copies(self, copies: jax.Array | None, *, time_major: bool) -> jax.Array | None:
+        """``copies`` checked (made time-major if asked); ``None`` without copy heads."""
+        copies = checked_copies(copies, self.copy_heads)
+        return jnp.swapaxes(copies, 0, 1) if time_major and copies is not None else copies
 
     def _first_layer_from_table(self, positions: int, deterministic: bool) -> bool:
         """Whether the first layer reads a per-token table of its input projection.
@@ -274,11 +300,16 @@ class LSTMModel(AbstractFlaxModel):
         return features
 
     def step(
-        self, carry: Carry, token: jax.Array, features: jax.Array | None = None
+        self,
+        carry: Carry,
+        token: jax.Array,
+        features: jax.Array | None = None,
+        copies: jax.Array | None = None,
     ) -> tuple[jax.Array, Carry]:
         """One generation step: ``int32[batch]`` -> (``float32[batch, vocab]``, new carry).
 
-        ``features``: ``float32[batch, feature_dim]`` for a model that reads them.
+        ``features``: ``float32[batch, feature_dim]`` for a model that reads
+        them; ``copies``: ``int32[batch, copy_heads]`` for one with copy heads.
 
         >>> import jax, jax.numpy as jnp
         >>> model = LSTMModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
@@ -296,7 +327,7 @@ class LSTMModel(AbstractFlaxModel):
         for layer, state in zip(self.layers, carry, strict=True):
             x, state = layer.step(x, state)
             new.append(state)
-        return self.head(x), tuple(new)
+        return self._logits(x, self._copies(copies, time_major=False)), tuple(new)
 
     def make_step(self, params: Any) -> StepFn:
         """The fast generation step of :func:`make_step` (its example shows it at work).
@@ -343,11 +374,15 @@ def make_step(model: LSTMModel, params: Any) -> StepFn:
         layer = p[f"layers_{i}"]
         stacked.append((jnp.concatenate([layer["w_in"], layer["w_h"]]), layer["b"]))
     head_w, head_b = p["head"]["kernel"], p["head"]["bias"]
+    gate = (p["copy_gate"]["kernel"], p["copy_gate"]["bias"]) if model.copy_heads else None
     # a step's features reach the first layer's gates through one [features, 4*hidden] matrix
     feature_gates = p["features_in"]["kernel"] @ first["w_in"] if model.feature_dim else None
 
     def step(
-        carry: Carry, token: jax.Array, features: jax.Array | None = None
+        carry: Carry,
+        token: jax.Array,
+        features: jax.Array | None = None,
+        copies: jax.Array | None = None,
     ) -> tuple[jax.Array, Carry]:
         gates = table[token]
         if feature_gates is not None:
@@ -360,6 +395,10 @@ def make_step(model: LSTMModel, params: Any) -> StepFn:
             h, c = lstm_update(jnp.concatenate([h, h_prev], axis=-1) @ w + b, c_prev)
             new.append((h, c))
         logits: jax.Array = h @ head_w + head_b
+        if gate is not None:
+            if copies is None:
+                raise ValueError(f"this model has {model.copy_heads} copy heads; give candidates")
+            logits = copy_logits(logits, h @ gate[0] + gate[1], copies)
         return logits, tuple(new)
 
     return step

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StepFeatures",
+    "copy_candidates",
     "counting_features",
     "expand",
     "sequence_codes",
@@ -58,6 +59,9 @@ class StepFeatures(NamedTuple):
             the codes after the token, one per column; pure and jit-friendly.
         tables: one ``float32[codes, features]`` table per column: code ``c``
             of the column stands for row ``c`` of its table, ``-1`` for zeros.
+        copies: the columns after those of ``tables``: token ids a model may
+            copy (the candidates of its copy heads, ``-1``: none), which
+            :func:`expand` leaves out and :func:`copy_candidates` gives.
 
     >>> f = counting_features(4)
     >>> f.size, f.width
@@ -67,6 +71,7 @@ class StepFeatures(NamedTuple):
     init: Callable[[int], Any]
     update: Callable[[Any, jax.Array], tuple[Any, jax.Array]]
     tables: tuple[NDArray[np.float32], ...]
+    copies: int = 0
 
     @property
     def size(self) -> int:
@@ -79,12 +84,22 @@ class StepFeatures(NamedTuple):
 
     @property
     def width(self) -> int:
-        """Codes per step: one per table.
+        """Codes per step: one per table, then the copy candidates.
 
-        >>> counting_features(3).width
-        1
+        >>> counting_features(3).width, counting_features(3, copies=2).width
+        (1, 3)
         """
-        return len(self.tables)
+        return len(self.tables) + self.copies
+
+
+def copy_candidates(features: StepFeatures, codes: jax.Array) -> jax.Array:
+    """The copy candidates among ``int32[..., width]`` codes: ``int32[..., copies]``.
+
+    >>> import jax.numpy as jnp
+    >>> copy_candidates(counting_features(3, copies=1), jnp.array([[2, 7]])).tolist()
+    [[7]]
+    """
+    return codes[..., len(features.tables) :]
 
 
 def expand(features: StepFeatures, codes: jax.Array) -> jax.Array:
@@ -103,6 +118,7 @@ def expand(features: StepFeatures, codes: jax.Array) -> jax.Array:
 
     if not features.tables:
         return jnp.zeros((*codes.shape[:-1], 0), jnp.float32)
+    codes = codes[..., : len(features.tables)]  # the copy candidates are tokens, not features
     stacked, starts, zero_rows = _stacked(features.tables)
     rows = jnp.where(codes < 0, zero_rows, codes + starts)
     return jnp.asarray(stacked)[rows].sum(axis=-2)
@@ -198,14 +214,17 @@ def song_codes(
     return out
 
 
-def counting_features(size: int) -> StepFeatures:
+def counting_features(size: int, *, copies: int = 0) -> StepFeatures:
     """A toy automaton for tests and examples: the tokens read so far, one-hot, capped.
+
+    With ``copies``, as many copy candidates follow: each the token just read
+    (a model with copy heads may repeat it).
 
     >>> import jax.numpy as jnp
     >>> f = counting_features(2)
     >>> state, out = f.update(f.init(1), jnp.array([9]))
-    >>> out.tolist()
-    [[1]]
+    >>> out.tolist(), counting_features(2, copies=1).update(f.init(1), jnp.array([9]))[1].tolist()
+    ([[1]], [[1, 9]])
     """
     import jax.numpy as jnp
 
@@ -214,6 +233,7 @@ def counting_features(size: int) -> StepFeatures:
 
     def update(count: Any, token: Any) -> tuple[Any, Any]:
         count = jnp.minimum(jnp.asarray(count) + 1, size - 1)
-        return count, count[:, None]
+        candidates = jnp.repeat(jnp.asarray(token, jnp.int32)[:, None], copies, axis=1)
+        return count, jnp.concatenate([count[:, None], candidates], axis=1)
 
-    return StepFeatures(init, update, (np.eye(size, dtype=np.float32),))
+    return StepFeatures(init, update, (np.eye(size, dtype=np.float32),), copies)

@@ -24,7 +24,17 @@ option picks some, for ablations):
 - **bar_in_section**: the bars since the section began (since the song began
   without ``SECTION`` tokens) modulo 8, one-hot: the bar in its phrase;
 - **section**: the label of the section being written, one-hot
-  (:data:`SECTION_SLOTS`).
+  (:data:`SECTION_SLOTS`);
+- **copy**: for each earlier bar the lookback names (one bar ago, two bars
+  ago, the section's), whether the melody written so far in this bar equals
+  that bar's up to here (two slots; none outside the melody or without the
+  earlier bar); and, as three more codes that are not features, the token
+  that would go on copying it: the next onset's ``POSITION_n`` (or the
+  token that ends the melody) after the part opens or a note ends, and
+  that onset's ``PITCH_n`` after a ``POSITION_n`` (-1 elsewhere). A model
+  with copy heads (:class:`~popgen.LSTMModel`'s ``copy_heads``) adds a
+  learned bonus to those tokens' logits: the pointer of a pointer-generator
+  network, so a bar can be repeated exactly when the model chooses to.
 
 Every table is built once from the vocabulary, as arrays indexed by token id,
 so the automaton runs inside jit with no name parsing.
@@ -67,6 +77,7 @@ FEATURE_GROUPS = (
     "melody_pitch",
     "bar_in_section",
     "section",
+    "copy",
 )
 #: Bars of the phrase whose bar index the features give (bars into the section % PHRASE_BARS).
 PHRASE_BARS = 8
@@ -82,6 +93,10 @@ _MAX_BEATS = 16
 _LOOK = 13
 #: Octaves the melody's register tells apart (MIDI octaves 3..8, clipped).
 _OCTAVES = 6
+#: The earlier bars a copy head may copy: one bar ago, two bars ago, the section's.
+_COPIED = ("1", "2", "section")
+#: Token kinds of the copy candidates: what the melody's next token may be.
+_NEXT_ONSET, _NEXT_PITCH = 1, 2
 
 
 class _Tables(NamedTuple):
@@ -95,6 +110,9 @@ class _Tables(NamedTuple):
     chord: Any  # bool[vocab, 12]
     pitch: Any  # int32[vocab]: PITCH_n -> n
     section: Any  # int32[vocab]: SECTION_X -> its slot of SECTION_SLOTS
+    kind: Any  # int32[vocab]: what may follow in the melody (_NEXT_ONSET, _NEXT_PITCH), or 0
+    position_token: Any  # int32[positions + 1]: n -> POSITION_n's id; the last: the melody's end
+    pitch_token: Any  # int32[128]: n -> PITCH_n's id
 
 
 def _section_slot(label: str) -> int:
@@ -125,10 +143,10 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
 
     >>> from popgen.tokenizers import get_tokenizer
     >>> sorted(feature_layout(get_tokenizer("pop")))  # doctest: +NORMALIZE_WHITESPACE
-    ['bar_in_section', 'chord', 'lookback_1', 'lookback_1_octave', 'lookback_2',
-     'lookback_2_octave', 'lookback_section', 'lookback_section_octave', 'melody_octave',
-     'melody_pitch_class', 'next_chord', 'next_onset_1', 'next_onset_section', 'part',
-     'position', 'section']
+    ['bar_in_section', 'chord', 'copying_1', 'copying_2', 'copying_section', 'lookback_1',
+     'lookback_1_octave', 'lookback_2', 'lookback_2_octave', 'lookback_section',
+     'lookback_section_octave', 'melody_octave', 'melody_pitch_class', 'next_chord',
+     'next_onset_1', 'next_onset_section', 'part', 'position', 'section']
     >>> list(feature_layout(get_tokenizer("pop", features=("chord", "part"))))
     ['part', 'chord']
     """
@@ -147,6 +165,7 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
         "melody_pitch": {"melody_pitch_class": _LOOK, "melody_octave": _OCTAVES},
         "bar_in_section": {"bar_in_section": PHRASE_BARS},
         "section": {"section": len(SECTION_SLOTS)},
+        "copy": {f"copying_{name}": 2 for name in _COPIED},
     }
     out, start = {}, 0
     for group in _groups(tokenizer):
@@ -159,12 +178,21 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
 def _tables(tokenizer: PopTokenizer) -> _Tables:
     vocab = tokenizer.vocab
     size = len(vocab)
+    positions, _ = _sizes(tokenizer)
     tables = _Tables(
         np.zeros(size, bool), np.full(size, -1, np.int32), np.full(size, -1, np.int32),
         np.full(size, -1, np.int32), np.zeros(size, bool), np.zeros((size, 12), bool),
-        np.full(size, -1, np.int32), np.full(size, -1, np.int32),
+        np.full(size, -1, np.int32), np.full(size, -1, np.int32), np.zeros(size, np.int32),
+        np.full(positions + 1, -1, np.int32), np.full(128, -1, np.int32),
     )  # fmt: skip
-    parts = {tokenizer.part_token(role): i for i, role in enumerate(tokenizer.part_roles)}
+    roles = tokenizer.part_roles
+    parts = {tokenizer.part_token(role): i for i, role in enumerate(roles)}
+    if "melody" in roles:  # the melody opens, or a note of it ends: an onset or the end follows
+        melody = roles.index("melody")
+        tables.kind[tokenizer.token_id(tokenizer.part_token("melody"))] = _NEXT_ONSET
+        after = roles[melody + 1] if melody + 1 < len(roles) else None
+        end = tokenizer.part_token(after) if after is not None else tokenizer.bar_token
+        tables.position_token[positions] = tokenizer.token_id(end)
     for i, name in enumerate(vocab):
         family, _, value = name.partition("_")
         if name == tokenizer.bar_token:
@@ -173,10 +201,15 @@ def _tables(tokenizer: PopTokenizer) -> _Tables:
             tables.part[i] = parts[name]
         elif family == "POSITION" and value.isdigit():
             tables.position[i] = int(value)
+            tables.position_token[int(value)] = i
+            tables.kind[i] = _NEXT_PITCH
+        elif family == "DURATION":
+            tables.kind[i] = _NEXT_ONSET
         elif family == "BEAT" and value.isdigit():
             tables.beat[i] = int(value)
         elif family == "PITCH" and value.isdigit():
             tables.pitch[i] = int(value)
+            tables.pitch_token[int(value)] = i
         elif family == "CHORD":
             tables.is_chord[i] = True
             tables.chord[i, list(parse_chord(value).pitch_classes)] = True
@@ -291,13 +324,13 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
             out.append(chords[rows, jnp.minimum(beat, _MAX_BEATS - 1)])
         if "next_chord" in groups:
             out.append(chords[rows, jnp.minimum(beat + 1, _MAX_BEATS - 1)])
+        # the section's bar: the same bar of the last section with this label, if heard
+        heard = (section != none) & (in_section < limit)
+        bar_of = jnp.clip(in_section, 0, _SECTION_BARS - 1)
+        section_bar = jnp.where(heard[:, None], memory[rows, section, bar_of], -1)
         if "lookback" in groups:
-            bar_of = jnp.clip(in_section, 0, _SECTION_BARS - 1)
-            earlier = memory[rows, section, bar_of, pos]
-            heard = (section != none) & (in_section < limit)
-            earlier = jnp.where(heard, earlier, -1)
+            earlier = section_bar[rows, pos]
             bar_ago, two_ago = prev1[rows, pos], prev2[rows, pos]
-            section_bar = jnp.where(heard[:, None], memory[rows, section, bar_of], -1)
             out += [look(bar_ago), register(bar_ago), look(two_ago), register(two_ago),
                     look(earlier), register(earlier), next_onset(prev1),
                     next_onset(section_bar)]  # fmt: skip
@@ -307,10 +340,30 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
             out.append(jnp.maximum(in_section, 0) % PHRASE_BARS)
         if "section" in groups:
             out.append(section)
+        if "copy" in groups:
+            in_melody_part = part == melody
+            kind = t.kind[token]
+            candidates = []
+            for grid, there in ((prev1, bar >= 2), (prev2, bar >= 3), (section_bar, heard)):
+                there = there & in_melody_part
+                # this bar's melody so far equals the earlier bar's (up to the onset being written)
+                ahead = (steps[None, :] > pos[:, None]) | (
+                    (steps[None, :] == pos[:, None]) & (cur < 0)
+                )
+                same = (ahead | (cur == grid)).all(axis=1)
+                out.append(jnp.where(there, same.astype(jnp.int32), -1))
+                pitch = grid[rows, pos]
+                pitch_token = jnp.where(pitch >= 0, t.pitch_token[jnp.clip(pitch, 0, 127)], -1)
+                onset = t.position_token[next_onset(grid)]
+                candidate = jnp.where(kind == _NEXT_ONSET, onset,
+                                      jnp.where(kind == _NEXT_PITCH, pitch_token, -1))  # fmt: skip
+                candidates.append(jnp.where(there, candidate, -1))
+            out += candidates  # last: the copy candidates, tokens rather than feature codes
         codes = jnp.stack(out, axis=-1) if out else jnp.zeros((token.shape[0], 0), jnp.int32)
         return state, codes.astype(jnp.int32)
 
-    return StepFeatures(init, update, _expansions(tokenizer, tables.chord))
+    copies = len(_COPIED) if "copy" in groups else 0
+    return StepFeatures(init, update, _expansions(tokenizer, tables.chord), copies)
 
 
 def _expansions(tokenizer: PopTokenizer, chord: Any) -> tuple[Any, ...]:
