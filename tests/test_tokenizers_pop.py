@@ -16,6 +16,7 @@ from popgen.music.song import Song, Track, make_notes
 from popgen.music.time import TimeSignature
 from popgen.tokenizers import LeadTokenizer, PopTokenizer, get_tokenizer
 from popgen.tokenizers.base import BOS
+from popgen.tokenizers.pop import LAYOUTS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
 ROLE_SETS = [("melody", "accompaniment"), ("melody",), ("melody", "second", "accompaniment")]
@@ -73,11 +74,12 @@ def pop_songs(draw: st.DrawFn) -> Song:
 
 @settings(deadline=None, max_examples=150)
 @given(pop_songs(), st.sampled_from(ROLE_SETS), st.sampled_from([4, 3, 12]), st.booleans(),
-       st.booleans())  # fmt: skip
+       st.booleans(), st.sampled_from(LAYOUTS))  # fmt: skip
 def test_round_trip_after_documented_loss(
-    song: Song, roles: tuple[str, ...], spb: int, chords: bool, sections: bool
+    song: Song, roles: tuple[str, ...], spb: int, chords: bool, sections: bool, layout: str
 ) -> None:
-    tok = PopTokenizer(roles=roles, steps_per_beat=spb, chords=chords, sections=sections)
+    tok = PopTokenizer(roles=roles, steps_per_beat=spb, chords=chords, sections=sections,
+                       layout=layout)  # fmt: skip
     names = tok.song_to_names(song)
     decoded = tok.names_to_song(names)
     prepared = tok.prepare(song)
@@ -120,6 +122,36 @@ def test_every_bar_has_its_chords_then_every_role() -> None:
     assert [t.name for t in decoded.tracks] == ["Melody", "Accompaniment"]
     assert chord_labels(decoded.chords) == ["C:maj", "G:maj", "A:min"]
     assert decoded.chords["duration"].tolist() == [2.0, 2.0, 4.0]
+
+
+def test_the_beat_layout_gives_each_beat_its_parts_in_turn() -> None:
+    notes = make_notes([72, 48, 74, 52, 76], [0, 0, 1.5, 1, 6], [1, 2, 1, 1, 1], 88,
+                       track=[0, 1, 0, 1, 0])  # fmt: skip
+    song = Song(
+        notes,
+        tracks=(Track("Vocal", role="melody"), Track("Piano", role="accompaniment")),
+        chords=make_chords(["C", "G"], [0, 4], [4, 4]),
+    )
+    tok = PopTokenizer(layout="beat")
+    names = tok.song_to_names(song)
+    assert " ".join(names) == (
+        "BAR CHORD_C:maj MELODY POSITION_0 PITCH_72 VELOCITY_88 DURATION_1 "
+        "ACCOMPANIMENT POSITION_0 PITCH_48 VELOCITY_88 DURATION_2 "
+        "MELODY POSITION_6 PITCH_74 VELOCITY_88 DURATION_1 "
+        "ACCOMPANIMENT POSITION_4 PITCH_52 VELOCITY_88 DURATION_1 "
+        "BAR CHORD_G:maj MELODY POSITION_8 PITCH_76 VELOCITY_88 DURATION_1"
+    )
+    assert tok.names_to_song(names).notes.tolist() == tok.prepare(song).notes.tolist()
+    grammar = tok.grammar()
+    assert grammar is not None and grammar.accepts([tok.token_id(n) for n in names])
+    empty = ["BAR", "CHORD_C:maj", "MELODY", "BAR"]  # a beat's part holds a note
+    assert not grammar.accepts([tok.token_id(n) for n in empty])
+    # generation over chords forces each bar's head only; a given melody needs layout="bar"
+    assert tok.bar_prefixes(song, bars=2) == [["BAR", "CHORD_C:maj"], ["BAR", "CHORD_G:maj"]]
+    with pytest.raises(ValueError, match="beat layout"):
+        tok.bar_prefixes(song, bars=2, given=1)
+    with pytest.raises(ValueError, match="layout must be one of"):
+        PopTokenizer(layout="song")
 
 
 def test_songs_without_roles_are_one_part_and_unknown_roles_drop() -> None:

@@ -203,6 +203,7 @@ def evaluate_steering(
         songs = steering_songs(reference, held_out, bars=bars, form_bars=form_bars)
     bars, ref, held = songs.bars, songs.reference, songs.held_out
     sampler = Sampler.from_run(run, strategy)
+    arranges = _arranges(run)
     over: list[Song] = []
     arranged: list[Song] = []
     formed: list[Song] = []
@@ -210,7 +211,10 @@ def evaluate_steering(
     for at in range(0, len(held), chunk):
         some = held[at : at + chunk]
         over += sampler.generate(controls=[_over_chords(s, bars) for s in some], seed=seed + at)
-        arranged += sampler.generate(controls=[melody_controls(s) for s in some], seed=seed + at)
+        if arranges:
+            arranged += sampler.generate(
+                controls=[melody_controls(s) for s in some], seed=seed + at
+            )
     for at in range(0, len(songs.form_held_out), chunk):
         some = songs.form_held_out[at : at + chunk]
         formed += sampler.generate(
@@ -236,9 +240,14 @@ def evaluate_steering(
     figures["chord_tone_share"] = _row(share, "generated")
     figures["melody_notes_per_bar"] = _row(busy, "generated")
     figures["harmonisation"] = _row(fit, "arranged")
-    figures["arranged_melody_unchanged"] = all(
-        a.notes[a.notes["track"] == 0].tolist() == melody_line(part(h, "melody")).notes.tolist()
-        for a, h in zip(arranged, held, strict=True)
+    figures["arranged_melody_unchanged"] = (
+        all(
+            a.notes[a.notes["track"] == 0].tolist()
+            == melody_line(part(h, "melody")).notes.tolist()
+            for a, h in zip(arranged, held, strict=True)
+        )
+        if arranges
+        else None  # the encoding cannot arrange (the beat layout): no harmonisation figures
     )
     tables = {k: metric_table([choose_track(s, "melody") for s in v]) for k, v in melodies.items()}
     ok = np.ones(len(over), dtype=bool)
@@ -319,6 +328,19 @@ def _goals(
         [form_share(s) for s in formed],
     )
     return rows
+
+
+def _arranges(run: Run) -> bool:
+    """Whether the run can write an accompaniment for a given melody (the layout allows it)."""
+    from popgen.music.song import Track, make_notes
+    from popgen.sampling.follow import schedule
+
+    tune = Song(make_notes([60], [0], [1]), tracks=(Track("Vocal", role="melody"),))
+    try:
+        schedule(run.tokenizer, melody_controls(tune))
+    except ValueError:
+        return False
+    return True
 
 
 def _real_two_sample(songs: SteeringSongs, *, seed: int) -> float:

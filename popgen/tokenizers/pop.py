@@ -67,6 +67,7 @@ from popgen.tokenizers.grammar import GrammarRules
 from popgen.tokenizers.pop_features import FEATURE_GROUPS
 
 __all__ = [
+    "LAYOUTS",
     "LeadConfig",
     "LeadTokenizer",
     "PopConfig",
@@ -101,6 +102,7 @@ class PopConfig:
     programs: tuple[int, ...] = ()  # General MIDI program of each role's track; () = piano
     sections: bool = False  # SECTION tokens where each of the song's sections starts
     features: tuple[str, ...] = FEATURE_GROUPS  # the step features' groups (pop_features)
+    layout: str = "bar"  # "bar": each role's notes of a bar together; "beat": by turns, per beat
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))
@@ -110,6 +112,8 @@ class PopConfig:
                 f"features must be a tuple of groups among {FEATURE_GROUPS}, got {self.features!r}"
             )
         object.__setattr__(self, "features", tuple(self.features))
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if not self.features:
             raise ValueError("features must name at least one group (a model without them "
                              "is trained without --step-features)")  # fmt: skip
@@ -146,6 +150,12 @@ class LeadConfig(PopConfig):
     """
 
     roles: tuple[str, ...] = ("melody",)
+
+
+#: How a bar's notes are ordered: each role's together ("bar"), or role by role within
+#: each beat ("beat": a role token opens each beat's notes of that role; silent beats
+#: and roles are left out).
+LAYOUTS = ("bar", "beat")
 
 
 class _Layout(NamedTuple):
@@ -299,6 +309,8 @@ class PopTokenizer(Tokenizer):
             "start": {"BAR": "bar", "EOS": "end"},
             "end": {"EOS": "end"},
         }
+        if self.config.layout == "beat":
+            return "start", _beat_rules(rules, roles, self.config.sections)
         first = {ROLE_TOKENS[roles[0]]: "r0"}
         opens = {"SECTION": "section"} if self.config.sections else {}
         rules["bar"] = {"TIMESIG": "meter", **opens, "CHORD": "chord", **first}
@@ -458,11 +470,19 @@ class PopTokenizer(Tokenizer):
             )
         if bars < 1:
             raise ValueError(f"bars must be >= 1, got {bars}")
+        if given and self.config.layout == "beat":
+            raise ValueError(
+                "the beat layout interleaves the parts beat by beat, so a given part cannot "
+                "be forced bar by bar; arrange with a run whose encoding has layout='bar'"
+            )
         lay = self._layout(skeleton, bars=bars)
         if self.config.sections and not skeleton.sections:  # the default form's sections
             lay = lay._replace(sections={x.first_bar: x.label for x in default_form(bars)})
         out = []
         for head, sections in self._bars(lay):
+            if self.config.layout == "beat":  # the model opens each beat's parts itself
+                out.append(head)
+                continue
             out.append([*head, *(n for part in sections[:given] for n in part),
                         sections[given][0]])  # fmt: skip
         return out
@@ -493,22 +513,27 @@ class PopTokenizer(Tokenizer):
                 for beat, chord in lay.chords[bar]:
                     head += [f"BEAT_{beat}"] if beat else []
                     head.append(self.chord_token(chord))
-            sections = []
+            parts: dict[tuple[int, int], list[str]] = {}
             for role in range(n_roles):
                 k = bar * n_roles + role
-                section = [role_names[role]]
+                if self.config.layout == "bar":  # every role, silent or not, in order
+                    parts[0, role] = [role_names[role]]
                 last = -1
                 for i in order[starts[k] : starts[k + 1]].tolist():
-                    if onset[i] != last:
+                    at = int(onset[i]) - int(lay.edges[bar])
+                    part = parts.setdefault(
+                        (at // spb if self.config.layout == "beat" else 0, role),
+                        [role_names[role]],
+                    )
+                    if onset[i] != last or len(part) == 1:
                         last = int(onset[i])
-                        section.append(f"POSITION_{last - int(lay.edges[bar])}")
-                    section += [
+                        part.append(f"POSITION_{at}")
+                    part += [
                         f"PITCH_{notes['pitch'][i]}",
                         f"VELOCITY_{notes['velocity'][i]}",
                         f"DURATION_{Fraction(int(steps[i]), spb)}",
                     ]
-                sections.append(section)
-            out.append((head, sections))
+            out.append((head, [parts[k] for k in sorted(parts)]))
         return out
 
     # -------------------------------------------------------------- decoding
@@ -710,3 +735,29 @@ def _segments(rows: Sequence[tuple[float, Chord]], end: float) -> NDArray[Any]:
         stop = kept[i + 1][0] if i + 1 < len(kept) else end
         out[i] = (start, stop - start, chord.root, chord.quality, chord.bass)
     return out
+
+
+def _beat_rules(
+    rules: dict[str, dict[str, str]], roles: tuple[str, ...], sections: bool
+) -> GrammarRules:
+    """The grammar of the beat layout: any role may open the next beat's notes, or none.
+
+    >>> rules = _beat_rules({}, ("melody", "accompaniment"), False)
+    >>> rules["r0/note"]  # a note, then another, a later beat of any role, or the next bar
+    {'PITCH': 'r0/pitch', 'POSITION': 'r0/position', 'MELODY': 'r0', 'ACCOMPANIMENT': 'r1',
+     'BAR': 'bar', 'EOS': 'end'}
+    """
+    after = {**{ROLE_TOKENS[r]: f"r{i}" for i, r in enumerate(roles)}, "BAR": "bar", "EOS": "end"}
+    opens = {"SECTION": "section"} if sections else {}
+    rules = {**rules, "bar": {"TIMESIG": "meter", **opens, "CHORD": "chord", **after}}
+    rules["meter"] = {**opens, "CHORD": "chord", **after}
+    rules["section"] = {"CHORD": "chord", **after}
+    rules["chord"] = {"BEAT": "beat", **after}
+    rules["beat"] = {"CHORD": "chord"}
+    for i in range(len(roles)):
+        rules[f"r{i}"] = {"POSITION": f"r{i}/position"}  # a beat's part has a note
+        rules[f"r{i}/position"] = {"PITCH": f"r{i}/pitch"}
+        rules[f"r{i}/pitch"] = {"VELOCITY": f"r{i}/velocity"}
+        rules[f"r{i}/velocity"] = {"DURATION": f"r{i}/note"}
+        rules[f"r{i}/note"] = {"PITCH": f"r{i}/pitch", "POSITION": f"r{i}/position", **after}
+    return rules
