@@ -3,7 +3,9 @@
 The shipped ``pop909-songs`` shape (``pop`` encoding with sections, embedding 64,
 2 x 256 LSTM, untrained parameters: speed does not depend on training), once
 reading the step features (the automaton runs inside the sampler's scan, one
-update per token from its carried state) and once on tokens only. Each writes
+update per token from its carried state) with its copy heads, once with the
+features but no copy group (the model shipped before the copy heads), and
+once on tokens only. Each writes
 songs of 16 bars over ``C G Am F`` in the form ``A8 B8`` (the controls force
 each bar's head), at batch 1 and batch 64, plain sampling; the wall time
 after compilation, the best of ``--repeats``, alternating the two models.
@@ -21,17 +23,20 @@ import time
 from typing import Any
 
 
-def _sampler(features: bool) -> Any:
+def _sampler(features: bool, copies: bool = True) -> Any:
     import jax
 
     from popgen import LSTMModel
     from popgen.sampling import Sampler
     from popgen.tokenizers import get_tokenizer
+    from popgen.tokenizers.pop_features import FEATURE_GROUPS
 
-    tok = get_tokenizer("pop", sections=True)
-    size = tok.step_features().size if features else 0
+    groups = tuple(g for g in FEATURE_GROUPS if copies or g != "copy")
+    tok = get_tokenizer("pop", sections=True, features=groups)
+    step = tok.step_features()
+    size, heads = (step.size, step.copies) if features else (0, 0)
     model = LSTMModel(tok.vocab_size, embed_dim=64, hidden_size=256, num_layers=2,
-                      feature_dim=size)  # fmt: skip
+                      feature_dim=size, copy_heads=heads)  # fmt: skip
     return Sampler(model, model.init_params(key=jax.random.key(0)), tok)
 
 
@@ -51,7 +56,11 @@ def main() -> None:
 
     form = f"A{args.bars // 2} B{args.bars - args.bars // 2}"
     controls = Controls.over_form(form, "C G Am F")
-    samplers = {"tokens only": _sampler(False), "tokens + step features": _sampler(True)}
+    samplers = {
+        "tokens only": _sampler(False),
+        "features, no copy heads": _sampler(True, copies=False),
+        "tokens + step features": _sampler(True),
+    }
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{args.bars} bars in the form {form}")  # fmt: skip
     rows = []
@@ -64,13 +73,17 @@ def main() -> None:
             for name, sampler in samplers.items():
                 best[name] = min(best[name], _time(sampler, controls, batch))
         plain, featured = best["tokens only"], best["tokens + step features"]
-        rows.append((batch, plain, featured))
-        print(f"batch {batch}: tokens only {plain:.2f} s, with features {featured:.2f} s, "
+        nocopy = best["features, no copy heads"]
+        rows.append((batch, plain, nocopy, featured))
+        print(f"batch {batch}: tokens only {plain:.2f} s, features without copy heads "
+              f"{nocopy:.2f} s, with features and copy heads {featured:.2f} s, "
               f"{featured / plain:.2f}x", flush=True)  # fmt: skip
-    print("\n| batch | tokens only | with step features | ratio |")
-    print("|---|---|---|---|")
-    for batch, plain, featured in rows:
-        print(f"| {batch} | {plain:.2f} s | {featured:.2f} s | {featured / plain:.2f}x |")
+    print("\n| batch | tokens only | features, no copy heads | ratio | features and copy heads "
+          "| ratio |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for batch, plain, nocopy, featured in rows:
+        print(f"| {batch} | {plain:.2f} s | {nocopy:.2f} s | {nocopy / plain:.2f}x "
+              f"| {featured:.2f} s | {featured / plain:.2f}x |")  # fmt: skip
 
 
 if __name__ == "__main__":

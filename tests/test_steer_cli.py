@@ -196,3 +196,35 @@ def test_a_melody_with_bars_a_hair_off_4_beats_is_arranged_in_4_4() -> None:
     controls = melody_controls(off)
     assert controls.bars == 4
     schedule(tokenizer, controls)  # raised: lacks TIMESIG_1/1
+
+
+def test_a_beat_layout_run_writes_songs_and_refuses_to_arrange(
+    setup, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    _, _, tune = setup
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    for i in range(5):
+        notes = [(p + i, s, d, v, t) for p, s, d, v, t in _song_notes(8)]
+        make_midi(folder / f"s{i}.mid", notes, track_names=("Melody", "Piano"))
+    corpus = popgen.Corpus.from_paths(sorted(folder.glob("*.mid")), cache_dir=None, workers=1)
+    tok = popgen.get_tokenizer("pop", layout="beat").fit(corpus)
+    model = popgen.LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1)
+    run = tmp_path / "beat"
+    popgen.save_run(popgen.Run(model, tok, model.init_params(key=jax.random.key(0))), run)
+    song = tmp_path / "song.mid"
+    assert main(["generate", str(run), "--chords", "C G", "--bars", "2", "--out", str(song)]) == 0
+    assert chord_labels(popgen.read_midi(song).chords, style="symbol")[:2] == ["C", "G"]
+    out = tmp_path / "arranged.mid"
+    assert main(["arrange", str(run), str(tune), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "beat layout" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    report = tmp_path / "steer.json"
+    args = ["evaluate", str(run), "--reference", str(folder), "--steer", "--bars", "4"]
+    assert main([*args, "--json", str(report)]) == 0
+    figures = json.loads(report.read_text())
+    assert figures["arranged_melody_unchanged"] is None  # no arrangements to measure
+    assert figures["goals"]["harmonisation"]["songs"] == 0
+    assert figures["goals"]["pitch_range"]["songs"] == 5

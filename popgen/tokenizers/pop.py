@@ -18,6 +18,13 @@ follow controls (:mod:`popgen.sampling.controls`): the sampler *forces* a bar's 
 (and, to arrange a melody, the bar's melody) and the model writes the rest.
 The ``lead`` encoding is the same with only the melody: a lead sheet.
 
+With ``layout="beat"`` the parts take turns beat by beat instead: each beat's
+notes of each role, opened by the role's token (``MELODY POSITION_0 ...
+ACCOMPANIMENT POSITION_0 ... MELODY POSITION_4 ...``), silent beats and roles
+left out. A beat's accompaniment then sits next to the melody it goes with;
+generation over chords still forces each bar's head, but a given melody
+cannot be forced bar by bar, so such a run writes songs and does not arrange.
+
 Which notes go where: a track's :attr:`~popgen.music.song.Track.role` names its
 section; tracks whose role is not among ``roles`` are dropped, drums always.
 A song with no track in any of the roles (a plain MIDI file without names) is
