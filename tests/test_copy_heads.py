@@ -184,3 +184,20 @@ def test_a_model_without_copy_heads_reads_the_same_features() -> None:
     params = bound.init_params(key=jax.random.key(0))
     ids = jnp.array([[1, tok.token_id("BAR"), tok.token_id("MELODY")]])
     assert bound.logits(params, ids).shape == (1, 3, tok.vocab_size)
+
+
+def test_the_copied_option_picks_the_heads() -> None:
+    verse = [[60, 62, 64, None], [67, None, 65, 64]]
+    song = _song(verse + [[72, 72, 71, 69]] + verse, "A2B1A2")
+    names, every, _ = _candidates(song, sections=True)
+    tok = get_tokenizer("pop", sections=True, copied=("section",)).fit([song])
+    features = tok.step_features()
+    assert features.copies == 1
+    assert [k for k in feature_layout(tok) if k.startswith("copying")] == ["copying_section"]
+    ids = np.array([tok.token_id(n) for n in names])
+    alone = np.asarray(copy_candidates(features, song_codes(features, [ids])[0]))[:, 0]
+    assert [tok.vocab[i] if i >= 0 else "-" for i in alone] == every[:, 2].tolist()
+    with pytest.raises(ValueError, match="copied must be"):
+        get_tokenizer("pop", copied=("3",))
+    with pytest.raises(ValueError, match="copied must be"):
+        get_tokenizer("pop", copied=())

@@ -71,7 +71,7 @@ from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
 from popgen.tokenizers.features import StepFeatures
 from popgen.tokenizers.grammar import GrammarRules
-from popgen.tokenizers.pop_features import FEATURE_GROUPS
+from popgen.tokenizers.pop_features import COPIED, FEATURE_GROUPS
 
 __all__ = [
     "LAYOUTS",
@@ -110,6 +110,7 @@ class PopConfig:
     sections: bool = False  # SECTION tokens where each of the song's sections starts
     features: tuple[str, ...] = FEATURE_GROUPS  # the step features' groups (pop_features)
     layout: str = "bar"  # "bar": each role's notes of a bar together; "beat": by turns, per beat
+    copied: tuple[str, ...] = COPIED  # the earlier bars the copy heads may copy (pop_features)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))
@@ -119,6 +120,14 @@ class PopConfig:
                 f"features must be a tuple of groups among {FEATURE_GROUPS}, got {self.features!r}"
             )
         object.__setattr__(self, "features", tuple(self.features))
+        if isinstance(self.copied, str) or not set(self.copied) <= set(COPIED) or (
+            "copy" in self.features and not self.copied
+        ):
+            raise ValueError(
+                f"copied must be a tuple of earlier bars among {COPIED} (at least one with the "
+                f"copy features), got {self.copied!r}"
+            )
+        object.__setattr__(self, "copied", tuple(self.copied))
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if not self.features:

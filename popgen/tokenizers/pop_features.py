@@ -65,7 +65,14 @@ from popgen.tokenizers.features import StepFeatures
 if TYPE_CHECKING:
     from popgen.tokenizers.pop import PopTokenizer
 
-__all__ = ["FEATURE_GROUPS", "PHRASE_BARS", "SECTION_SLOTS", "feature_layout", "pop_features"]
+__all__ = [
+    "COPIED",
+    "FEATURE_GROUPS",
+    "PHRASE_BARS",
+    "SECTION_SLOTS",
+    "feature_layout",
+    "pop_features",
+]
 
 #: The feature groups, in the order of the vector (see the module).
 FEATURE_GROUPS = (
@@ -93,8 +100,9 @@ _MAX_BEATS = 16
 _LOOK = 13
 #: Octaves the melody's register tells apart (MIDI octaves 3..8, clipped).
 _OCTAVES = 6
-#: The earlier bars a copy head may copy: one bar ago, two bars ago, the section's.
-_COPIED = ("1", "2", "section")
+#: The earlier bars a copy head may copy: one bar ago, two bars ago, the section's (the
+#: encoding's ``copied`` option picks some).
+COPIED = ("1", "2", "section")
 #: Token kinds of the copy candidates: what the melody's next token may be.
 _NEXT_ONSET, _NEXT_PITCH = 1, 2
 
@@ -138,6 +146,12 @@ def _groups(tokenizer: PopTokenizer) -> tuple[str, ...]:
     return tuple(g for g in FEATURE_GROUPS if g in asked)
 
 
+def _copied(tokenizer: PopTokenizer) -> tuple[str, ...]:
+    """The earlier bars the copy group names (its ``copied`` option), in :data:`COPIED` order."""
+    asked = getattr(tokenizer.config, "copied", COPIED)
+    return tuple(name for name in COPIED if name in asked)
+
+
 def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
     """Where each feature sits in the vector of :func:`pop_features`.
 
@@ -165,7 +179,7 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
         "melody_pitch": {"melody_pitch_class": _LOOK, "melody_octave": _OCTAVES},
         "bar_in_section": {"bar_in_section": PHRASE_BARS},
         "section": {"section": len(SECTION_SLOTS)},
-        "copy": {f"copying_{name}": 2 for name in _COPIED},
+        "copy": {f"copying_{name}": 2 for name in _copied(tokenizer)},
     }
     out, start = {}, 0
     for group in _groups(tokenizer):
@@ -252,6 +266,7 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
     spb = int(tokenizer.config.steps_per_beat)
     tables = _tables(tokenizer)  # numpy: constants of the traced update, no eager JAX op
     groups = _groups(tokenizer)
+    copied = _copied(tokenizer)
     none = len(SECTION_SLOTS) - 1
 
     def init(batch: int) -> _State:
@@ -344,7 +359,8 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
             in_melody_part = part == melody
             kind = t.kind[token]
             candidates = []
-            for grid, there in ((prev1, bar >= 2), (prev2, bar >= 3), (section_bar, heard)):
+            bars = {"1": (prev1, bar >= 2), "2": (prev2, bar >= 3), "section": (section_bar, heard)}
+            for grid, there in (bars[name] for name in copied):
                 there = there & in_melody_part
                 # this bar's melody so far equals the earlier bar's (up to the onset being written)
                 ahead = (steps[None, :] > pos[:, None]) | (
@@ -362,7 +378,7 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         codes = jnp.stack(out, axis=-1) if out else jnp.zeros((token.shape[0], 0), jnp.int32)
         return state, codes.astype(jnp.int32)
 
-    copies = len(_COPIED) if "copy" in groups else 0
+    copies = len(copied) if "copy" in groups else 0
     return StepFeatures(init, update, _expansions(tokenizer, tables.chord), copies)
 
 
