@@ -188,7 +188,7 @@ def test_a_model_without_copy_heads_reads_the_same_features() -> None:
 
 def test_the_copied_option_picks_the_heads() -> None:
     verse = [[60, 62, 64, None], [67, None, 65, 64]]
-    song = _song(verse + [[72, 72, 71, 69]] + verse, "A2B1A2")
+    song = _song([*verse, [72, 72, 71, 69], *verse], "A2B1A2")
     names, every, _ = _candidates(song, sections=True)
     tok = get_tokenizer("pop", sections=True, copied=("section",)).fit([song])
     features = tok.step_features()
