@@ -110,7 +110,9 @@ class PopConfig:
     sections: bool = False  # SECTION tokens where each of the song's sections starts
     features: tuple[str, ...] = FEATURE_GROUPS  # the step features' groups (pop_features)
     layout: str = "bar"  # "bar": each role's notes of a bar together; "beat": by turns, per beat
-    copied: tuple[str, ...] = COPIED  # the earlier bars the copy heads may copy (pop_features)
+    # the earlier bars the copy heads may copy, among pop_features.COPIED ("1", "2",
+    # "section"); the section's bar alone won the ablation (docs/experiments.md)
+    copied: tuple[str, ...] = ("section",)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))

@@ -148,7 +148,7 @@ def _groups(tokenizer: PopTokenizer) -> tuple[str, ...]:
 
 def _copied(tokenizer: PopTokenizer) -> tuple[str, ...]:
     """The earlier bars the copy group names (its ``copied`` option), in :data:`COPIED` order."""
-    asked = getattr(tokenizer.config, "copied", COPIED)
+    asked = getattr(tokenizer.config, "copied", ("section",))
     return tuple(name for name in COPIED if name in asked)
 
 
@@ -322,12 +322,16 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         def register(pitch: Any) -> Any:
             return jnp.where(pitch >= 0, jnp.clip(pitch // 12 - 3, 0, _OCTAVES - 1), -1)
 
+        onsets: dict[int, Any] = {}  # by grid: the lookback and the copy heads share them
+
         def next_onset(grid: Any) -> Any:
             # the earlier bar's first onset still ahead: after this step if the bar has
             # a melody note here already, else from it; one-hot, the last slot "none"
-            ahead = steps[None, :] > pos[:, None] - (cur[rows, pos] < 0)[:, None]
-            hit = (grid >= 0) & ahead
-            return jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
+            if id(grid) not in onsets:
+                ahead = steps[None, :] > pos[:, None] - (cur[rows, pos] < 0)[:, None]
+                hit = (grid >= 0) & ahead
+                onsets[id(grid)] = jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
+            return onsets[id(grid)]
 
         beat = pos // spb
         out = []
