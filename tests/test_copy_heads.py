@@ -18,6 +18,7 @@ from popgen.tokenizers import get_tokenizer
 from popgen.tokenizers.features import copy_candidates, counting_features, song_codes
 from popgen.tokenizers.pop_features import COPIED, feature_layout
 
+
 def _song(bars: list[list[int | None]], form: str = "") -> Song:
     """A melody of quarter notes (``None``: a rest) over C, and a bass note a bar."""
     pitches, starts, tracks = [], [], []
