@@ -98,7 +98,8 @@ def add_config_flags(
     >>> parser = argparse.ArgumentParser()
     >>> add_config_flags(parser, LSTMConfig, skip=["vocab_size"])
     >>> parser.parse_args(["--dropout", "0.1"])
-    Namespace(embed_dim=None, hidden_size=None, num_layers=None, dropout=0.1, feature_dim=None)
+    Namespace(embed_dim=None, hidden_size=None, num_layers=None, dropout=0.1, feature_dim=None,
+              copy_heads=None)
     """
     hints = typing.get_type_hints(config)
     comments = field_comments(config)

@@ -116,7 +116,7 @@ def model_to_dict(model: SequenceModel) -> dict[str, Any]:
 
     >>> model_to_dict(LSTMModel(vocab_size=10, hidden_size=16, num_layers=1))
     {'class': 'lstm', 'config': {'vocab_size': 10, 'embed_dim': 128, 'hidden_size': 16,
-     'num_layers': 1, 'dropout': 0.2, 'feature_dim': 0}}
+     'num_layers': 1, 'dropout': 0.2, 'feature_dim': 0, 'copy_heads': 0}}
     """
     name = type(model).model_type
     if not name or MODELS.get(name) is not type(model):

@@ -142,7 +142,7 @@ def read_run_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     ...     meta = read_run_meta(save_run(Run(model, tok, params), f"{tmp}/run"))
     >>> meta["model"], meta["checkpoints"]
     ({'class': 'lstm', 'config': {'vocab_size': 132, 'embed_dim': 8, 'hidden_size': 16,
-     'num_layers': 1, 'dropout': 0.2, 'feature_dim': 0}},
+     'num_layers': 1, 'dropout': 0.2, 'feature_dim': 0, 'copy_heads': 0}},
      {'last': 'step_00000000', 'best': 'step_00000000'})
     """
     path = Path(path)

@@ -157,10 +157,10 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
 
     >>> from popgen.tokenizers import get_tokenizer
     >>> sorted(feature_layout(get_tokenizer("pop")))  # doctest: +NORMALIZE_WHITESPACE
-    ['bar_in_section', 'chord', 'copying_1', 'copying_2', 'copying_section', 'lookback_1',
-     'lookback_1_octave', 'lookback_2', 'lookback_2_octave', 'lookback_section',
-     'lookback_section_octave', 'melody_octave', 'melody_pitch_class', 'next_chord',
-     'next_onset_1', 'next_onset_section', 'part', 'position', 'section']
+    ['bar_in_section', 'chord', 'copying_section', 'lookback_1', 'lookback_1_octave',
+     'lookback_2', 'lookback_2_octave', 'lookback_section', 'lookback_section_octave',
+     'melody_octave', 'melody_pitch_class', 'next_chord', 'next_onset_1', 'next_onset_section',
+     'part', 'position', 'section']
     >>> list(feature_layout(get_tokenizer("pop", features=("chord", "part"))))
     ['part', 'chord']
     """
