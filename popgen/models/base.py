@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["AbstractFlaxModel", "Carry", "Params", "SequenceModel", "StepFn"]
 
@@ -228,7 +229,7 @@ class AbstractFlaxModel(nn.Module):
             features = jnp.zeros((1, 1, size), jnp.float32)
             tokens = jnp.zeros((1, 1), jnp.int32)
             if heads:
-                copies = jnp.full((1, 1, heads), -1, jnp.int32)
+                copies = np.full((1, 1, heads), -1, np.int32)  # numpy: no eager JAX op
                 return self.init(key, tokens, features=features, copies=copies)
             return self.init(key, tokens, features=features)
         return self.init(key, jnp.zeros((1, 1), jnp.int32))

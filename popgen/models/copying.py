@@ -37,8 +37,11 @@ def copy_logits(logits: jax.Array, gates: jax.Array, candidates: jax.Array) -> j
     >>> copy_logits(jnp.zeros((3,)), jnp.array([1.0, 0.5]), jnp.array([2, 2])).tolist()
     [0.0, 0.0, 1.5]
     """
-    hit = jax.nn.one_hot(candidates, logits.shape[-1], dtype=logits.dtype)  # -1: zeros
-    return logits + jnp.einsum("...k,...kv->...v", gates.astype(logits.dtype), hit)
+    # plain comparisons and a sum (no one_hot or einsum: each is a jitted function of its
+    # own, traced again in every fresh process); -1 matches no token
+    hit = candidates[..., None] == jnp.arange(logits.shape[-1])
+    bonus = jnp.where(hit, gates.astype(logits.dtype)[..., None], 0.0)
+    return logits + bonus.sum(axis=-2)
 
 
 def checked_copies(copies: jax.Array | None, heads: int) -> jax.Array | None:
