@@ -395,10 +395,9 @@ def make_step(model: LSTMModel, params: Any) -> StepFn:
             h, c = lstm_update(jnp.concatenate([h, h_prev], axis=-1) @ w + b, c_prev)
             new.append((h, c))
         logits: jax.Array = h @ head_w + head_b
-        if gate is not None:
-            if copies is None:
-                raise ValueError(f"this model has {model.copy_heads} copy heads; give candidates")
-            logits = copy_logits(logits, h @ gate[0] + gate[1], copies)
+        candidates = checked_copies(copies, model.copy_heads)
+        if gate is not None and candidates is not None:
+            logits = copy_logits(logits, h @ gate[0] + gate[1], candidates)
         return logits, tuple(new)
 
     return step

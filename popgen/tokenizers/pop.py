@@ -71,7 +71,7 @@ from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
 from popgen.tokenizers.features import StepFeatures
 from popgen.tokenizers.grammar import GrammarRules
-from popgen.tokenizers.pop_features import COPIED, FEATURE_GROUPS
+from popgen.tokenizers.pop_features import COPIED, DEFAULT_COPIED, FEATURE_GROUPS
 
 __all__ = [
     "LAYOUTS",
@@ -110,9 +110,8 @@ class PopConfig:
     sections: bool = False  # SECTION tokens where each of the song's sections starts
     features: tuple[str, ...] = FEATURE_GROUPS  # the step features' groups (pop_features)
     layout: str = "bar"  # "bar": each role's notes of a bar together; "beat": by turns, per beat
-    # the earlier bars the copy heads may copy, among pop_features.COPIED ("1", "2",
-    # "section"); the section's bar alone won the ablation (docs/experiments.md)
-    copied: tuple[str, ...] = ("section",)
+    # the earlier bars the copy heads may copy, among pop_features.COPIED ("1", "2", "section")
+    copied: tuple[str, ...] = DEFAULT_COPIED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))
@@ -543,7 +542,7 @@ class PopTokenizer(Tokenizer):
                         (at // spb if self.config.layout == "beat" else 0, role),
                         [role_names[role]],
                     )
-                    if onset[i] != last or len(part) == 1:
+                    if onset[i] != last:  # a new beat's part starts at a new onset too
                         last = int(onset[i])
                         part.append(f"POSITION_{at}")
                     part += [

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COPIED",
+    "DEFAULT_COPIED",
     "FEATURE_GROUPS",
     "PHRASE_BARS",
     "SECTION_SLOTS",
@@ -103,6 +104,9 @@ _OCTAVES = 6
 #: The earlier bars a copy head may copy: one bar ago, two bars ago, the section's (the
 #: encoding's ``copied`` option picks some).
 COPIED = ("1", "2", "section")
+#: The bars the copy heads copy unless the encoding says otherwise: the section's won the
+#: ablation (docs/experiments.md).
+DEFAULT_COPIED = ("section",)
 #: Token kinds of the copy candidates: what the melody's next token may be.
 _NEXT_ONSET, _NEXT_PITCH = 1, 2
 
@@ -148,7 +152,7 @@ def _groups(tokenizer: PopTokenizer) -> tuple[str, ...]:
 
 def _copied(tokenizer: PopTokenizer) -> tuple[str, ...]:
     """The earlier bars the copy group names (its ``copied`` option), in :data:`COPIED` order."""
-    asked = getattr(tokenizer.config, "copied", ("section",))
+    asked = getattr(tokenizer.config, "copied", DEFAULT_COPIED)
     return tuple(name for name in COPIED if name in asked)
 
 
@@ -322,16 +326,22 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         def register(pitch: Any) -> Any:
             return jnp.where(pitch >= 0, jnp.clip(pitch // 12 - 3, 0, _OCTAVES - 1), -1)
 
-        onsets: dict[int, Any] = {}  # by grid: the lookback and the copy heads share them
+        # the steps still to write: after this one if the bar has a melody note here
+        # already, else from it
+        ahead = steps[None, :] > pos[:, None] - (cur[rows, pos] < 0)[:, None]
+        # the section's bar: the same bar of the last section with this label, if heard
+        heard = (section != none) & (in_section < limit)
+        bar_of = jnp.clip(in_section, 0, _SECTION_BARS - 1)
+        section_bar = jnp.where(heard[:, None], memory[rows, section, bar_of], -1)
+        earlier_bars = {"1": prev1, "2": prev2, "section": section_bar}
+        onsets: dict[str, Any] = {}  # the lookback and the copy heads share them
 
-        def next_onset(grid: Any) -> Any:
-            # the earlier bar's first onset still ahead: after this step if the bar has
-            # a melody note here already, else from it; one-hot, the last slot "none"
-            if id(grid) not in onsets:
-                ahead = steps[None, :] > pos[:, None] - (cur[rows, pos] < 0)[:, None]
-                hit = (grid >= 0) & ahead
-                onsets[id(grid)] = jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
-            return onsets[id(grid)]
+        def next_onset(name: str) -> Any:
+            # the earlier bar's first onset still ahead; its position, or "none" (positions)
+            if name not in onsets:
+                hit = (earlier_bars[name] >= 0) & ahead
+                onsets[name] = jnp.where(hit.any(axis=1), jnp.argmax(hit, axis=1), positions)
+            return onsets[name]
 
         beat = pos // spb
         out = []
@@ -343,16 +353,12 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
             out.append(chords[rows, jnp.minimum(beat, _MAX_BEATS - 1)])
         if "next_chord" in groups:
             out.append(chords[rows, jnp.minimum(beat + 1, _MAX_BEATS - 1)])
-        # the section's bar: the same bar of the last section with this label, if heard
-        heard = (section != none) & (in_section < limit)
-        bar_of = jnp.clip(in_section, 0, _SECTION_BARS - 1)
-        section_bar = jnp.where(heard[:, None], memory[rows, section, bar_of], -1)
         if "lookback" in groups:
             earlier = section_bar[rows, pos]
             bar_ago, two_ago = prev1[rows, pos], prev2[rows, pos]
             out += [look(bar_ago), register(bar_ago), look(two_ago), register(two_ago),
-                    look(earlier), register(earlier), next_onset(prev1),
-                    next_onset(section_bar)]  # fmt: skip
+                    look(earlier), register(earlier), next_onset("1"),
+                    next_onset("section")]  # fmt: skip
         if "melody_pitch" in groups:
             out += [look(last), register(last)]
         if "bar_in_section" in groups:
@@ -363,18 +369,19 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
             in_melody_part = part == melody
             kind = t.kind[token]
             candidates = []
-            bars = {"1": (prev1, bar >= 2), "2": (prev2, bar >= 3), "section": (section_bar, heard)}
-            for grid, there in (bars[name] for name in copied):
-                there = there & in_melody_part
-                # this bar's melody so far equals the earlier bar's (up to the onset being written)
-                ahead = (steps[None, :] > pos[:, None]) | (
-                    (steps[None, :] == pos[:, None]) & (cur < 0)
-                )
-                same = (ahead | (cur == grid)).all(axis=1)
+            known = {"1": bar >= 2, "2": bar >= 3, "section": heard}
+            # the steps not written yet in this bar (the onset being written included)
+            unwritten = (steps[None, :] > pos[:, None]) | (
+                (steps[None, :] == pos[:, None]) & (cur < 0)
+            )
+            for name in copied:
+                grid, there = earlier_bars[name], known[name] & in_melody_part
+                # this bar's melody so far equals the earlier bar's
+                same = (unwritten | (cur == grid)).all(axis=1)
                 out.append(jnp.where(there, same.astype(jnp.int32), -1))
                 pitch = grid[rows, pos]
                 pitch_token = jnp.where(pitch >= 0, t.pitch_token[jnp.clip(pitch, 0, 127)], -1)
-                onset = t.position_token[next_onset(grid)]
+                onset = t.position_token[next_onset(name)]
                 candidate = jnp.where(kind == _NEXT_ONSET, onset,
                                       jnp.where(kind == _NEXT_PITCH, pitch_token, -1))  # fmt: skip
                 candidates.append(jnp.where(there, candidate, -1))
