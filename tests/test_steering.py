@@ -102,8 +102,13 @@ def test_steering_table_puts_runs_side_by_side() -> None:
         "group_inside_all": 0.5,
         "group_inside_each": {"pitch_range": 0.5},
         "two_sample": None,
+        "two_sample_encoded": {"accuracy": 0.66, "low": 0.59, "high": 0.72},
+        "separating": [["velocity_spread", 0.12], ["notes_per_bar", 0.8]],
     }
     report = SteeringReport(figures)
+    extra = dict(report.extra_rows())
+    assert extra["classifier: held-out through the encoding"] == "0.66 (0.59-0.72)"
+    assert extra["telling metrics (AUC, 0.5 = alike)"] == "velocity_spread 0.12, notes_per_bar 0.80"
     table = steering_table({"one": report, "two": report})
     lines = table.splitlines()
     header = next(line for line in lines if line.startswith("measure"))

@@ -166,6 +166,26 @@ def test_early_stopping_and_best_checkpoint(tmp_path: Path) -> None:
     assert (tmp_path / "r" / "loss.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_loss_curve_is_redrawn_at_most_every_few_seconds_and_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import popgen.training.loop as loop
+
+    drawn: list[int] = []
+    real = loop.plot_history
+    monkeypatch.setattr(loop, "plot_history", lambda h, path: (drawn.append(len(h)), real(h, path)))
+    songs = scale_songs()
+    tok, model = tiny(songs)
+    config = popgen.TrainConfig(seq_len=16, batch_size=4, epochs=3, valid_fraction=0.0)
+    popgen.train(model, tok, songs, config, out=tmp_path / "quick", progress=False)
+    assert drawn == [3]  # three quick epochs: drawn once, when training ended
+    assert (tmp_path / "quick" / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    drawn.clear()
+    monkeypatch.setattr(loop, "PLOT_EVERY_S", 0.0)
+    popgen.train(model, tok, songs, config, out=tmp_path / "slow", progress=False)
+    assert drawn == [1, 2, 3]  # due after every epoch: nothing left to draw at the end
+
+
 def test_fine_tuning_checks_model_and_vocabulary(tmp_path: Path) -> None:
     songs = scale_songs()
     tok, model = tiny(songs)

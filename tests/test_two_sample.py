@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import popgen.metrics
-from popgen.metrics import TwoSampleTest, metric_table, two_sample_test
+from popgen.metrics import TwoSampleTest, metric_table, separating_metrics, two_sample_test
 from popgen.metrics.two_sample import _logistic_regression, _wilson
 from popgen.music.song import Song, make_notes
 
@@ -159,3 +159,18 @@ def test_logistic_regression_solves_its_objective() -> None:
 
 def test_exported() -> None:
     assert {"TwoSampleTest", "two_sample_test"} <= set(popgen.metrics.__all__)
+
+
+def test_separating_metrics_rank_the_metrics_that_tell_sets_apart() -> None:
+    rng = np.random.default_rng(5)
+    real = table(rng, 200)
+    gen = table(rng, 150, shift=4.0)  # only "a" moves
+    ranked = separating_metrics(gen, real)
+    assert ranked[0][0] == "a" and ranked[0][1] > 0.95
+    assert all(abs(auc - 0.5) < 0.15 for _, auc in ranked[1:])
+    assert [name for name, _ in separating_metrics(real, gen, top=1)] == ["a"]
+    assert separating_metrics(real, gen, top=1)[0][1] == pytest.approx(1 - ranked[0][1])
+    holes = {name: np.full(3, np.nan) for name in real}
+    assert separating_metrics(holes, {k: v[:3] for k, v in real.items()}) == []
+    with pytest.raises(ValueError, match="same metrics"):
+        separating_metrics({"a": np.ones(3)}, {"b": np.ones(3)})

@@ -17,7 +17,11 @@ The reference ranges (5th-95th percentile) are those of the excerpts of all
 reference songs. Also measured: the share of generated melodies inside the
 range on the repetition, pitch and structure metrics together
 (:data:`GROUP`), and the classifier two-sample test of generated against
-held-out melodies.
+held-out melodies, with the metrics that tell them apart one at a time
+(:func:`popgen.metrics.separating_metrics`). The same test of the held-out
+melodies written through the run's encoding (encoded and decoded: on its time
+grid, its velocity steps) against themselves as played is the floor a
+perfect model of that encoding would reach.
 
 The goals of issue 28 (:data:`popgen.evaluation.goals.GOALS`) are measured
 on the same excerpts: the melody's pitch range, intervals, leaps, notes per
@@ -56,6 +60,7 @@ from popgen.metrics import (
     choose_track,
     harmonisation,
     metric_table,
+    separating_metrics,
     two_sample_test,
 )
 from popgen.metrics.harmony import chord_tone_share
@@ -149,6 +154,10 @@ class SteeringReport:
         test = f["two_sample"]
         interval = f"{test['low']:.2f}-{test['high']:.2f}" if test else "n/a"
         rows.append(("two-sample 95 % interval", interval))
+        floor = f.get("two_sample_encoded")
+        rows.append(("classifier: held-out through the encoding", _accuracy(floor)))
+        apart = ", ".join(f"{name} {auc:.2f}" for name, auc in f.get("separating", []))
+        rows.append(("telling metrics (AUC, 0.5 = alike)", apart or "n/a"))
         return rows
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
@@ -267,6 +276,18 @@ def evaluate_steering(
             tables["generated"], tables["held_out"], folds=_FOLDS, seed=seed
         ).to_dict()
     )
+    figures["separating"] = separating_metrics(tables["generated"], tables["held_out"], top=4)
+    encoded = [run.tokenizer.decode(run.tokenizer.encode(s)) for s in held]
+    figures["two_sample_encoded"] = (
+        None
+        if few
+        else two_sample_test(
+            metric_table([choose_track(s, "melody") for s in encoded]),
+            tables["held_out"],
+            folds=_FOLDS,
+            seed=seed,
+        ).to_dict()
+    )
     figures["accompaniment_notes_per_bar"] = {
         "held_out": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in held]),
         "generated": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in over]),
@@ -370,6 +391,13 @@ def _over_chords(song: Song, bars: int) -> Controls:
 
     form = song.sections if song.sections else default_form(bars)
     return Controls.over_chords(song.chords, bars=bars, form=form)
+
+
+def _accuracy(test: dict[str, Any] | None) -> str:
+    """A two-sample test's accuracy and interval as the table shows it."""
+    if not test:
+        return "n/a"
+    return f"{test['accuracy']:.2f} ({test['low']:.2f}-{test['high']:.2f})"
 
 
 def _percentiles(values: list[float]) -> list[float]:

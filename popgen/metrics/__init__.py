@@ -14,7 +14,8 @@
   between a generated and a reference set (:func:`compare_sets`);
 * :mod:`popgen.metrics.two_sample`: a cross-validated classifier telling
   generated songs from real ones by their metrics
-  (:func:`two_sample_test`, :class:`TwoSampleTest`);
+  (:func:`two_sample_test`, :class:`TwoSampleTest`), and the metrics that
+  tell them apart one at a time (:func:`separating_metrics`);
 * :mod:`popgen.metrics.likelihood`: held-out negative log-likelihood per token
   and per note of a run (:func:`run_likelihood`) or of an n-gram model;
 * :mod:`popgen.metrics.ngram`: the interpolated Kneser-Ney baseline
@@ -58,7 +59,7 @@ from popgen.metrics.sets import (
     reference_ranges,
 )
 from popgen.metrics.structure import bar_features
-from popgen.metrics.two_sample import TwoSampleTest, two_sample_test
+from popgen.metrics.two_sample import TwoSampleTest, separating_metrics, two_sample_test
 
 
 def __getattr__(name: str) -> Callable[[Any], Any]:
@@ -101,6 +102,7 @@ __all__ = [
     "notes_per_bar_by_role",
     "reference_ranges",
     "run_likelihood",
+    "separating_metrics",
     "song_metrics",
     "two_sample_test",
 ]

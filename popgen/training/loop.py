@@ -21,7 +21,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -63,10 +63,15 @@ from popgen.training.history import plot_history
 from popgen.training.step import make_optimizer, train_step
 
 __all__ = [
+    "PLOT_EVERY_S",
     "check_process_count",
     "epoch_batches",
     "train",
 ]
+
+#: Seconds between two drawings of ``loss.png`` during training (drawing takes about
+#: a quarter of a second); the curve is drawn once more when training ends.
+PLOT_EVERY_S = 30.0
 
 
 def epoch_batches(
@@ -96,6 +101,8 @@ class _Loop:
     params: Any
     opt_state: Any
     best_params: Any = None  # a copy of the best parameters so far
+    plotted: float = field(default_factory=time.perf_counter)  # when loss.png was last drawn
+    plotted_epochs: int = -1  # how many epochs it showed (-1: none drawn yet)
 
 
 def train(
@@ -122,6 +129,9 @@ def train(
             the windows the same songs in memory give.
         config: training settings; defaults to ``TrainConfig()``, the recipe.
         out: run directory to write; ``None`` keeps the run in memory only.
+            Besides the checkpoints it holds ``loss.png``, the loss curve,
+            redrawn after an epoch at most every :data:`PLOT_EVERY_S` seconds
+            and when training ends.
         valid: validation songs; when omitted, ``config.valid_fraction`` of
             ``songs`` is held out, split by song.
         resume: continue the run in ``out`` from its last checkpoint; model,
@@ -245,6 +255,8 @@ def _train(
         raise stopped from exc
     finally:
         bar.close()
+    if loop.plotted_epochs != len(loop.run.history):  # the last epochs are not drawn yet
+        _plot(loop, out)
     loop.run.params = loop.best_params if loop.best_params is not None else loop.params
     if process_count() > 1:  # arrays spread over processes: hand back plain host copies
         loop.run.params = to_host(loop.run.params)
@@ -356,11 +368,18 @@ def _end_epoch(
     _checkpoint(loop, out, best=best)
     if best:  # a copy: the train step donates (reuses) the buffers of params
         loop.best_params = jax.tree.map(jnp.copy, loop.params)
+    if time.perf_counter() - loop.plotted >= PLOT_EVERY_S:
+        _plot(loop, out)
+
+
+def _plot(loop: _Loop, out: str | os.PathLike[str] | None) -> None:
+    """Draw the loss curve of the epochs so far in ``out``/loss.png (the main process)."""
+    loop.plotted, loop.plotted_epochs = time.perf_counter(), len(loop.run.history)
     if out is not None and is_main_process():
         try:
             plot_history(loop.run.history, Path(out) / "loss.png")
         except OSError as exc:  # the picture is a convenience; checkpoints report real trouble
-            warnings.warn(f"{Path(out) / 'loss.png'}: not written ({exc})", stacklevel=2)
+            warnings.warn(f"{Path(out) / 'loss.png'}: not written ({exc})", stacklevel=3)
 
 
 def _checkpoint(loop: _Loop, out: str | os.PathLike[str] | None, *, best: bool) -> None:
