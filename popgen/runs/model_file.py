@@ -262,8 +262,9 @@ def load_model_file(path: str | os.PathLike[str]) -> Run:
         try:
             with safe_open(str(path), framework="numpy") as f:
                 for name, leaf in zip(names, leaves, strict=True):
-                    # widened by numpy: a device-side cast compiles a program per shape
-                    arrays.append(jax.numpy.asarray(np.asarray(f.get_tensor(name), leaf.dtype)))
+                    # widened by numpy and put as they are: a device-side cast, or
+                    # jnp.asarray, compiles a program per shape in every process
+                    arrays.append(jax.device_put(np.asarray(f.get_tensor(name), leaf.dtype)))
         except Exception as exc:  # damaged data after a sound header
             raise RunError(f"{path}: cannot read tensors ({exc})") from None
         return jax.tree_util.tree_unflatten(treedef, arrays)

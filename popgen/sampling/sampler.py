@@ -266,9 +266,11 @@ class Sampler:
         banned = np.zeros(tokenizer.vocab_size, dtype=bool)
         banned[[PAD, BOS, UNK]] = True
         banned[EOS] = not allow_eos
-        #: tokens never drawn, and the token that ends a song (scores stop there)
+        #: tokens never drawn, and the token that ends a song (scores stop there); host
+        #: arrays reach the device by device_put here, which compiles nothing (jnp.asarray
+        #: compiles a program per shape in every fresh process)
         self._limits: dict[str, Any] = {
-            "banned": jnp.asarray(banned),
+            "banned": jax.device_put(banned),
             "stop_token": EOS if allow_eos else None,
         }
         #: a tqdm bar while generating (``progress=True``; the tokens drawn are the same)
@@ -426,7 +428,7 @@ class Sampler:
         whole_number(num_tokens, "num_tokens")
         if rows < 1:
             raise ValueError(f"batch_size must be >= 1, got {rows}")
-        prompt = jnp.asarray(np.tile(self.prompt_ids(primer), (rows, 1)))
+        prompt = jax.device_put(np.tile(self.prompt_ids(primer), (rows, 1)))
         with self._bar(prompt.shape[1] + num_tokens):
             ids, scores = self._sample(self.params, prompt, jax.random.key(seed), num_tokens)
             return np.asarray(ids), np.asarray(scores)
@@ -565,11 +567,11 @@ class Sampler:
             prefixes, lengths = prefixes.repeat(best_of, 0), lengths.repeat(best_of, 0)
         cap = max(c.max_bar_tokens for c in each)
         rows = len(each) * best_of
-        prompt = jnp.full((rows, 1), BOS, jnp.int32)
+        prompt = jax.device_put(np.full((rows, 1), BOS, np.int32))
         with self._bar(1 + num_tokens):
             ids, scores = self._controlled(
                 self.params, prompt, jax.random.key(seed), num_tokens,
-                jnp.asarray(prefixes), jnp.asarray(lengths), cap, (bar, sections),
+                jax.device_put(prefixes), jax.device_put(lengths), cap, (bar, sections),
             )  # fmt: skip
             scores = np.asarray(scores)
         best = np.asarray(scores).reshape(len(each), best_of).argmax(axis=1)
@@ -617,8 +619,8 @@ class Sampler:
         whole_number(num_tokens, "num_tokens")
         if not length_penalty >= 0:
             raise ValueError(f"length_penalty must be >= 0, got {length_penalty}")
-        prompt = jnp.asarray(self.prompt_ids(primer)[None, :])
-        alpha = jnp.asarray(length_penalty, jnp.float32)
+        prompt = jax.device_put(self.prompt_ids(primer)[None, :])
+        alpha = jax.device_put(np.float32(length_penalty))
         tokens, _ = self._beam(self.params, prompt, num_tokens, beam_size, alpha)
         return self._songs(np.asarray(tokens)[0], primer, include_primer)
 
