@@ -26,10 +26,10 @@ RECIPES: dict[str, list[str]] = {
     "pop909-melody": ["--tracks", "MELODY", "--transpose-to", "C", "--epochs", "5"],
     "pop909-songs": [
         "--tokenizer", "pop", "--tokenizer-option", "sections=True", "--transpose-to", "C",
-        "--step-features", "--seq-len", "256", "--batch-size", "16", "--epochs", "5",
-        "--max-steps", "4000",
+        "--step-features", "--seq-len", "256", "--batch-size", "16", "--epochs", "7",
+        "--max-steps", "6000",
         "--lr-schedule", "cosine", "--warmup-steps", "50",
-        "--hidden-size", "256", "--num-layers", "2", "--embed-dim", "64", "--dropout", "0.1",
+        "--hidden-size", "384", "--num-layers", "2", "--embed-dim", "64", "--dropout", "0.1",
         "--valid-fraction", "0.05", "--patience", "5",
     ],
 }  # fmt: skip
