@@ -123,13 +123,7 @@ def two_sample_test(
     """
     if folds < 2:
         raise ValueError(f"folds must be >= 2, got {folds}")
-    if set(generated) != set(real):
-        only_gen = sorted(set(generated) - set(real))
-        only_real = sorted(set(real) - set(generated))
-        raise ValueError(
-            "the generated and real tables must name the same metrics; "
-            f"only in generated: {only_gen or 'none'}, only in real: {only_real or 'none'}"
-        )
+    _same_metrics(generated, real)
     names = list(generated)
     gen = _matrix(generated, names, "generated")
     ref = _matrix(real, names, "real")
@@ -194,11 +188,7 @@ def separating_metrics(
     >>> separating_metrics(busy, real)
     [('notes', 0.9444444444444444), ('pitch_range', 0.5)]
     """
-    if set(generated) != set(real):
-        raise ValueError(
-            "the generated and real tables must name the same metrics; "
-            f"different: {sorted(set(generated) ^ set(real))}"
-        )
+    _same_metrics(generated, real)
     out = []
     for name in generated:
         gen = np.asarray(generated[name], dtype=np.float64).reshape(-1)
@@ -211,6 +201,17 @@ def separating_metrics(
         out.append((name, float((below + 0.5 * ties).sum() / (len(gen) * len(ref)))))
     out.sort(key=lambda item: (-abs(item[1] - 0.5), item[0]))
     return out if top is None else out[:top]
+
+
+def _same_metrics(generated: Mapping[str, Any], real: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless the two tables name the same metrics (naming the odd ones)."""
+    if set(generated) != set(real):
+        only_gen = sorted(set(generated) - set(real))
+        only_real = sorted(set(real) - set(generated))
+        raise ValueError(
+            "the generated and real tables must name the same metrics; "
+            f"only in generated: {only_gen or 'none'}, only in real: {only_real or 'none'}"
+        )
 
 
 def _matrix(table: Mapping[str, NDArray[Any]], names: list[str], which: str) -> NDArray[np.float64]:
