@@ -8,6 +8,9 @@ Two builders, both also available as fixtures of the same name:
 
 The ``midi_dir`` fixture holds a few small songs; :data:`MIDI_DIR_FILES`
 describes them so tests can check what a reader returns.
+
+:func:`step_automaton` runs an encoding's step-feature automaton over one song's
+tokens, compiled once per encoding, for tests that draw many songs.
 """
 
 from __future__ import annotations
@@ -217,6 +220,40 @@ def write_distribution(
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[{group}]\n{entries}\n")
+
+
+#: The compiled step-feature automaton of each encoding (and output) the tests ran.
+_AUTOMATA: dict[tuple[str, bool], Any] = {}
+#: Tokens a song given to :func:`step_automaton` may have: one compiled length for all.
+AUTOMATON_LENGTH = 512
+
+
+def step_automaton(tok: Any, ids: Sequence[int], *, expanded: bool = False) -> Any:
+    """The step features of one song's token ids: ``int32[len(ids), width]`` codes
+    (``sequence_codes``), or with ``expanded`` the ``float32[len(ids), size]`` vectors
+    (``sequence_features``).
+
+    The automaton is compiled once per encoding (by its description) over
+    :data:`AUTOMATON_LENGTH` tokens, the song padded with PAD (which changes
+    nothing before it), so drawn songs cost no compilation.
+    """
+    import json
+    from functools import partial
+
+    import jax
+    import numpy as np
+
+    from popgen.tokenizers.features import sequence_codes, sequence_features
+
+    if len(ids) > AUTOMATON_LENGTH:
+        raise ValueError(f"{len(ids)} tokens; step_automaton takes {AUTOMATON_LENGTH} at most")
+    key = (json.dumps(tok.to_dict(), sort_keys=True), expanded)
+    if key not in _AUTOMATA:
+        run = sequence_features if expanded else sequence_codes
+        _AUTOMATA[key] = jax.jit(partial(run, tok.step_features()))
+    padded = np.zeros((1, AUTOMATON_LENGTH), np.int32)
+    padded[0, : len(ids)] = ids
+    return np.asarray(_AUTOMATA[key](jax.device_put(padded)))[0, : len(ids)]
 
 
 @pytest.fixture(name="make_midi")

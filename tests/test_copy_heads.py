@@ -1,13 +1,10 @@
 """Copy heads: the candidates the pop automaton names, and the models that point at them."""
 
-import json
-from functools import partial
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import step_automaton
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,12 +16,7 @@ from popgen.music.chords import make_chords
 from popgen.music.sections import parse_form
 from popgen.music.song import Song, Track, make_notes
 from popgen.tokenizers import get_tokenizer
-from popgen.tokenizers.features import (
-    copy_candidates,
-    counting_features,
-    sequence_codes,
-    song_codes,
-)
+from popgen.tokenizers.features import copy_candidates, counting_features, song_codes
 from popgen.tokenizers.pop_features import COPIED, feature_layout
 
 
@@ -46,27 +38,11 @@ def _song(bars: list[list[int | None]], form: str = "") -> Song:
     return Song(notes, tracks=roles, chords=chords, sections=parse_form(form))
 
 
-#: The compiled automaton of each encoding the tests use, by its options and vocabulary:
-#: drawn songs of one encoding then cost no compilation.
-_SCANS: dict[str, Any] = {}
-_LENGTH = 512  # tokens every song here fits in (PAD after a song changes nothing before it)
-
-
-def _codes(tok: Any, ids: list[int]) -> np.ndarray:
-    """The automaton's codes of one song (:func:`song_codes`), compiled once per encoding."""
-    key = json.dumps(tok.to_dict(), sort_keys=True)
-    if key not in _SCANS:
-        _SCANS[key] = jax.jit(partial(sequence_codes, tok.step_features()))
-    padded = np.zeros((1, _LENGTH), np.int32)
-    padded[0, : len(ids)] = ids
-    return np.asarray(_SCANS[key](jnp.asarray(padded)))[0, : len(ids)]
-
-
 def _candidates(song: Song, **options: object) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The song's token names, its copy candidates and its "copying" codes, step by step."""
     tok = get_tokenizer("pop", copied=COPIED, **options).fit([song])
     names = tok.song_to_names(song)
-    codes = _codes(tok, [tok.token_id(n) for n in names])
+    codes = step_automaton(tok, [tok.token_id(n) for n in names])
     layout = list(feature_layout(tok))
     copying = codes[:, [layout.index(f"copying_{k}") for k in ("1", "2", "section")]]
     cand = np.asarray(copy_candidates(tok.step_features(), codes))

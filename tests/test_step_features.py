@@ -1,11 +1,9 @@
 """Step features of the pop encoding: position, part, chords, lookbacks, melody, sections."""
 
-from functools import partial
-
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import step_automaton
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,12 +48,10 @@ melodies = st.lists(
 )
 
 
-#: One tokenizer for every drawn song (fitted on one that holds all they may hold), and its
-#: features over a fixed length, compiled once: the examples then cost no compilation.
+#: One tokenizer for every drawn song (fitted on one that holds all they may hold): its
+#: automaton compiles once (step_automaton), and the examples then cost no compilation.
 _COVER = [[60, 61, 62, 63], [None, 84, 72, 80], [64, None, 66, None], [None] * 4]
 _TOK = get_tokenizer("pop").fit([_song(_COVER, sorted(CHORDS))])
-_CODES = jax.jit(partial(sequence_features, _TOK.step_features()))
-_LENGTH = 256  # longer than any drawn song's tokens
 
 
 @settings(deadline=None, max_examples=15)
@@ -66,9 +62,7 @@ def test_features_match_the_song_they_encode(bars: list[list[int | None]], data)
     song = _song(bars, labels)
     tok = _TOK
     names = tok.song_to_names(song)
-    ids = np.zeros((1, _LENGTH), np.int32)  # PAD after the song changes nothing before it
-    ids[0, : len(names)] = [tok.token_id(n) for n in names]
-    out = np.asarray(_CODES(jnp.asarray(ids)))[0, : len(names)]
+    out = step_automaton(tok, [tok.token_id(n) for n in names], expanded=True)
     layout = feature_layout(tok)
     assert out.shape == (len(names), tok.step_features().size)
     bar, part, spb = -1, None, tok.config.steps_per_beat
