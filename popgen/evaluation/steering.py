@@ -277,16 +277,8 @@ def evaluate_steering(
         ).to_dict()
     )
     figures["separating"] = separating_metrics(tables["generated"], tables["held_out"], top=4)
-    encoded = [run.tokenizer.decode(run.tokenizer.encode(s)) for s in held]
     figures["two_sample_encoded"] = (
-        None
-        if few
-        else two_sample_test(
-            metric_table([choose_track(s, "melody") for s in encoded]),
-            tables["held_out"],
-            folds=_FOLDS,
-            seed=seed,
-        ).to_dict()
+        None if few else _encoding_floor(run, held, tables["held_out"], seed=seed)
     )
     figures["accompaniment_notes_per_bar"] = {
         "held_out": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in held]),
@@ -362,6 +354,15 @@ def _arranges(run: Run) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _encoding_floor(
+    run: Run, held: Sequence[Song], played: dict[str, Any], *, seed: int
+) -> dict[str, Any]:
+    """The classifier on the held-out melodies through the run's encoding against as played."""
+    encoded = [run.tokenizer.decode(run.tokenizer.encode(s)) for s in held]
+    table = metric_table([choose_track(s, "melody") for s in encoded])
+    return two_sample_test(table, played, folds=_FOLDS, seed=seed).to_dict()
 
 
 def _real_two_sample(songs: SteeringSongs, *, seed: int) -> float:
