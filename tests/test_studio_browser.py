@@ -242,7 +242,13 @@ def test_studio_in_a_browser(server: dict[str, Any], browser: Any, tmp_path: Pat
     start = time.perf_counter()
     browser.find_element(By.ID, "generate").click()
     again = WebDriverWait(browser, GENERATE_S, poll_frequency=0.1).until(
-        lambda d: (r := _ready(d)) is not None and r["midi"] != found["midi"] and r
+        # both links: the page may show the new MIDI file a moment before the new audio
+        lambda d: (
+            (r := _ready(d)) is not None
+            and r["midi"] != found["midi"]
+            and r["audio"] != found["audio"]
+            and r
+        )
     )
     print(f"round trip (warm, one window): {time.perf_counter() - start:.2f} s")
     print(f"status: {_status(browser)}")
