@@ -103,11 +103,13 @@ def test_steering_table_puts_runs_side_by_side() -> None:
         "group_inside_each": {"pitch_range": 0.5},
         "two_sample": None,
         "two_sample_encoded": {"accuracy": 0.66, "low": 0.59, "high": 0.72},
+        "two_sample_on_grid": {"accuracy": 0.8, "low": 0.74, "high": 0.85},
         "separating": [["velocity_spread", 0.12], ["notes_per_bar", 0.8]],
     }
     report = SteeringReport(figures)
     extra = dict(report.extra_rows())
     assert extra["classifier: held-out through the encoding"] == "0.66 (0.59-0.72)"
+    assert extra["classifier: generated against held-out on the grid"] == "0.80 (0.74-0.85)"
     assert extra["telling metrics (AUC, 0.5 = alike)"] == "velocity_spread 0.12, notes_per_bar 0.80"
     table = steering_table({"one": report, "two": report})
     lines = table.splitlines()
@@ -116,3 +118,42 @@ def test_steering_table_puts_runs_side_by_side() -> None:
     pitch = next(line for line in lines if line.startswith("melody pitch range"))
     assert "9.00 (0%) NO" in pitch and "2.00 [1.10-2.90]" in pitch
     assert len(lines) == 1 + 2 + 2 + len(GOALS) + len(report.extra_rows())  # notes, runs, head
+
+
+def _tune(seed: int, *, leap: int = 2, offset: float = 0.0) -> Song:
+    """Eight bars of a random one-line tune in steps of up to ``leap``, each onset off by ``offset``."""
+    rng = np.random.default_rng(seed)
+    steps = np.repeat([0.5, 1.0], 32)[rng.permutation(64)][:24]
+    starts = np.concatenate([[0.0], np.cumsum(steps)[:-1]]) + offset
+    pitch = 64 + np.cumsum(rng.integers(-leap, leap + 1, len(steps)))
+    pitch = np.clip(pitch, 40, 90)
+    velocity = rng.integers(40, 110, len(steps))
+    melody = make_notes(pitch, starts, steps * 0.9, velocity=velocity, track=0)
+    return Song(melody, tracks=(Track("Melody", role="melody"),), bars=np.arange(1, 8) * 4.0)
+
+
+def test_the_classifier_on_the_grid_compares_like_with_like() -> None:
+    """Real melodies through the encoding against as played (the floor), and written against them."""
+    import jax
+
+    import popgen
+    from popgen.evaluation.steering import _on_the_grid
+    from popgen.metrics import metric_table
+    from popgen.metrics.music import choose_track
+
+    played = [_tune(seed, offset=0.1) for seed in range(20)]  # a tenth of a beat off the grid
+    tok = popgen.get_tokenizer("pop").fit(played)
+    model = popgen.LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=8, num_layers=1)
+    run = popgen.Run(model, tok, model.init_params(key=jax.random.key(0)))
+
+    def tables(written: list[Song]) -> dict[str, object]:
+        sets = {"held_out": played, "generated": written}
+        return {k: metric_table([choose_track(s, "melody") for s in v]) for k, v in sets.items()}
+
+    alike = [tok.decode(tok.encode(s)) for s in played]  # what a perfect model would write
+    floor, on_grid = _on_the_grid(run, played, tables(alike), seed=0)
+    assert floor["accuracy"] >= 0.9  # the grid alone gives these melodies away
+    assert on_grid["accuracy"] <= 0.6  # written on the grid as they are: nothing to tell
+    leaping = [tok.decode(tok.encode(_tune(seed, leap=9))) for seed in range(20, 40)]
+    _, apart = _on_the_grid(run, played, tables(leaping), seed=0)
+    assert apart["accuracy"] >= 0.9
