@@ -1,7 +1,7 @@
 """Generation speed with step features against without, in one run, same model size.
 
 The shipped ``pop909-songs`` shape (``pop`` encoding with sections, embedding 64,
-2 x 256 LSTM, untrained parameters: speed does not depend on training), once
+2 x 384 LSTM, untrained parameters: speed does not depend on training), once
 reading the step features (the automaton runs inside the sampler's scan, one
 update per token from its carried state) with its copy heads, once with the
 features but no copy group (the model shipped before the copy heads), and
@@ -11,7 +11,7 @@ each bar's head), at batch 1 and batch 64, plain sampling; the wall time
 after compilation, the best of ``--repeats``, alternating the two models.
 The issue's goal: with features within 1.3x of without.
 
-    python benchmarks/feature_speed.py [--repeats 3] [--bars 16]
+    python benchmarks/feature_speed.py [--repeats 3] [--bars 16] [--hidden-size 384]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 
-def _sampler(features: bool, copies: bool = True) -> Any:
+def _sampler(features: bool, copies: bool = True, hidden: int = 384) -> Any:
     import jax
 
     from popgen import LSTMModel
@@ -35,7 +35,7 @@ def _sampler(features: bool, copies: bool = True) -> Any:
     tok = get_tokenizer("pop", sections=True, features=groups)
     step = tok.step_features()
     size, heads = (step.size, step.copies) if features else (0, 0)
-    model = LSTMModel(tok.vocab_size, embed_dim=64, hidden_size=256, num_layers=2,
+    model = LSTMModel(tok.vocab_size, embed_dim=64, hidden_size=hidden, num_layers=2,
                       feature_dim=size, copy_heads=heads)  # fmt: skip
     return Sampler(model, model.init_params(key=jax.random.key(0)), tok)
 
@@ -51,18 +51,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--bars", type=int, default=16)
+    parser.add_argument("--hidden-size", type=int, default=384, help="the LSTM's width")
     args = parser.parse_args()
     from popgen.sampling import Controls
 
     form = f"A{args.bars // 2} B{args.bars - args.bars // 2}"
     controls = Controls.over_form(form, "C G Am F")
     samplers = {
-        "tokens only": _sampler(False),
-        "features, no copy heads": _sampler(True, copies=False),
-        "tokens + step features": _sampler(True),
+        "tokens only": _sampler(False, hidden=args.hidden_size),
+        "features, no copy heads": _sampler(True, copies=False, hidden=args.hidden_size),
+        "tokens + step features": _sampler(True, hidden=args.hidden_size),
     }
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"{args.bars} bars in the form {form}")  # fmt: skip
+          f"{args.bars} bars in the form {form}; 2 x {args.hidden_size} LSTM")  # fmt: skip
     rows = []
     for batch in (1, 64):
         best = {}
