@@ -105,12 +105,14 @@ def test_steering_table_puts_runs_side_by_side() -> None:
         "two_sample_encoded": {"accuracy": 0.66, "low": 0.59, "high": 0.72},
         "two_sample_on_grid": {"accuracy": 0.8, "low": 0.74, "high": 0.85},
         "separating": [["velocity_spread", 0.12], ["notes_per_bar", 0.8]],
+        "separating_on_grid": [["mean_interval", 0.3]],
     }
     report = SteeringReport(figures)
     extra = dict(report.extra_rows())
     assert extra["classifier: held-out through the encoding"] == "0.66 (0.59-0.72)"
     assert extra["classifier: generated against held-out on the grid"] == "0.80 (0.74-0.85)"
     assert extra["telling metrics (AUC, 0.5 = alike)"] == "velocity_spread 0.12, notes_per_bar 0.80"
+    assert extra["telling metrics on the grid (AUC, 0.5 = alike)"] == "mean_interval 0.30"
     table = steering_table({"one": report, "two": report})
     lines = table.splitlines()
     header = next(line for line in lines if line.startswith("measure"))
@@ -121,7 +123,7 @@ def test_steering_table_puts_runs_side_by_side() -> None:
 
 
 def _tune(seed: int, *, leap: int = 2, offset: float = 0.0) -> Song:
-    """Eight bars of a random one-line tune in steps of up to ``leap``, each onset off by ``offset``."""
+    """Eight bars of a random tune in steps of up to ``leap``, its onsets ``offset`` late."""
     rng = np.random.default_rng(seed)
     steps = np.repeat([0.5, 1.0], 32)[rng.permutation(64)][:24]
     starts = np.concatenate([[0.0], np.cumsum(steps)[:-1]]) + offset
@@ -133,7 +135,7 @@ def _tune(seed: int, *, leap: int = 2, offset: float = 0.0) -> Song:
 
 
 def test_the_classifier_on_the_grid_compares_like_with_like() -> None:
-    """Real melodies through the encoding against as played (the floor), and written against them."""
+    """Real melodies through the encoding against as played (the floor), and written ones."""
     import jax
 
     import popgen
@@ -151,9 +153,11 @@ def test_the_classifier_on_the_grid_compares_like_with_like() -> None:
         return {k: metric_table([choose_track(s, "melody") for s in v]) for k, v in sets.items()}
 
     alike = [tok.decode(tok.encode(s)) for s in played]  # what a perfect model would write
-    floor, on_grid = _on_the_grid(run, played, tables(alike), seed=0)
+    floor, on_grid, telling = _on_the_grid(run, played, tables(alike), seed=0)
     assert floor["accuracy"] >= 0.9  # the grid alone gives these melodies away
     assert on_grid["accuracy"] <= 0.6  # written on the grid as they are: nothing to tell
+    assert all(auc == 0.5 for _, auc in telling)
     leaping = [tok.decode(tok.encode(_tune(seed, leap=9))) for seed in range(20, 40)]
-    _, apart = _on_the_grid(run, played, tables(leaping), seed=0)
+    _, apart, telling = _on_the_grid(run, played, tables(leaping), seed=0)
     assert apart["accuracy"] >= 0.9
+    assert telling[0][0] in ("mean_interval", "leap_share", "pitch_range", "max_interval")

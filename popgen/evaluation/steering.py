@@ -158,8 +158,9 @@ class SteeringReport:
         rows.append(("classifier: held-out through the encoding", _accuracy(floor)))
         on_grid = f.get("two_sample_on_grid")
         rows.append(("classifier: generated against held-out on the grid", _accuracy(on_grid)))
-        apart = ", ".join(f"{name} {auc:.2f}" for name, auc in f.get("separating", []))
-        rows.append(("telling metrics (AUC, 0.5 = alike)", apart or "n/a"))
+        for label, key in (("", "separating"), (" on the grid", "separating_on_grid")):
+            apart = ", ".join(f"{name} {auc:.2f}" for name, auc in f.get(key) or [])
+            rows.append((f"telling metrics{label} (AUC, 0.5 = alike)", apart or "n/a"))
         return rows
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
@@ -279,10 +280,11 @@ def evaluate_steering(
         ).to_dict()
     )
     figures["separating"] = separating_metrics(tables["generated"], tables["held_out"], top=4)
-    floor, on_grid = (
-        (None, None) if few else _on_the_grid(run, held, tables, seed=seed)
+    floor, on_grid, apart = (
+        (None, None, None) if few else _on_the_grid(run, held, tables, seed=seed)
     )
     figures["two_sample_encoded"], figures["two_sample_on_grid"] = floor, on_grid
+    figures["separating_on_grid"] = apart
     figures["accompaniment_notes_per_bar"] = {
         "held_out": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in held]),
         "generated": _percentiles([notes_per_bar(part(s, "accompaniment")) for s in over]),
@@ -361,19 +363,20 @@ def _arranges(run: Run) -> bool:
 
 def _on_the_grid(
     run: Run, held: Sequence[Song], tables: dict[str, Any], *, seed: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, float]]]:
     """The classifier on the held-out melodies through the run's encoding: two tests.
 
     The first tells them from the same melodies as played: the encoding's
     floor (its grid and velocity steps alone give real melodies away this
     often). The second tells the generated melodies from them: like with
-    like, both on the grid and the velocity steps the run can write.
+    like, both on the grid and the velocity steps the run can write; with
+    it, the metrics that tell those two apart.
     """
     encoded = [run.tokenizer.decode(run.tokenizer.encode(s)) for s in held]
     table = metric_table([choose_track(s, "melody") for s in encoded])
     floor = two_sample_test(table, tables["held_out"], folds=_FOLDS, seed=seed)
     on_grid = two_sample_test(tables["generated"], table, folds=_FOLDS, seed=seed)
-    return floor.to_dict(), on_grid.to_dict()
+    return floor.to_dict(), on_grid.to_dict(), separating_metrics(tables["generated"], table, top=4)
 
 
 def _real_two_sample(songs: SteeringSongs, *, seed: int) -> float:
