@@ -30,7 +30,9 @@ music21's ``converter.parse(forceSource=True)`` (on the first
 notes/s, by the wall clock and by this process's CPU time), and the cold
 read with 2 worker processes against 1 on the same files (wall, and the CPU
 seconds of this process and of the workers). ``--parts`` picks some of
-``cold,warm,pool``. ``--scale N`` measures only the pool, on a synthetic
+``cold,warm,pool,floor`` (``floor``: what a cold read cannot do without,
+each step in compiled code, against the time 0.25 of the bare parse
+leaves; not part of the default). ``--scale N`` measures only the pool, on a synthetic
 corpus of N files as benchmarks/store_scale.py makes it (``--work`` keeps it
 between runs). Rounds alternate the readers, so each round's ratios come
 from one stretch of the machine; the medians are printed. The load average
@@ -38,7 +40,7 @@ from one stretch of the machine; the medians are printed. The load average
 machine, compare CPU seconds and ratios, not files/s.
 
 Usage: ``python benchmarks/ingest.py [--data ../shared/data/pop909] [--readers]
-[--speed [--files N] [--rounds 3] [--parts cold,warm,pool] [--scale 10000 --work DIR]]``
+[--speed [--files N] [--rounds 3] [--parts cold,warm,pool,floor] [--scale 10000 --work DIR]]``
 """
 
 from __future__ import annotations
@@ -355,6 +357,8 @@ def _speed(args: argparse.Namespace) -> None:
         )
     if "pool" in parts:
         _parallel(f"{len(files)} POP909 files", files, args.rounds)
+    if "floor" in parts:
+        _floor(files, bare, args.rounds)
 
 
 def _cold(
@@ -385,6 +389,64 @@ def _cold(
         f"| {len(m21_files) / m21_s:.2f} | |"
     )
     print(f"({_load()})")
+
+
+def _floor(files: list[Path], bare: _Read, rounds: int) -> None:
+    """What the cold read cannot do without, each step in compiled code, against 0.25's budget.
+
+    Per file, best of ``rounds``: the bare parse; a second parse of the same
+    bytes (popgen's symusic reader parses a copy with note-offs appended, the
+    one way to see the notes symusic drops and keep the songs exactly
+    mido's); reading the bytes of the song's annotation files; and parsing
+    the numbers of two of them (the beats and the phrase melody) with
+    numpy's C parser. Their sum is a floor for any reader that keeps
+    today's songs: the chord file's numbers, the key analysis, the phrase
+    alignment and building the ``Song`` come on top.
+    """
+    import numpy as np
+    import symusic
+
+    def second_parse(paths: list[Path]) -> None:
+        for path in paths:
+            symusic.Score.from_midi(path.read_bytes())
+
+    def annotation_bytes(paths: list[Path]) -> None:
+        for path in paths:
+            for text in path.parent.glob("*.txt"):
+                text.read_bytes()
+
+    texts = {
+        path: [
+            (path.parent / name).read_bytes()
+            for name in ("beat_midi.txt", "phrases_melody.txt")
+            if (path.parent / name).is_file()
+        ]
+        for path in files
+    }
+
+    def annotation_numbers(paths: list[Path]) -> None:
+        for path in paths:
+            for text in texts[path]:
+                np.fromstring(text, sep=" ")  # C strtod, on bytes already read
+
+    steps = {
+        "bare parse (`symusic.Score(path)`)": bare,
+        "second parse of the same bytes": second_parse,
+        "reading the annotation files' bytes": annotation_bytes,
+        "the beats' and phrase melody's numbers (numpy's C parser, bytes in memory)": (
+            annotation_numbers
+        ),
+    }
+    ms = {
+        name: 1e3 / max(_rate(step, files) for _ in range(rounds)) for name, step in steps.items()
+    }
+    budget = ms["bare parse (`symusic.Score(path)`)"] / 0.25
+    print(f"\nfloor of a cold read, one process, ms a file (best of {rounds}; {_load()}):")
+    print("| step | ms a file |\n| --- | ---: |")
+    for name, value in ms.items():
+        print(f"| {name} | {value:.3f} |")
+    print(f"| **sum: a floor for any reader of today's songs** | **{sum(ms.values()):.3f}** |")
+    print(f"| all a read may take at 0.25 of the bare parse | {budget:.3f} |")
 
 
 def _parallel(what: str, files: list[Path], rounds: int) -> None:
