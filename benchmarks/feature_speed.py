@@ -29,9 +29,9 @@ def _sampler(features: bool, copies: bool = True, hidden: int = 384) -> Any:
     from popgen import LSTMModel
     from popgen.sampling import Sampler
     from popgen.tokenizers import get_tokenizer
-    from popgen.tokenizers.pop_features import FEATURE_GROUPS
+    from popgen.tokenizers.pop_features import DEFAULT_FEATURES
 
-    groups = tuple(g for g in FEATURE_GROUPS if copies or g != "copy")
+    groups = tuple(g for g in DEFAULT_FEATURES if copies or g != "copy")
     tok = get_tokenizer("pop", sections=True, features=groups)
     step = tok.step_features()
     size, heads = (step.size, step.copies) if features else (0, 0)

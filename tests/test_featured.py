@@ -11,6 +11,7 @@ from popgen.music.chords import make_chords
 from popgen.music.song import Song, Track, make_notes
 from popgen.sampling import Controls
 from popgen.tokenizers.features import sequence_features
+from popgen.tokenizers.pop_features import FEATURE_GROUPS
 
 
 def _songs() -> list[Song]:
@@ -28,7 +29,8 @@ def _songs() -> list[Song]:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     songs = _songs()
-    tok = popgen.get_tokenizer("pop").fit(songs)
+    # every group, those the shipped models do not read included
+    tok = popgen.get_tokenizer("pop", features=FEATURE_GROUPS).fit(songs)
     size = tok.step_features().size
     model = popgen.LSTMModel(tok.vocab_size, embed_dim=8, hidden_size=16, num_layers=1,
                              feature_dim=size)  # fmt: skip

@@ -18,7 +18,13 @@ from popgen.tokenizers.features import (
     sequence_features,
     song_codes,
 )
-from popgen.tokenizers.pop_features import PHRASE_BARS, SECTION_SLOTS, feature_layout
+from popgen.tokenizers.pop_features import (
+    DEFAULT_FEATURES,
+    FEATURE_GROUPS,
+    PHRASE_BARS,
+    SECTION_SLOTS,
+    feature_layout,
+)
 
 CHORDS = {"C": (0, 4, 7), "F": (5, 9, 0), "G": (7, 11, 2), "Am": (9, 0, 4)}
 
@@ -120,6 +126,53 @@ def test_the_melody_pitch_and_the_next_chord_are_heard() -> None:
     assert set(np.flatnonzero(out[position][layout["next_chord"]]).tolist()) == {0, 4, 7}
 
 
+def test_the_melody_note_still_sounding_is_heard_across_the_bar_line() -> None:
+    # bar 1: C on beat 1 held two beats, then E on beat 4 held into bar 2 by two beats
+    notes = make_notes([60, 64, 67, 36], [0.0, 3.0, 6.0, 0.0], [2.0, 3.0, 1.0, 1.0],
+                       track=[0, 0, 0, 1])  # fmt: skip
+    tracks = (Track("M", role="melody"), Track("P", role="accompaniment"))
+    song = Song(notes, tracks=tracks, chords=make_chords(["C", "G"], [0.0, 4.0], [4.0, 4.0]))
+    names, out, layout = _features(song, features=("part", "sounding"))
+    sounding = [int(r[layout["sounding"]].argmax()) for r in out]
+    first_duration = names.index("DURATION_2")
+    assert sounding[first_duration] == 8  # C ends on beat 3
+    accompaniment = names.index("ACCOMPANIMENT")
+    past = layout["sounding"].stop - layout["sounding"].start - 1  # the last slot
+    assert sounding[accompaniment] == past  # E, from beat 4, ends past this bar's steps
+    second_melody = [i for i, n in enumerate(names) if n == "MELODY"][1]
+    assert sounding[second_melody] == 8  # in bar 2, E still sounds until its beat 3
+    assert names[second_melody + 1] == "POSITION_8"  # where the next note starts
+
+
+def test_the_sounding_note_follows_the_meter() -> None:
+    from popgen.music.song import TimeSignature
+
+    # in 3/4: E from beat 3 held two beats sounds one beat (4 steps) into bar 2
+    notes = make_notes([64, 67], [2.0, 4.0], [2.0, 1.0], track=[0, 0])
+    song = Song(notes, tracks=(Track("M", role="melody"),),
+                time_signatures=(TimeSignature(0.0, 3, 4),))  # fmt: skip
+    names, out, layout = _features(song, features=("sounding",))
+    assert "TIMESIG_3/4" in names
+    second_melody = [i for i, n in enumerate(names) if n == "MELODY"][1]
+    assert int(out[second_melody][layout["sounding"]].argmax()) == 4
+
+
+def test_the_range_of_the_section_so_far_is_heard() -> None:
+    song = _song([[72, 76, 67, None], [79, None, None, None], [74, None, None, None]],
+                 ["C", "G", "C"], form="A2 B1")  # fmt: skip
+    names, out, layout = _features(song, features=("range",))
+    pitch_rows = [(n, out[i]) for i, n in enumerate(names) if n.startswith("PITCH_")]
+    melody = [(n, r) for n, r in pitch_rows if int(n.split("_")[1]) > 40]
+    down = [int(r[layout["range_down"]].argmax()) for _, r in melody]
+    up = [int(r[layout["range_up"]].argmax()) for _, r in melody]
+    # 72; 76 (4 above 72); 67 (the lowest, 9 below 76); 79 (12 above 67); then B opens at
+    # the last pitch, 79, so 74 is 5 below the section's highest and at its lowest
+    assert down == [0, 4, 0, 12, 0]
+    assert up == [0, 0, 9, 0, 5]
+    before = out[names.index("MELODY")]  # nothing played yet: the "no melody" slot
+    assert before[layout["range_down"]].argmax() == before[layout["range_up"]].argmax() == 13
+
+
 def test_the_encoding_picks_its_feature_groups() -> None:
     song = _song([[60, 62, 64, 65]], ["C"])
     _, out, layout = _features(song, features=("chord", "part"))
@@ -142,9 +195,10 @@ def test_features_depend_only_on_tokens_so_far() -> None:
     assert not np.array_equal(full[:, cut:], other[:, cut:])
 
 
-def test_step_by_step_equals_the_whole_sequence() -> None:
+@pytest.mark.parametrize("groups", [DEFAULT_FEATURES, FEATURE_GROUPS], ids=["default", "all"])
+def test_step_by_step_equals_the_whole_sequence(groups: tuple[str, ...]) -> None:
     song = _song([[72, 74, None, 76], [72, 74, 79, 76], [60, None, None, 62]], ["C", "F", "G"])
-    tok = get_tokenizer("lead").fit([song])
+    tok = get_tokenizer("lead", features=groups).fit([song])
     ids = jnp.array([[tok.token_id(n) for n in tok.song_to_names(song)]] * 2)
     features = tok.step_features()
     whole = np.asarray(sequence_codes(features, ids))

@@ -71,7 +71,12 @@ from popgen.tokenizers.base import Tokenizer, register_tokenizer
 from popgen.tokenizers.bins import bin_velocities, velocity_values
 from popgen.tokenizers.features import StepFeatures
 from popgen.tokenizers.grammar import GrammarRules
-from popgen.tokenizers.pop_features import COPIED, DEFAULT_COPIED, FEATURE_GROUPS
+from popgen.tokenizers.pop_features import (
+    COPIED,
+    DEFAULT_COPIED,
+    DEFAULT_FEATURES,
+    FEATURE_GROUPS,
+)
 
 __all__ = [
     "LAYOUTS",
@@ -108,7 +113,7 @@ class PopConfig:
     chords: bool = True  # CHORD tokens from the song's chords
     programs: tuple[int, ...] = ()  # General MIDI program of each role's track; () = piano
     sections: bool = False  # SECTION tokens where each of the song's sections starts
-    features: tuple[str, ...] = FEATURE_GROUPS  # the step features' groups (pop_features)
+    features: tuple[str, ...] = DEFAULT_FEATURES  # the step features' groups (pop_features)
     layout: str = "bar"  # "bar": each role's notes of a bar together; "beat": by turns, per beat
     # the earlier bars the copy heads may copy, among pop_features.COPIED ("1", "2", "section")
     copied: tuple[str, ...] = DEFAULT_COPIED

@@ -25,6 +25,15 @@ option picks some, for ablations):
   without ``SECTION`` tokens) modulo 8, one-hot: the bar in its phrase;
 - **section**: the label of the section being written, one-hot
   (:data:`SECTION_SLOTS`);
+- **sounding**: where the melody's notes so far end (the latest end), in
+  grid steps from the start of this bar (0 when it ended before; the last slot: past the
+  bar's last position), one-hot: the first onset that would not cut into
+  it, across bar lines too (where the bar's accompaniment lies between the
+  note and the next bar's melody);
+- **range**: how far the melody's last pitch lies above the lowest and
+  below the highest melody pitch of the section so far (each a semitone
+  count clipped at 12, or "no melody yet"), one-hot: the register the
+  section has used, so that it keeps to it;
 - **copy**: for each earlier bar the lookback names (one bar ago, two bars
   ago, the section's), whether the melody written so far in this bar equals
   that bar's up to here (two slots; none outside the melody or without the
@@ -55,6 +64,8 @@ so the automaton runs inside jit with no name parsing.
 
 from __future__ import annotations
 
+import contextlib
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -68,6 +79,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COPIED",
     "DEFAULT_COPIED",
+    "DEFAULT_FEATURES",
     "FEATURE_GROUPS",
     "PHRASE_BARS",
     "SECTION_SLOTS",
@@ -86,7 +98,12 @@ FEATURE_GROUPS = (
     "bar_in_section",
     "section",
     "copy",
+    "sounding",
+    "range",
 )
+#: The groups an encoding reads unless its ``features`` option says otherwise: those the
+#: shipped models were trained with (docs/experiments.md).
+DEFAULT_FEATURES = FEATURE_GROUPS[: FEATURE_GROUPS.index("copy") + 1]
 #: Bars of the phrase whose bar index the features give (bars into the section % PHRASE_BARS).
 PHRASE_BARS = 8
 #: The section labels told apart, one slot each; other capitals share a slot, and so
@@ -99,6 +116,8 @@ _SECTION_BARS = 16
 _MAX_BEATS = 16
 #: Slots of a lookback: the 12 pitch classes, then "no note started here".
 _LOOK = 13
+#: Semitones of the range features (above the lowest and below the highest pitch so far).
+_SPAN = 12
 #: Octaves the melody's register tells apart (MIDI octaves 3..8, clipped).
 _OCTAVES = 6
 #: The earlier bars a copy head may copy: one bar ago, two bars ago, the section's (the
@@ -125,6 +144,8 @@ class _Tables(NamedTuple):
     kind: Any  # int32[vocab]: what may follow in the melody (_NEXT_ONSET, _NEXT_PITCH), or 0
     position_token: Any  # int32[positions + 1]: n -> POSITION_n's id; the last: the melody's end
     pitch_token: Any  # int32[128]: n -> PITCH_n's id
+    meter: Any  # int32[vocab]: TIMESIG_n/d -> the bar's grid steps
+    duration: Any  # int32[vocab]: DURATION_x -> its grid steps
 
 
 def _section_slot(label: str) -> int:
@@ -146,7 +167,7 @@ def _sizes(tokenizer: PopTokenizer) -> tuple[int, int]:
 
 def _groups(tokenizer: PopTokenizer) -> tuple[str, ...]:
     """The feature groups the encoding asks for (its ``features`` option), in vector order."""
-    asked = getattr(tokenizer.config, "features", FEATURE_GROUPS)
+    asked = getattr(tokenizer.config, "features", DEFAULT_FEATURES)
     return tuple(g for g in FEATURE_GROUPS if g in asked)
 
 
@@ -184,6 +205,8 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
         "bar_in_section": {"bar_in_section": PHRASE_BARS},
         "section": {"section": len(SECTION_SLOTS)},
         "copy": {f"copying_{name}": 2 for name in _copied(tokenizer)},
+        "sounding": {"sounding": positions + 1},
+        "range": {"range_down": _SPAN + 2, "range_up": _SPAN + 2},
     }
     out, start = {}, 0
     for group in _groups(tokenizer):
@@ -202,7 +225,9 @@ def _tables(tokenizer: PopTokenizer) -> _Tables:
         np.full(size, -1, np.int32), np.zeros(size, bool), np.zeros((size, 12), bool),
         np.full(size, -1, np.int32), np.full(size, -1, np.int32), np.zeros(size, np.int32),
         np.full(positions + 1, -1, np.int32), np.full(128, -1, np.int32),
+        np.full(size, -1, np.int32), np.full(size, -1, np.int32),
     )  # fmt: skip
+    spb = int(tokenizer.config.steps_per_beat)
     roles = tokenizer.part_roles
     parts = {tokenizer.part_token(role): i for i, role in enumerate(roles)}
     if "melody" in roles:  # the melody opens, or a note of it ends: an onset or the end follows
@@ -223,6 +248,12 @@ def _tables(tokenizer: PopTokenizer) -> _Tables:
             tables.kind[i] = _NEXT_PITCH
         elif family == "DURATION":
             tables.kind[i] = _NEXT_ONSET
+            with contextlib.suppress(ValueError, ZeroDivisionError):
+                tables.duration[i] = max(0, round(Fraction(value) * spb))
+        elif family == "TIMESIG":
+            num, _, den = value.partition("/")
+            if num.isdigit() and den.isdigit() and int(num) > 0 and int(den) > 0:
+                tables.meter[i] = max(1, round(int(num) * 4 * spb / int(den)))
         elif family == "BEAT" and value.isdigit():
             tables.beat[i] = int(value)
         elif family == "PITCH" and value.isdigit():
@@ -253,6 +284,10 @@ class _State(NamedTuple):
     lengths: Any  # int32[batch, slots]: bars stored of each label's latest section
     limit: Any  # int32[batch]: bars of the last section of this label (readable in memory)
     melody: Any  # int32[batch]: the last melody pitch, -1 before any
+    bar_steps: Any  # int32[batch]: grid steps of this bar (its meter's)
+    ends: Any  # int32[batch]: where the melody's last note ends, in steps from this bar's start
+    low: Any  # int32[batch]: the section's lowest melody pitch so far, -1 before any
+    high: Any  # int32[batch]: ... its highest
 
 
 def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
@@ -281,7 +316,8 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         chords = np.full((batch, _MAX_BEATS), -1, np.int32)
         lengths = np.zeros((batch, len(SECTION_SLOTS)), np.int32)
         return _State(zeros, zeros - 1, zeros, zeros, chords, grid, grid, grid, zeros + none,
-                      zeros - 1, memory, lengths, zeros, zeros - 1)  # fmt: skip
+                      zeros - 1, memory, lengths, zeros, zeros - 1, zeros + 4 * spb, zeros,
+                      zeros - 1, zeros - 1)  # fmt: skip
 
     def update(s: _State, token: Any) -> tuple[_State, Any]:
         t = _Tables(*(jnp.asarray(a) for a in tables))
@@ -317,8 +353,19 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         played = in_melody & (cur[rows, pos] < 0)
         cur = cur.at[rows, pos].set(jnp.where(played, t.pitch[token], cur[rows, pos]))
         last = jnp.where(in_melody, t.pitch[token], s.melody)
+        # the melody's last note: where it ends (a bar line moves it back by the bar's
+        # steps), and the section's range (from the last pitch where a section opens)
+        ends = jnp.where(is_bar, s.ends - s.bar_steps, s.ends)
+        ended = (t.duration[token] >= 0) & (part == melody)
+        ends = jnp.where(ended, jnp.maximum(ends, pos + t.duration[token]), ends)
+        bar_steps = jnp.where(t.meter[token] >= 0, t.meter[token], s.bar_steps)
+        low = jnp.where(opens_section, s.melody, s.low)
+        high = jnp.where(opens_section, s.melody, s.high)
+        low = jnp.where(in_melody, jnp.where(low < 0, last, jnp.minimum(low, last)), low)
+        high = jnp.where(in_melody, jnp.maximum(high, last), high)
         state = _State(pos, part, bar, head_beat, chords, cur, prev1, prev2, section,
-                       in_section, memory, lengths, limit, last)  # fmt: skip
+                       in_section, memory, lengths, limit, last, bar_steps, ends, low,
+                       high)  # fmt: skip
 
         def look(pitch: Any) -> Any:
             return jnp.where(pitch >= 0, pitch % 12, 12)
@@ -385,6 +432,13 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
                 candidate = jnp.where(kind == _NEXT_ONSET, onset,
                                       jnp.where(kind == _NEXT_PITCH, pitch_token, -1))  # fmt: skip
                 candidates.append(jnp.where(there, candidate, -1))
+        if "sounding" in groups:
+            out.append(jnp.clip(ends, 0, positions))
+        if "range" in groups:
+            known_range = (last >= 0) & (low >= 0)
+            out += [jnp.where(known_range, jnp.clip(last - low, 0, _SPAN), _SPAN + 1),
+                    jnp.where(known_range, jnp.clip(high - last, 0, _SPAN), _SPAN + 1)]  # fmt: skip
+        if "copy" in groups:
             out += candidates  # last: the copy candidates, tokens rather than feature codes
         codes = jnp.stack(out, axis=-1) if out else jnp.zeros((token.shape[0], 0), jnp.int32)
         return state, codes.astype(jnp.int32)
