@@ -26,10 +26,10 @@ option picks some, for ablations):
 - **section**: the label of the section being written, one-hot
   (:data:`SECTION_SLOTS`);
 - **sounding**: where the melody's notes so far end (the latest end), in
-  grid steps from the start of this bar (0 when it ended before; the last slot: past the
-  bar's last position), one-hot: the first onset that would not cut into
-  it, across bar lines too (where the bar's accompaniment lies between the
-  note and the next bar's melody);
+  grid steps from the start of this bar (0 when they ended before it; the
+  last slot: past the bar's last position), one-hot: the first onset that
+  would not cut into them, across bar lines too (where the bar's
+  accompaniment lies between the last note and the next bar's melody);
 - **range**: how far the melody's last pitch lies above the lowest and
   below the highest melody pitch of the section so far (each a semitone
   count clipped at 12, or "no melody yet"), one-hot: the register the
@@ -285,7 +285,7 @@ class _State(NamedTuple):
     limit: Any  # int32[batch]: bars of the last section of this label (readable in memory)
     melody: Any  # int32[batch]: the last melody pitch, -1 before any
     bar_steps: Any  # int32[batch]: grid steps of this bar (its meter's)
-    ends: Any  # int32[batch]: where the melody's last note ends, in steps from this bar's start
+    ends: Any  # int32[batch]: where the melody's notes so far end, in steps from this bar's start
     low: Any  # int32[batch]: the section's lowest melody pitch so far, -1 before any
     high: Any  # int32[batch]: ... its highest
 
@@ -353,8 +353,8 @@ def pop_features(tokenizer: PopTokenizer) -> StepFeatures:
         played = in_melody & (cur[rows, pos] < 0)
         cur = cur.at[rows, pos].set(jnp.where(played, t.pitch[token], cur[rows, pos]))
         last = jnp.where(in_melody, t.pitch[token], s.melody)
-        # the melody's last note: where it ends (a bar line moves it back by the bar's
-        # steps), and the section's range (from the last pitch where a section opens)
+        # where the melody's notes end (a bar line moves it back by the bar's steps), and
+        # the section's range (from the last pitch where a section opens)
         ends = jnp.where(is_bar, s.ends - s.bar_steps, s.ends)
         ended = (t.duration[token] >= 0) & (part == melody)
         ends = jnp.where(ended, jnp.maximum(ends, pos + t.duration[token]), ends)
