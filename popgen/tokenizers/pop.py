@@ -586,9 +586,9 @@ class PopTokenizer(Tokenizer):
                 elif family == "SECTION" and len(value) == 1 and value in SECTION_LABELS:
                     starts[max(bar, 0)] = value
                 elif family == "TIMESIG":
-                    num, den = (int(v) for v in value.split("/"))
-                    if num > 0 and den > 0 and den & (den - 1) == 0:
-                        bar_len = max(1, round(num * 4 * spb / den))
+                    meter = meter_steps(value, spb)
+                    if meter is not None:
+                        num, den, bar_len = meter
                         at = max(bar_start, 0) / spb
                         if sigs[-1].beat == at:
                             sigs.pop()
@@ -608,7 +608,9 @@ class PopTokenizer(Tokenizer):
                 elif family == "VELOCITY" and pitch >= 0:
                     velocity = min(max(int(value), 1), 127)
                 elif family == "DURATION" and pitch >= 0 and velocity >= 0:
-                    steps = round(Fraction(value) * spb)
+                    steps = duration_steps(value, spb)
+                    if steps is None:
+                        continue
                     if steps > 0:
                         rows.append((pitch, now, steps, velocity, track))
                     pitch = velocity = -1
@@ -640,6 +642,38 @@ class LeadTokenizer(PopTokenizer):
     """
 
     config_class = LeadConfig
+
+
+def meter_steps(value: str, steps_per_beat: int) -> tuple[int, int, int] | None:
+    """A ``TIMESIG_n/d`` token's meter and its bar's grid steps; ``None`` when it is no meter.
+
+    The decoder and the step features read bar lengths by this one rule.
+
+    >>> meter_steps("3/4", 4), meter_steps("6/8", 4), meter_steps("3/5", 4), meter_steps("x", 4)
+    ((3, 4, 12), (6, 8, 12), None, None)
+    """
+    parts = value.split("/")
+    if len(parts) != 2:
+        return None
+    try:
+        num, den = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    if num <= 0 or den <= 0 or den & (den - 1):
+        return None
+    return num, den, max(1, round(num * 4 * steps_per_beat / den))
+
+
+def duration_steps(value: str, steps_per_beat: int) -> int | None:
+    """A ``DURATION_x`` token's length in grid steps (``x`` in beats); ``None`` when unreadable.
+
+    >>> duration_steps("3/4", 4), duration_steps("2", 4), duration_steps("1/0", 4)
+    (3, 8, None)
+    """
+    try:
+        return round(Fraction(value) * steps_per_beat)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _chord_names() -> list[str]:

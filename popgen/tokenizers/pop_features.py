@@ -64,8 +64,6 @@ so the automaton runs inside jit with no name parsing.
 
 from __future__ import annotations
 
-import contextlib
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -217,6 +215,8 @@ def feature_layout(tokenizer: PopTokenizer) -> dict[str, slice]:
 
 
 def _tables(tokenizer: PopTokenizer) -> _Tables:
+    from popgen.tokenizers.pop import duration_steps, meter_steps  # pop imports this module
+
     vocab = tokenizer.vocab
     size = len(vocab)
     positions, _ = _sizes(tokenizer)
@@ -248,12 +248,11 @@ def _tables(tokenizer: PopTokenizer) -> _Tables:
             tables.kind[i] = _NEXT_PITCH
         elif family == "DURATION":
             tables.kind[i] = _NEXT_ONSET
-            with contextlib.suppress(ValueError, ZeroDivisionError):
-                tables.duration[i] = max(0, round(Fraction(value) * spb))
-        elif family == "TIMESIG":
-            num, _, den = value.partition("/")
-            if num.isdigit() and den.isdigit() and int(num) > 0 and int(den) > 0:
-                tables.meter[i] = max(1, round(int(num) * 4 * spb / int(den)))
+            steps = duration_steps(value, spb)
+            if steps is not None:
+                tables.duration[i] = max(0, steps)
+        elif family == "TIMESIG" and (meter := meter_steps(value, spb)) is not None:
+            tables.meter[i] = meter[2]
         elif family == "BEAT" and value.isdigit():
             tables.beat[i] = int(value)
         elif family == "PITCH" and value.isdigit():
